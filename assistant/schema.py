@@ -1,0 +1,117 @@
+"""Plain data shared across stages: chunks, retrieved passages, citations and answers.
+
+These pydantic models are the only things that cross module borders. `Answer.to_contract()`
+renders the JSON answer contract that outside evaluation tools read (change it only additively).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Source = Literal["dossier", "catalogue", "user"]
+Kind = Literal["passage", "criterion", "phase", "driver", "mechanism", "good_practice"]
+
+
+class Chunk(BaseModel):
+    """One retrievable unit with the metadata the answer needs to cite it."""
+
+    id: str
+    text: str  # verbatim dossier text (or rendered catalogue text); what is shown and cited
+    source: Source
+    kind: Kind
+    title: str
+    section: str = ""
+    page: int | None = None
+    phase: str | None = None  # P1–P5, D or None
+    criteria: list[str] = Field(default_factory=list)
+    good_practices: list[str] = Field(default_factory=list)
+    embed_text: str = ""  # text that is embedded (may carry the heading path as context)
+    ref_id: str | None = None  # catalogue id for catalogue chunks (K14, GP03, P2, T5, M03)
+    file: str | None = None  # for user documents: the file name
+
+    def text_for_embedding(self) -> str:
+        return self.embed_text or self.text
+
+
+class Passage(BaseModel):
+    """A chunk as returned by retrieval, with its fused score."""
+
+    chunk: Chunk
+    score: float
+    dense_rank: int | None = None
+    sparse_rank: int | None = None
+
+
+class Citation(BaseModel):
+    n: int
+    source: Source
+    kind: str
+    title: str
+    section: str
+    page: int | None
+    phase: str | None
+    criteria: list[str]
+    text: str
+    score: float
+    # additive fields (not in the original contract, allowed by "change only additively")
+    chunk_id: str | None = None
+    good_practices: list[str] = Field(default_factory=list)
+    ref_id: str | None = None
+    file: str | None = None
+    quote: str | None = None  # the sentence(s) of `text` the answer used
+
+    @classmethod
+    def from_passage(cls, n: int, passage: Passage, quote: str | None = None) -> "Citation":
+        c = passage.chunk
+        return cls(
+            n=n,
+            source=c.source,
+            kind=c.kind,
+            title=c.title,
+            section=c.section,
+            page=c.page,
+            phase=c.phase,
+            criteria=list(c.criteria),
+            text=c.text,
+            score=round(float(passage.score), 6),
+            chunk_id=c.id,
+            good_practices=list(c.good_practices),
+            ref_id=c.ref_id,
+            file=c.file,
+            quote=quote,
+        )
+
+
+class CriterionRef(BaseModel):
+    id: str
+    name: str
+    phase: str | None
+
+
+class Timings(BaseModel):
+    retrieve: float = 0.0
+    answer: float = 0.0
+    total: float = 0.0
+
+
+class Answer(BaseModel):
+    question: str
+    answer: str
+    abstained: bool
+    phases: list[str] = Field(default_factory=list)
+    criteria: list[CriterionRef] = Field(default_factory=list)
+    citations: list[Citation] = Field(default_factory=list)
+    retrieved: list[Citation] = Field(default_factory=list)
+    timings_ms: Timings = Field(default_factory=Timings)
+    id: str | int | None = None
+    # additive fields
+    intent: str | None = None
+    lang: str = "de"
+    notice: str | None = None  # e.g. "question was shortened"
+    engine: str = "extractive"
+    error: str | None = None
+
+    def to_contract(self) -> dict:
+        return self.model_dump(mode="json")

