@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from assistant.corpus import Catalogue, CatalogueEntry, Dossier, Section
 from assistant.schema import Chunk
 
-CHUNKER_VERSION = "3"
+CHUNKER_VERSION = "4"
 MAX_PASSAGE_CHARS = 1200
 
 # Sentence ends: ., !, ? (optionally followed by a closing quote or bracket) before whitespace and
@@ -31,7 +31,11 @@ def split_sentences(text: str) -> list[str]:
     start = 0
     for match in _SENTENCE_END.finditer(text):
         head = text[start : match.start() + 1].rstrip()
-        if head.endswith(_ABBREVIATIONS) or re.search(r"\b[A-ZÄÖÜ]\.$", head) or re.search(r"\d\.$", head) and len(head) < 4:
+        if (
+            head.endswith(_ABBREVIATIONS)
+            or re.search(r"(^|\s)[A-Za-zÄÖÜäöü]\.$", head)  # "z." of "z. B.", initials
+            or (re.search(r"\d\.$", head) and len(head) < 4)
+        ):
             continue
         end = match.start() + len(match.group(0).rstrip())
         # keep a closing quote with its sentence

@@ -44,11 +44,20 @@ def _format_answer(answer, show_sources: bool = True) -> str:
 
 
 def cmd_ask(args, settings: Settings) -> int:
-    from assistant.service import AssistantService, AssistantUnavailable
+    from assistant.service import AssistantService, AssistantUnavailable, InvalidQuestion, clean_question
 
     if args.jsonl is None and args.question is None:
         _err("Bitte eine Frage angeben, z. B.: assistant ask \"Was ist das Masterportal?\"")
         return EXIT_INPUT
+    if args.jsonl is None:
+        try:
+            clean_question(args.question, settings.max_question_chars)
+        except InvalidQuestion as exc:  # answer bad input at once, without loading the model
+            if args.json:
+                _print_json({"question": args.question, "answer": str(exc), "abstained": True, "error": "invalid_question"})
+            else:
+                _err(str(exc))
+            return EXIT_INPUT
     service = AssistantService(settings)
     try:
         service.warm_up()

@@ -209,3 +209,16 @@ class Embedder:
     def embed_sentences(self, texts: Sequence[str]) -> np.ndarray:
         """Sentences scored against a query (answer composition) are embedded as documents."""
         return self.embed_documents(texts, batch_size=32)
+
+
+_SHARED: dict[str, Embedder] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_embedder(settings: Settings) -> Embedder:
+    """One loaded model per folder and process: the CLI, app and tests reuse it (~10 s to load)."""
+    key = str(settings.model_dir.resolve() if settings.model_dir.exists() else settings.model_dir)
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            _SHARED[key] = Embedder(settings)
+        return _SHARED[key]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import threading
+
+import numpy as np
 from dataclasses import dataclass
 
 from assistant.embedding import Embedder
@@ -53,6 +55,34 @@ class HybridRetriever:
         self.embedder = embedder
         self.settings = settings
         self._bm25_lock = threading.Lock()  # bm25s keeps per-call state on the retriever object
+        self._sentence_owner = None
+        self._sentence_vectors = None
+
+    def _sentence_matrix(self):
+        """All sentence embeddings as one matrix (built lazily, once per open index)."""
+        if self._sentence_owner is None:
+            owners, vectors = [], []
+            for chunk_id, sentences in self.index.sentences.items():
+                for _, vector in sentences:
+                    owners.append(chunk_id)
+                    vectors.append(vector)
+            self._sentence_owner = np.array(owners)
+            self._sentence_vectors = np.stack(vectors) if vectors else np.zeros((0, 1), dtype=np.float32)
+        return self._sentence_owner, self._sentence_vectors
+
+    def sentence_level(self, query: str, pool: int, filters: Filters) -> list[str]:
+        """Chunks ranked by their single best-matching sentence: a precise question often matches
+        one sentence far better than the whole passage around it."""
+        owners, matrix = self._sentence_matrix()
+        if not len(owners):
+            return []
+        sims = matrix @ self.embedder.embed_query(query)
+        best: dict[str, float] = {}
+        for owner, sim in zip(owners.tolist(), sims.tolist()):
+            if sim > best.get(owner, -2.0):
+                best[owner] = sim
+        ranked = sorted(best, key=lambda cid: -best[cid])
+        return [cid for cid in ranked if cid in self.index.chunks and filters.accepts(self.index.chunks[cid])][:pool]
 
     def dense(self, query: str, pool: int, filters: Filters) -> list[str]:
         from llama_index.core.vector_stores.types import VectorStoreQuery
@@ -85,29 +115,32 @@ class HybridRetriever:
         filters = filters or Filters()
         top_k = top_k or self.settings.top_k
         pool = max(self.settings.candidate_pool, top_k)
-        dense_ids = self.dense(query, pool, filters)
-        sparse_ids = self.sparse(query, pool, filters)
-        return fuse(
-            dense_ids,
-            sparse_ids,
-            self.index,
-            k=self.settings.rrf_k,
-            dense_weight=self.settings.dense_weight,
-            sparse_weight=self.settings.sparse_weight,
-        )[:top_k]
+        rankings = {
+            "dense": (self.dense(query, pool, filters), self.settings.dense_weight),
+            "sparse": (self.sparse(query, pool, filters), self.settings.sparse_weight),
+        }
+        if self.settings.sentence_weight > 0:
+            rankings["sentence"] = (self.sentence_level(query, pool, filters), self.settings.sentence_weight)
+        return fuse(rankings, self.index, k=self.settings.rrf_k)[:top_k]
 
 
-def fuse(dense_ids: list[str], sparse_ids: list[str], index: OpenIndex, k: int, dense_weight: float, sparse_weight: float) -> list[Passage]:
-    """Weighted reciprocal rank fusion of two rankings."""
+def fuse(rankings: dict[str, tuple[list[str], float]], index: OpenIndex, k: int) -> list[Passage]:
+    """Weighted reciprocal rank fusion: score(d) = Σ weight / (k + rank of d in that ranking)."""
     scores: dict[str, float] = {}
-    dense_rank = {cid: r for r, cid in enumerate(dense_ids, 1)}
-    sparse_rank = {cid: r for r, cid in enumerate(sparse_ids, 1)}
-    for cid, rank in dense_rank.items():
-        scores[cid] = scores.get(cid, 0.0) + dense_weight / (k + rank)
-    for cid, rank in sparse_rank.items():
-        scores[cid] = scores.get(cid, 0.0) + sparse_weight / (k + rank)
-    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], index.order.index(kv[0])))
+    ranks: dict[str, dict[str, int]] = {}
+    for name, (ids, weight) in rankings.items():
+        ranks[name] = {cid: r for r, cid in enumerate(ids, 1)}
+        for cid, rank in ranks[name].items():
+            scores[cid] = scores.get(cid, 0.0) + weight / (k + rank)
+    position = {cid: i for i, cid in enumerate(index.order)}
+    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], position.get(kv[0], 0)))
     return [
-        Passage(chunk=index.chunks[cid], score=score, dense_rank=dense_rank.get(cid), sparse_rank=sparse_rank.get(cid))
+        Passage(
+            chunk=index.chunks[cid],
+            score=score,
+            dense_rank=ranks["dense"].get(cid),
+            sparse_rank=ranks["sparse"].get(cid),
+            sentence_rank=ranks.get("sentence", {}).get(cid),
+        )
         for cid, score in ranked
     ]

@@ -42,6 +42,7 @@ class Passage(BaseModel):
     score: float
     dense_rank: int | None = None
     sparse_rank: int | None = None
+    sentence_rank: int | None = None
 
 
 class Citation(BaseModel):

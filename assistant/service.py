@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from assistant.answer import AnswerEngine, detect_language, refusal_answer
 from assistant.conversation import Conversation
 from assistant.corpus import Catalogue
-from assistant.embedding import Embedder, ModelMissingError
+from assistant.embedding import Embedder, ModelMissingError, shared_embedder
 from assistant.index import IndexUnavailable, open_index, read_manifest, validate_index
 from assistant.retrieval import Filters, HybridRetriever
 from assistant.schema import Answer, Chunk, Citation, Timings
@@ -95,8 +95,9 @@ class AssistantService:
         with self._lock:
             if self._retriever is None or self._engine is None:
                 try:
+                    validate_index(self.settings)  # cheap: fail fast before loading the model
                     if self._embedder is None:
-                        self._embedder = Embedder(self.settings)
+                        self._embedder = shared_embedder(self.settings)
                     index = open_index(self.settings)
                 except (ModelMissingError, IndexUnavailable) as exc:
                     raise AssistantUnavailable(str(exc)) from exc

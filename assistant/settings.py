@@ -27,11 +27,12 @@ class Settings(BaseSettings):
     chroma_url: str | None = None  # e.g. http://127.0.0.1:8000 switches to a Chroma server
 
     # Retrieval
-    top_k: int = Field(default=5, ge=1, le=50)
+    top_k: int = Field(default=10, ge=1, le=50)
     candidate_pool: int = Field(default=40, ge=5, le=500)
     rrf_k: int = 60
     dense_weight: float = 1.0
     sparse_weight: float = 1.0
+    sentence_weight: float = 1.0
     query_cache_size: int = 512
 
     # Answering

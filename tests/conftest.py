@@ -1,0 +1,73 @@
+"""Shared fixtures: one real index per test session (real model, real Chroma, real BM25)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+from assistant.settings import Settings  # noqa: E402
+
+
+def make_settings(tmp: Path, **overrides) -> Settings:
+    """Settings for tests: the repo's corpus, a private index dir and feedback DB."""
+    values = dict(
+        corpus_dir=ROOT / "corpus",
+        index_dir=tmp / "index",
+        feedback_db=tmp / "feedback.sqlite3",
+        user_docs_dir=tmp / "user-docs",
+    )
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+def session_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("session")
+
+
+@pytest.fixture(scope="session")
+def settings(session_dir) -> Settings:
+    return make_settings(session_dir)
+
+
+@pytest.fixture(scope="session")
+def embedder(settings):
+    from assistant.embedding import shared_embedder
+
+    return shared_embedder(settings)
+
+
+@pytest.fixture(scope="session")
+def built_index(settings, embedder) -> dict:
+    """Build the test index once per session. If the developer's own index under index/ is current
+    for this corpus and model, copy it instead of re-embedding (same content, saves ~2 minutes)."""
+    from assistant.index import build_index, validate_index
+
+    local = Settings(corpus_dir=ROOT / "corpus", index_dir=ROOT / "index", user_docs_dir=settings.user_docs_dir)
+    try:
+        validate_index(local)
+        target = settings.index_dir
+        target.mkdir(parents=True, exist_ok=True)
+        build = (ROOT / "index" / "current").resolve()
+        shutil.copytree(build, target / "builds" / build.name)
+        os.symlink(Path("builds") / build.name, target / "current")
+        return validate_index(settings)
+    except Exception:
+        shutil.rmtree(settings.index_dir, ignore_errors=True)
+    return build_index(settings, embedder=embedder, progress=lambda m: None, show_bar=False, force=True)
+
+
+@pytest.fixture(scope="session")
+def service(settings, built_index, embedder):
+    from assistant.service import AssistantService
+
+    return AssistantService(settings)  # reuses the process-wide loaded model
