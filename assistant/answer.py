@@ -265,10 +265,9 @@ class AnswerEngine:
         answer.citations = [
             Citation.from_passage(i, p, quote=_quote_for(p, picked)) for i, p in enumerate(cited.order, 1)
         ]
-        answer.phases = _phases_of(cited.order[: max(1, len(cited.order) - len(more))], phase)
-        answer.criteria = self._criteria_of(cited.order[: max(1, len(cited.order) - len(more))], phase)
-        lines.append(self._phase_line(answer.phases, labels))
-        lines.append(self._criteria_line(answer.criteria, labels))
+        answer.phases, answer.criteria = self.references(cited.order[: max(1, len(cited.order) - len(more))], phase)
+        lines.append(self.phase_line(answer.phases, labels))
+        lines.append(self.criteria_line(answer.criteria, labels))
         answer.answer = "\n\n".join(line for line in lines if line)
         return answer
 
@@ -401,6 +400,17 @@ class AnswerEngine:
 
     # closing lines --------------------------------------------------------------------------------
 
+    def references(self, passages: list[Passage], phase: str | None) -> tuple[list[str], list[CriterionRef]]:
+        """Phase and criteria references of an answer, derived from the passages it cites."""
+        return _phases_of(passages, phase), self._criteria_of(passages, phase)
+
+    @staticmethod
+    def labels(lang: str) -> dict:
+        return _LABELS[lang]
+
+    def refuse(self, question: str, lang: str) -> Answer:
+        return refusal_answer(question, lang, self.catalogue)
+
     def _criteria_of(self, passages: list[Passage], phase: str | None) -> list[CriterionRef]:
         refs: list[CriterionRef] = []
         seen: set[str] = set()
@@ -415,13 +425,13 @@ class AnswerEngine:
             refs.sort(key=lambda r: 0 if r.phase == phase else 1)
         return refs[:8]
 
-    def _phase_line(self, phases: list[str], labels: dict) -> str:
+    def phase_line(self, phases: list[str], labels: dict) -> str:
         if not phases:
             return f"{labels['phase']}: {labels['no_phase']}"
         label = labels["phase"] if len(phases) == 1 else labels["phases"]
         return f"{label}: " + "; ".join(self.catalogue.phase_label(p) for p in phases)
 
-    def _criteria_line(self, criteria: list[CriterionRef], labels: dict) -> str:
+    def criteria_line(self, criteria: list[CriterionRef], labels: dict) -> str:
         if not criteria:
             return f"{labels['criteria']}: {labels['no_criteria']}"
         return f"{labels['criteria']}: " + "; ".join(f"{c.name} ({c.id}" + (f", {c.phase})" if c.phase else ")") for c in criteria[:5])

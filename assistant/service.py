@@ -7,8 +7,10 @@ an `AssistantUnavailable` whose German message names the command that repairs it
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
+from typing import Callable, Iterator
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -103,6 +105,10 @@ class AssistantService:
                     raise AssistantUnavailable(str(exc)) from exc
                 self._retriever = HybridRetriever(index, self._embedder, self.settings)
                 self._engine = AnswerEngine(self.catalogue, self._embedder, index, self.settings)
+                if self.settings.llm != "none":
+                    from assistant.llm import LLMEngine
+
+                    self._engine = LLMEngine(self.settings, self._engine)
             return self._retriever, self._engine
 
     def reload(self) -> None:
@@ -130,7 +136,9 @@ class AssistantService:
         source: str | None = None,
         conversation: Conversation | None = None,
         question_id: str | int | None = None,
+        on_token: Callable[[str], None] | None = None,
     ) -> Answer:
+        """Answer one question. `on_token` receives streamed text when an LLM engine streams."""
         started = time.perf_counter()
         try:
             cleaned = clean_question(question, self.settings.max_question_chars)
@@ -155,17 +163,14 @@ class AssistantService:
         k = top_k or self.settings.top_k
         passages = retriever.retrieve(query, top_k=max(k, engine.pool_size), filters=filters)
         t1 = time.perf_counter()
-        answer = engine.compose(
-            question=cleaned.text,
-            query=query,
-            passages=passages,
-            lang=lang,
-            phase_hint=phase or carried_phase,
-        )
+        compose_args = dict(question=cleaned.text, query=query, passages=passages, lang=lang, phase_hint=phase or carried_phase)
+        if on_token is not None and hasattr(engine, "extractive"):
+            compose_args["on_token"] = on_token
+        answer = engine.compose(**compose_args)
         t2 = time.perf_counter()
         answer.id = question_id
         answer.retrieved = [Citation.from_passage(i + 1, p) for i, p in enumerate(passages[:k])]
-        answer.notice = cleaned.notice
+        answer.notice = " ".join(x for x in (cleaned.notice, answer.notice) if x) or None
         answer.timings_ms = Timings(
             retrieve=round((t1 - t0) * 1000, 2),
             answer=round((t2 - t1) * 1000, 2),
@@ -174,6 +179,33 @@ class AssistantService:
         if conversation is not None:
             conversation.add(cleaned.text, answer)
         return answer
+
+    def ask_stream(self, question: object, **kwargs) -> Iterator[str | Answer]:
+        """Yield streamed text pieces (only with an LLM engine) and finally the complete Answer."""
+        pieces: queue.Queue = queue.Queue()
+        done = object()
+        result: dict[str, object] = {}
+
+        def work():
+            try:
+                result["answer"] = self.ask(question, on_token=pieces.put, **kwargs)
+            except BaseException as exc:  # re-raised in the caller's thread
+                result["error"] = exc
+            finally:
+                pieces.put(done)
+
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        while (item := pieces.get()) is not done:
+            yield item
+        worker.join()
+        if "error" in result:
+            raise result["error"]  # type: ignore[misc]
+        yield result["answer"]  # type: ignore[misc]
+
+    @property
+    def streams(self) -> bool:
+        return self.settings.llm != "none"
 
     # -- status ------------------------------------------------------------------------------
 
