@@ -305,7 +305,7 @@ def answer_body(turn: ChatTurn) -> None:
         return
     if answer.notice:
         notice = answer.notice
-        if SETTINGS.llm != "none" and answer.engine != "llm" and "Sprachmodell" in notice:
+        if answer.engine == "extractive-fallback":
             # the language model failed and the sources answered: say how to repair it
             notice += (
                 f" Prüfen Sie den Dienst unter {SETTINGS.llm_base_url or 'ASSISTANT_LLM_BASE_URL'} "

@@ -24,9 +24,12 @@ from assistant.settings import Settings
 
 __all__ = ["AnswerEngine", "detect_language", "refusal_answer"]
 
-# Calibrated on the dev split of tests/data/retrieval_testset.jsonl (see docs/benchmarks.md):
-# below this cosine similarity between question and the best passage, the sources are silent.
-ABSTAIN_SIMILARITY = 0.36
+# Calibrated on the dev split of tests/data/retrieval_testset.jsonl (see docs/benchmarks.md).
+# Below ABSTAIN_SIMILARITY (cosine between question and best passage) the sources are silent.
+# Up to CONFIDENT_SIMILARITY a question that names something the corpus never mentions
+# (a city, an index, another study) is refused too: the match is then only topical.
+ABSTAIN_SIMILARITY = 0.30
+CONFIDENT_SIMILARITY = 0.50
 
 _STOP = set(
     "der die das den dem des ein eine einer eines einem einen und oder zu zum zur von vom mit für in im an am "
@@ -35,6 +38,9 @@ _STOP = set(
     "to in on for and or is are what which how who does do can should be with about there this that "
     "mir uns mein meine unsere unser dabei dazu dafür denn noch schon bitte".split()
 )
+
+
+_COMMON_NOUN = re.compile(r"(ung|ungen|heit|keit|schaft|tion|tionen|ität|glieder|nisse?|ismus|ierung|ende|enden|ment|ments)$")
 
 
 def content_terms(text: str) -> set[str]:
@@ -77,6 +83,7 @@ _LABELS = {
         "example": "Ein passendes Beispiel ist",
         "further_examples": "Weitere Beispiele",
         "operators": "Als mögliche Betreiber nennt das Dossier (Abbildung 3)",
+        "key_findings": "Die Studie fasst ihre Kernergebnisse so zusammen",
         "catalogue_says": "Laut Kriterienkatalog",
         "criterion_in_phase": "gehört zur Phase",
         "no_phase_known": "ist im Katalog keiner Phase zugeordnet",
@@ -96,6 +103,7 @@ _LABELS = {
         "example": "A fitting example is",
         "further_examples": "Further examples",
         "operators": "The dossier names these possible operators (figure 3)",
+        "key_findings": "The study sums up its key findings as follows",
         "catalogue_says": "According to the criteria catalogue",
         "criterion_in_phase": "belongs to phase",
         "no_phase_known": "has no phase in the catalogue",
@@ -123,9 +131,6 @@ def refusal_answer(question: str, lang: str, catalogue: Catalogue, intent: str =
     return Answer(question=question, answer=refusal_text(lang, catalogue), abstained=True, intent=intent, lang=lang)
 
 
-_OTHER_WORK = re.compile(r"(studie|bericht|report|study|umfrage|survey|gutachten|paper|buch|book|gesetz|verordnung)", re.I)
-
-
 class AnswerEngine:
     """Extractive, citation-first answer composer (the default engine; needs no LLM)."""
 
@@ -151,15 +156,29 @@ class AnswerEngine:
         vector = self.index.vectors.get(chunk_id)
         return float(vector @ query_vector) if vector is not None else 0.0
 
-    def _names_unknown_work(self, question: str) -> bool:
-        """A question about another study or report we do not hold ("Was sagt die McKinsey-Studie …")."""
-        if not _OTHER_WORK.search(question):
-            return False
-        for token in re.findall(r"\b[A-ZÄÖÜ][\wäöüß&]+(?:-[A-Za-zÄÖÜäöüß]+)*", question):
-            head = token.split("-")[0]
-            if len(head) >= 3 and head.lower() not in self.vocabulary and head.lower() not in _STOP:
-                return True
-        return False
+    def _known(self, word: str) -> bool:
+        """Is a word (or an inflection or compound part of it) used anywhere in the corpus?"""
+        w = word.lower()
+        if w in self.vocabulary or w in _STOP:
+            return True
+        stem = w[: max(4, len(w) - 3)]
+        if any(v.startswith(stem) for v in self.vocabulary):
+            return True
+        # German compounds: "Wirtschaftswissenschaft" ~ "Wirtschafts" + "wissenschaft"
+        return any(len(v) >= 6 and (w.endswith(v) or w.startswith(v)) and len(w) - len(v) >= 3 for v in self.vocabulary)
+
+    def unknown_names(self, question: str) -> list[str]:
+        """Name-like words of the question (capitalised, not the first word) that the corpus never uses."""
+        words = re.findall(r"[\wÄÖÜäöüß]+", question)
+        unknown = []
+        for i, word in enumerate(words):
+            if i == 0 or len(word) < 3 or not word[0].isupper():
+                continue
+            if _COMMON_NOUN.search(word.lower()):
+                continue  # "Einteilung", "Ratsmitglieder": ordinary nouns, not names of other things
+            if not self._known(word):
+                unknown.append(word)
+        return unknown
 
     def should_abstain(self, question: str, query_vector: np.ndarray, passages: list[Passage]) -> bool:
         if not passages:
@@ -167,7 +186,7 @@ class AnswerEngine:
         best = max(self._similarity(query_vector, p.chunk.id) for p in passages)
         if best < ABSTAIN_SIMILARITY:
             return True
-        return self._names_unknown_work(question)
+        return best < CONFIDENT_SIMILARITY and bool(self.unknown_names(question))
 
     # -- sentence selection ----------------------------------------------------------------------
 
@@ -194,7 +213,9 @@ class AnswerEngine:
                     continue
                 dense = float(vector @ query_vector) if vector is not None else 0.0
                 overlap = len(terms & content_terms(sentence)) / max(1, len(terms))
-                score = dense + 0.25 * overlap + 0.04 / (1 + rank)
+                # long, reference-laden sentences read badly as quotes: a mild length penalty
+                length_penalty = 0.0004 * max(0, len(sentence) - 250)
+                score = dense + 0.25 * overlap + 0.04 / (1 + rank) - length_penalty
                 candidates.append((score, rank, position, passage, sentence))
         if not candidates:
             return []
@@ -246,8 +267,9 @@ class AnswerEngine:
         lead = self._lead(intent, question, phase, pool, cited, lang)
         lines.extend(lead)
         extract_pool = self._extract_pool(intent, phase, pool, cited)
-        max_sentences = 2 if lead else 3
-        picked = self.select_sentences(query, query_vector, extract_pool, max_sentences=max_sentences)
+        # a complete list (key findings) stands on its own; quotes would only dilute it
+        max_sentences = 0 if intent == "key_findings" and lead else (2 if lead else 3)
+        picked = self.select_sentences(query, query_vector, extract_pool, max_sentences=max_sentences) if max_sentences else []
         if not picked and not lead:
             return refusal_answer(question, lang, self.catalogue)
         quotes = [f"{sentence} [{cited.ref(passage)}]" for passage, sentence in picked]
@@ -256,7 +278,14 @@ class AnswerEngine:
                 lines.append(_EN_INTRO)
             lines.append(" ".join(quotes))
 
-        more = [p for p in pool[:5] if p.chunk.id not in {c.chunk.id for c in cited.order}][:2]
+        more: list[Passage] = []
+        shown = {_source_label(c.chunk, labels) for c in cited.order}
+        for p in pool[:6] if max_sentences else []:
+            label = _source_label(p.chunk, labels)
+            if p.chunk.id in {c.chunk.id for c in cited.order} or label in shown or len(more) >= 2:
+                continue
+            shown.add(label)
+            more.append(p)
         if more:
             refs = "; ".join(f"[{cited.ref(p)}] {_source_label(p.chunk, labels)}" for p in more)
             lines.append(f"{labels['more']}: {refs}")
@@ -286,6 +315,8 @@ class AnswerEngine:
             return self._phase_lead(phase, cited, labels, lang, list_all=intent == "criteria_list")
         if intent == "criteria_list" and not phase:
             return [self.catalogue.coverage_note(lang)]
+        if intent == "key_findings":
+            return self._key_findings_lead(cited, labels)
         if intent == "driver":
             return self._driver_lead(question, pool, cited, labels)
         if intent == "good_practice":
@@ -350,14 +381,28 @@ class AnswerEngine:
         details = ", ".join(x for x in (place, phase_label) if x)
         lines.append(f"{labels['example']} {best.name}" + (f" ({details})" if details else "") + f" [{cited.ref(passage)}].")
         others = []
-        for gp in ranked[1:3]:
+        wants_several = re.search(r"(beispiele|good practices|practices|examples|welche städte|welche kommunen)", question, re.I)
+        for gp in ranked[1:3] if wants_several else []:
             entry = self.catalogue.get(gp)
-            p = next((x for x in pool if gp in x.chunk.good_practices), None) or self._catalogue_passage(gp, pool)
+            p = next((x for x in pool if gp in x.chunk.good_practices and x.chunk.source == "dossier"), None)
+            p = p or self._catalogue_passage(gp, pool)
             if entry and p:
                 others.append(f"{entry.name} [{cited.ref(p)}]")
         if others:
             lines.append(f"{labels['further_examples']}: " + "; ".join(others))
         return lines
+
+    def _key_findings_lead(self, cited: _Cited, labels: dict) -> list[str]:
+        """The numbered subsections of the key-findings chapter, each cited with its first passage."""
+        firsts: dict[str, Chunk] = {}
+        for chunk in self.index.chunks.values():
+            parts = chunk.section.split(" > ")
+            if chunk.source == "dossier" and len(parts) == 2 and "Kernergebnisse" in parts[0] and re.match(r"^\d+\.", parts[1]):
+                firsts.setdefault(parts[1], chunk)
+        if not firsts:
+            return []
+        items = [f"{title} [{cited.ref(Passage(chunk=chunk, score=0.0))}]" for title, chunk in firsts.items()]
+        return [f"{labels['key_findings']} ({len(items)}):", "\n".join(f"- {item}" for item in items)]
 
     def _operator_lead(self, cited: _Cited, labels: dict) -> list[str]:
         figure = next((c for c in self.index.chunks.values() if c.source == "dossier" and "öffentliche Hand:" in c.text), None)
@@ -434,7 +479,7 @@ class AnswerEngine:
     def criteria_line(self, criteria: list[CriterionRef], labels: dict) -> str:
         if not criteria:
             return f"{labels['criteria']}: {labels['no_criteria']}"
-        return f"{labels['criteria']}: " + "; ".join(f"{c.name} ({c.id}" + (f", {c.phase})" if c.phase else ")") for c in criteria[:5])
+        return f"{labels['criteria']}: " + "; ".join(f"{c.name} ({c.id}" + (f", {c.phase})" if c.phase else ")") for c in criteria[:4])
 
 
 def _phases_of(passages: list[Passage], asked: str | None) -> list[str]:

@@ -63,13 +63,15 @@ def is_manipulation(text: str) -> bool:
     return bool(_MANIPULATION.search(text))
 
 
-INTENTS = ("phase", "criteria_list", "driver", "good_practice", "operator_model", "criterion", "definition", "general")
+INTENTS = ("key_findings", "phase", "criteria_list", "driver", "good_practice", "operator_model", "criterion", "definition", "general")
 
 _LIST = r"(welche|alle|liste|list|which|what are|nenne|nennen|überblick|übersicht|aufzählen)"
 
 
 def detect_intent(text: str) -> str:
     t = text.lower()
+    if re.search(r"(kernergebnis|key findings?|main findings|zentralen? ergebnisse|wichtigsten ergebnisse|ergebnisse der studie)", t):
+        return "key_findings"
     if re.search(r"(skalierungstreiber|\btreiber|scaling driver|\bdrivers?\b)", t):
         return "driver"
     if re.search(r"(beispiel|good practice|best practice|praxisbeispiel|example|vorbild|wer hat|welche stadt|welche kommune)", t):

@@ -14,6 +14,41 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# -- offline guarantee ----------------------------------------------------------------------------
+# Every outbound connection from the test process is refused and recorded, before any library is
+# imported; loopback (the app server, the scripted LLM, a local Chroma server) stays allowed.
+# tests/test_offline.py asserts that nothing tried to leave the machine.
+import socket  # noqa: E402
+
+OUTBOUND_ATTEMPTS: list[object] = []
+_REAL_CONNECT = socket.socket.connect
+_REAL_CONNECT_EX = socket.socket.connect_ex
+
+
+def _is_local(sock: socket.socket, address) -> bool:
+    if sock.family == getattr(socket, "AF_UNIX", None):
+        return True
+    host = str(address[0]) if isinstance(address, tuple) else str(address)
+    return host in ("localhost", "::1", "0.0.0.0") or host.startswith("127.")
+
+
+def _guarded_connect(self, address):
+    if not _is_local(self, address):
+        OUTBOUND_ATTEMPTS.append(address)
+        raise OSError(f"outbound connection blocked in tests: {address!r}")
+    return _REAL_CONNECT(self, address)
+
+
+def _guarded_connect_ex(self, address):
+    if not _is_local(self, address):
+        OUTBOUND_ATTEMPTS.append(address)
+        return 111  # ECONNREFUSED
+    return _REAL_CONNECT_EX(self, address)
+
+
+socket.socket.connect = _guarded_connect
+socket.socket.connect_ex = _guarded_connect_ex
+
 from assistant.settings import Settings  # noqa: E402
 
 
