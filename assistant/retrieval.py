@@ -8,16 +8,42 @@ from __future__ import annotations
 
 import re
 import threading
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from dataclasses import dataclass
 
+from assistant.corpus import Catalogue
 from assistant.embedding import Embedder
+from assistant.intent import detect_language, detect_phase
 from assistant.index import OpenIndex
 from assistant.schema import Passage
 from assistant.settings import Settings
 
 _GENDER_FORMS = re.compile(r"(\w+?)(?:\*|:|_|/|\u00b7)(innen|in)\b", re.IGNORECASE)
+
+
+_TERMS_FILE = Path(__file__).parent / "data" / "en_de_terms.tsv"
+
+
+@lru_cache(maxsize=1)
+def _english_terms() -> list[tuple[re.Pattern, str]]:
+    pairs = []
+    for line in _TERMS_FILE.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            pattern, german = line.split("\t", 1)
+            pairs.append((re.compile(rf"\b(?:{pattern})\b", re.IGNORECASE), german.strip()))
+    return pairs
+
+
+def expand_for_keywords(query: str) -> str:
+    """BM25 only matches German words: an English question gets the German terms of the study
+    appended (from a hand-made glossary), so keyword search can help it too."""
+    if detect_language(query) != "en":
+        return query
+    extra = [german for pattern, german in _english_terms() if pattern.search(query)]
+    return " ".join([query, *extra])
 
 
 def normalize_query(query: str) -> str:
@@ -50,8 +76,9 @@ class Filters:
 
 
 class HybridRetriever:
-    def __init__(self, index: OpenIndex, embedder: Embedder, settings: Settings):
+    def __init__(self, index: OpenIndex, embedder: Embedder, settings: Settings, catalogue: Catalogue | None = None):
         self.index = index
+        self.catalogue = catalogue
         self.embedder = embedder
         self.settings = settings
         self._bm25_lock = threading.Lock()  # bm25s keeps per-call state on the retriever object
@@ -70,17 +97,22 @@ class HybridRetriever:
             self._sentence_vectors = np.stack(vectors) if vectors else np.zeros((0, 1), dtype=np.float32)
         return self._sentence_owner, self._sentence_vectors
 
-    def sentence_level(self, query: str, pool: int, filters: Filters) -> list[str]:
-        """Chunks ranked by their single best-matching sentence: a precise question often matches
-        one sentence far better than the whole passage around it."""
+    def best_sentence_similarity(self, query: str) -> dict[str, float]:
+        """For every chunk, the cosine similarity of its best-matching sentence to the question."""
         owners, matrix = self._sentence_matrix()
-        if not len(owners):
-            return []
-        sims = matrix @ self.embedder.embed_query(query)
         best: dict[str, float] = {}
+        if not len(owners):
+            return best
+        sims = matrix @ self.embedder.embed_query(query)
         for owner, sim in zip(owners.tolist(), sims.tolist()):
             if sim > best.get(owner, -2.0):
                 best[owner] = sim
+        return best
+
+    def sentence_level(self, query: str, pool: int, filters: Filters) -> list[str]:
+        """Chunks ranked by their single best-matching sentence: a precise question often matches
+        one sentence far better than the whole passage around it."""
+        best = self.best_sentence_similarity(query)
         ranked = sorted(best, key=lambda cid: -best[cid])
         return [cid for cid in ranked if cid in self.index.chunks and filters.accepts(self.index.chunks[cid])][:pool]
 
@@ -97,31 +129,98 @@ class HybridRetriever:
         )
         return [i for i in (result.ids or []) if i in self.index.chunks]
 
-    def sparse(self, query: str, pool: int, filters: Filters) -> list[str]:
+    def bm25_scores(self, query: str) -> dict[str, float]:
         with self._bm25_lock:
-            hits = self.index.bm25.retrieve(normalize_query(query))
-        ids = []
-        for hit in hits:
-            if hit.score <= 0:
-                continue
-            chunk = self.index.chunks.get(hit.node.node_id)
-            if chunk is not None and filters.accepts(chunk):
-                ids.append(chunk.id)
-            if len(ids) >= pool:
-                break
-        return ids
+            hits = self.index.bm25.retrieve(normalize_query(expand_for_keywords(query)))
+        return {hit.node.node_id: float(hit.score) for hit in hits if hit.score > 0 and hit.node.node_id in self.index.chunks}
+
+    def sparse(self, query: str, pool: int, filters: Filters, scores: dict[str, float] | None = None) -> list[str]:
+        scores = self.bm25_scores(query) if scores is None else scores
+        ranked = sorted(scores, key=lambda cid: -scores[cid])
+        return [cid for cid in ranked if filters.accepts(self.index.chunks[cid])][:pool]
 
     def retrieve(self, query: str, top_k: int | None = None, filters: Filters | None = None) -> list[Passage]:
         filters = filters or Filters()
         top_k = top_k or self.settings.top_k
         pool = max(self.settings.candidate_pool, top_k)
+        cfg = self.settings
+        bm25 = self.bm25_scores(query)
+        sentence_best = self.best_sentence_similarity(query)
+        sentence_ranked = sorted(sentence_best, key=lambda cid: -sentence_best[cid])
         rankings = {
-            "dense": (self.dense(query, pool, filters), self.settings.dense_weight),
-            "sparse": (self.sparse(query, pool, filters), self.settings.sparse_weight),
+            "dense": (self.dense(query, pool, filters), cfg.dense_weight),
+            "sparse": (self.sparse(query, pool, filters, bm25), cfg.sparse_weight),
+            "sentence": ([c for c in sentence_ranked if filters.accepts(self.index.chunks[c])][:pool], cfg.sentence_weight),
         }
-        if self.settings.sentence_weight > 0:
-            rankings["sentence"] = (self.sentence_level(query, pool, filters), self.settings.sentence_weight)
-        return fuse(rankings, self.index, k=self.settings.rrf_k)[:top_k]
+        if self.catalogue is not None:
+            rankings["prior"] = (self.prior(query, rankings, filters), cfg.prior_weight)
+        if cfg.fusion == "rrf":
+            return fuse(rankings, self.index, k=cfg.rrf_k)[:top_k]
+        return self.score_fusion(query, rankings, bm25, sentence_best)[:top_k]
+
+    def score_fusion(self, query: str, rankings, bm25: dict[str, float], sentence_best: dict[str, float]) -> list[Passage]:
+        """Linear fusion of calibrated scores over the union of candidates:
+        w_dense·cos(question, passage) + w_sentence·cos(question, best sentence)
+        + w_sparse·BM25/max(BM25) + w_prior·[named by the question] − catalogue_penalty·[catalogue entry].
+        Cosines are comparable across questions, so they fuse better than ranks alone (docs/benchmarks.md)."""
+        cfg = self.settings
+        query_vector = self.embedder.embed_query(query)
+        top_bm25 = max(bm25.values(), default=0.0) or 1.0
+        linked = set(rankings.get("prior", ([], 0))[0])
+        ranks = {name: {cid: r for r, cid in enumerate(ids, 1)} for name, (ids, _) in rankings.items()}
+        candidates = set().union(*(set(ids) for ids, _ in rankings.values()))
+        scored = []
+        for cid in candidates:
+            chunk = self.index.chunks[cid]
+            vector = self.index.vectors.get(cid)
+            score = (
+                cfg.dense_weight * (float(vector @ query_vector) if vector is not None else 0.0)
+                + cfg.sentence_weight * sentence_best.get(cid, 0.0)
+                + cfg.sparse_weight * bm25.get(cid, 0.0) / top_bm25
+                + cfg.prior_weight * (cid in linked)
+                - cfg.catalogue_penalty * (chunk.source == "catalogue")
+            )
+            scored.append(
+                Passage(
+                    chunk=chunk,
+                    score=score,
+                    dense_rank=ranks["dense"].get(cid),
+                    sparse_rank=ranks["sparse"].get(cid),
+                    sentence_rank=ranks["sentence"].get(cid),
+                    prior_rank=ranks.get("prior", {}).get(cid),
+                )
+            )
+        position = {cid: i for i, cid in enumerate(self.index.order)}
+        scored.sort(key=lambda p: (-p.score, position.get(p.chunk.id, 0)))
+        return scored
+
+    def linked_chunks(self, query: str) -> set[str]:
+        """Chunks the question points at by name: catalogue entries it names (a criterion, a good
+        practice, a driver, a phase) and the dossier passages that mention those entries."""
+        assert self.catalogue is not None
+        named = set(self.catalogue.find_in_text(query, ("criterion", "good_practice")))
+        phase = detect_phase(query)
+        linked: set[str] = set()
+        for chunk in self.index.chunks.values():
+            if chunk.ref_id and chunk.ref_id in named:
+                linked.add(chunk.id)
+            elif named & set(chunk.criteria + chunk.good_practices) and chunk.source != "catalogue":
+                linked.add(chunk.id)
+            elif phase and chunk.kind == "phase" and chunk.ref_id == phase:
+                linked.add(chunk.id)
+        return linked
+
+    def prior(self, query: str, rankings: dict[str, tuple[list[str], float]], filters: Filters) -> list[str]:
+        """A fourth ranking for the fusion: the linked chunks, in the order the other rankings give them."""
+        linked = {cid for cid in self.linked_chunks(query) if filters.accepts(self.index.chunks[cid])}
+        if not linked:
+            return []
+        best: dict[str, int] = {}
+        for ids, _ in rankings.values():
+            for rank, cid in enumerate(ids, 1):
+                if cid in linked:
+                    best[cid] = min(best.get(cid, rank), rank)
+        return sorted(linked, key=lambda cid: (best.get(cid, 10_000), cid))
 
 
 def fuse(rankings: dict[str, tuple[list[str], float]], index: OpenIndex, k: int) -> list[Passage]:
@@ -141,6 +240,7 @@ def fuse(rankings: dict[str, tuple[list[str], float]], index: OpenIndex, k: int)
             dense_rank=ranks["dense"].get(cid),
             sparse_rank=ranks["sparse"].get(cid),
             sentence_rank=ranks.get("sentence", {}).get(cid),
+            prior_rank=ranks.get("prior", {}).get(cid),
         )
         for cid, score in ranked
     ]

@@ -43,6 +43,7 @@ class Passage(BaseModel):
     dense_rank: int | None = None
     sparse_rank: int | None = None
     sentence_rank: int | None = None
+    prior_rank: int | None = None
 
 
 class Citation(BaseModel):

@@ -7,6 +7,7 @@ an `AssistantUnavailable` whose German message names the command that repairs it
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -22,6 +23,9 @@ from assistant.index import IndexUnavailable, open_index, read_manifest, validat
 from assistant.retrieval import Filters, HybridRetriever
 from assistant.schema import Answer, Chunk, Citation, Timings
 from assistant.settings import Settings, get_settings
+
+
+log = logging.getLogger(__name__)
 
 
 class AssistantUnavailable(RuntimeError):
@@ -98,12 +102,12 @@ class AssistantService:
             if self._retriever is None or self._engine is None:
                 try:
                     validate_index(self.settings)  # cheap: fail fast before loading the model
+                    index = open_index(self.settings)  # a broken or unreachable store also fails before it
                     if self._embedder is None:
                         self._embedder = shared_embedder(self.settings)
-                    index = open_index(self.settings)
                 except (ModelMissingError, IndexUnavailable) as exc:
                     raise AssistantUnavailable(str(exc)) from exc
-                self._retriever = HybridRetriever(index, self._embedder, self.settings)
+                self._retriever = HybridRetriever(index, self._embedder, self.settings, self.catalogue)
                 self._engine = AnswerEngine(self.catalogue, self._embedder, index, self.settings)
                 if self.settings.llm != "none":
                     from assistant.llm import LLMEngine
@@ -161,7 +165,10 @@ class AssistantService:
         filters = Filters(phase=phase, source=source if source in ("dossier", "catalogue", "user") else None)
         t0 = time.perf_counter()
         k = top_k or self.settings.top_k
-        passages = retriever.retrieve(query, top_k=max(k, engine.pool_size), filters=filters)
+        try:
+            passages = retriever.retrieve(query, top_k=max(k, engine.pool_size), filters=filters)
+        except Exception as exc:  # e.g. the Chroma server went away after start-up
+            return self._search_failed(cleaned.text, question_id, exc)
         t1 = time.perf_counter()
         compose_args = dict(question=cleaned.text, query=query, passages=passages, lang=lang, phase_hint=phase or carried_phase)
         if on_token is not None and hasattr(engine, "extractive"):
@@ -179,6 +186,23 @@ class AssistantService:
         if conversation is not None:
             conversation.add(cleaned.text, answer)
         return answer
+
+    def _search_failed(self, question: str, question_id, exc: Exception) -> Answer:
+        """A calm answer when the search itself fails at run time (details go to the log)."""
+        from assistant.index import is_connection_error
+
+        log.error("retrieval failed: %s", exc, exc_info=exc)
+        if self.settings.chroma_url and is_connection_error(exc):
+            message = (
+                f"Die Suche ist gerade nicht erreichbar: Der Chroma-Server unter {self.settings.chroma_url} antwortet nicht. "
+                "Bitte später erneut fragen. Betrieb: Server starten und prüfen mit .venv/bin/python -m assistant status"
+            )
+        else:
+            message = (
+                "Die Suche ist gerade fehlgeschlagen. Bitte erneut fragen. Hält der Fehler an, den Index neu bauen mit: "
+                ".venv/bin/python -m assistant build-index --force"
+            )
+        return Answer(id=question_id, question=question, answer=message, abstained=True, intent="error", error="search_unavailable")
 
     def ask_stream(self, question: object, **kwargs) -> Iterator[str | Answer]:
         """Yield streamed text pieces (only with an LLM engine) and finally the complete Answer."""

@@ -29,10 +29,15 @@ class Settings(BaseSettings):
     # Retrieval
     top_k: int = Field(default=10, ge=1, le=50)
     candidate_pool: int = Field(default=40, ge=5, le=500)
+    # Fusion of the rankings (tuned on the dev split, see docs/benchmarks.md). "score": linear
+    # combination of cosine similarities and normalised BM25; "rrf": weighted reciprocal rank fusion.
+    fusion: Literal["score", "rrf"] = "score"
     rrf_k: int = 60
-    dense_weight: float = 1.0
-    sparse_weight: float = 1.0
-    sentence_weight: float = 1.0
+    dense_weight: float = 0.5
+    sentence_weight: float = 0.5
+    sparse_weight: float = 0.1
+    prior_weight: float = 0.1
+    catalogue_penalty: float = 0.05
     query_cache_size: int = 512
 
     # Answering

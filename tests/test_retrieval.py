@@ -34,9 +34,23 @@ def test_known_questions_find_their_passage(retriever, question, needle):
 
 def test_count_question_finds_the_number_within_top_10(retriever):
     # Counting questions share few words with the sentence that holds the number; the
-    # sentence-level ranking brings it into reach, not yet to the top.
+    # best-sentence similarity brings it into reach, not yet to the top.
     top = retriever.retrieve("Wie viele Kriterien hat die Roadmap?", top_k=10)
     assert any("76 Kriterien" in p.chunk.text for p in top)
+
+
+def test_english_question_gets_german_keywords():
+    from assistant.retrieval import expand_for_keywords
+
+    expanded = expand_for_keywords("Which operator models exist for the pilot phase?")
+    assert "Betreibermodell" in expanded and "Pilotphase" in expanded
+    assert expand_for_keywords("Welche Betreibermodelle gibt es?") == "Welche Betreibermodelle gibt es?"
+
+
+def test_named_entry_links_catalogue_and_passages(retriever):
+    linked = retriever.linked_chunks("Was hat Münster mit DIGIFARM.MS in der Pilotphase gemacht?")
+    assert "catalogue-GP03" in linked and "catalogue-P3" in linked
+    assert any("DIGIFARM" in retriever.index.chunks[c].text for c in linked if c.startswith("dossier"))
 
 
 def test_results_are_typed_and_ranked(retriever):
