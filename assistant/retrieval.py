@@ -83,6 +83,7 @@ class HybridRetriever:
         self.settings = settings
         self._bm25_lock = threading.Lock()  # bm25s keeps per-call state on the retriever object
         self._sentence_owner = None
+        self._bm25_ids: list[str] | None = None
         self._sentence_vectors = None
 
     def _sentence_matrix(self):
@@ -130,9 +131,28 @@ class HybridRetriever:
         return [i for i in (result.ids or []) if i in self.index.chunks]
 
     def bm25_scores(self, query: str) -> dict[str, float]:
+        """BM25 score of every chunk. We score through the retriever's bm25s model directly, with the
+        retriever's own German stemmer and token pattern: its `retrieve()` rebuilds a llama-index
+        node for every hit from JSON, which cost more than the search itself."""
+        import bm25s
+
+        retriever = self.index.bm25
+        tokens = bm25s.tokenize(
+            normalize_query(expand_for_keywords(query)),
+            stemmer=retriever.stemmer,
+            token_pattern=retriever.token_pattern,
+            return_ids=False,
+            show_progress=False,
+        )[0]
         with self._bm25_lock:
-            hits = self.index.bm25.retrieve(normalize_query(expand_for_keywords(query)))
-        return {hit.node.node_id: float(hit.score) for hit in hits if hit.score > 0 and hit.node.node_id in self.index.chunks}
+            scores = retriever.bm25.get_scores(tokens) if tokens else []
+        if self._bm25_ids is None:
+            self._bm25_ids = [entry["node_id"] for entry in retriever.corpus]
+        return {
+            cid: float(score)
+            for cid, score in zip(self._bm25_ids, scores)
+            if score > 0 and cid in self.index.chunks
+        }
 
     def sparse(self, query: str, pool: int, filters: Filters, scores: dict[str, float] | None = None) -> list[str]:
         scores = self.bm25_scores(query) if scores is None else scores
