@@ -86,6 +86,9 @@ _LABELS = {
         "key_findings": "Die Studie fasst ihre Kernergebnisse so zusammen",
         "catalogue_says": "Laut Kriterienkatalog",
         "criterion_in_phase": "gehört zur Phase",
+        "driver": "Skalierungstreiber",
+        "is_milestone": "im Katalog als Meilenstein markiert",
+        "workstreams": "Workstreams",
         "no_phase_known": "ist im Katalog keiner Phase zugeordnet",
     },
     "en": {
@@ -106,6 +109,9 @@ _LABELS = {
         "key_findings": "The study sums up its key findings as follows",
         "catalogue_says": "According to the criteria catalogue",
         "criterion_in_phase": "belongs to phase",
+        "driver": "scaling driver",
+        "is_milestone": "marked as a milestone in the catalogue",
+        "workstreams": "workstreams",
         "no_phase_known": "has no phase in the catalogue",
     },
 }
@@ -353,7 +359,14 @@ class AnswerEngine:
         if named:
             entry = named[0]
             p = self._catalogue_passage(entry.id, pool)
-            return [f"{entry.id} – {entry.name}: {entry.summary} [{cited.ref(p)}]"] if p else []
+            if p is None:
+                return []
+            n = cited.ref(p)
+            lines = [f"{entry.id} – {entry.name}: {entry.summary} [{n}]"]
+            criteria = self.catalogue.criteria_of_driver(entry.id)
+            if criteria:
+                lines.append(f"{labels['criteria']}: " + "; ".join(f"{c.name} ({c.id})" for c in criteria) + f" [{n}]")
+            return lines
         table = next((c for c in self.index.chunks.values() if c.source == "dossier" and all(d.name + ":" in c.text for d in self.catalogue.drivers[:2])), None)
         names = "; ".join(f"{d.id} {d.name}" for d in self.catalogue.drivers)
         if table is None:
@@ -427,8 +440,19 @@ class AnswerEngine:
             if entry.phases
             else labels["no_phase_known"]
         )
+        facts = []
+        driver = self.catalogue.get(entry.data.get("driver") or "")
+        if driver is not None:
+            facts.append(f"{labels['driver']}: {driver.id} – {driver.name}")
+        if entry.data.get("milestone") is True:
+            facts.append(labels["is_milestone"])
+        if entry.data.get("workstreams"):
+            facts.append(f"{labels['workstreams']}: {', '.join(entry.data['workstreams'])}")
+        extra = "; ".join(facts)
         summary = f" {entry.summary}" if entry.summary else ""
-        return [f"{labels['catalogue_says']}: „{entry.name}“ ({entry.id}) {phase_text}.{summary} [{n}]"]
+        return [
+            f"{labels['catalogue_says']}: „{entry.name}“ ({entry.id}) {phase_text}" + (f"; {extra}" if extra else "") + f".{summary} [{n}]"
+        ]
 
     def _extract_pool(self, intent: str, phase: str | None, pool: list[Passage], cited: _Cited) -> list[Passage]:
         """Passages to quote from: dossier text first (it is the primary source), filtered to the

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from assistant.corpus import Catalogue, CatalogueEntry, Dossier, Section
 from assistant.schema import Chunk
 
-CHUNKER_VERSION = "4"
+CHUNKER_VERSION = "5"
 MAX_PASSAGE_CHARS = 1200
 
 # Sentence ends: ., !, ? (optionally followed by a closing quote or bracket) before whitespace and
@@ -108,8 +108,16 @@ def dossier_chunks(dossier: Dossier, catalogue: Catalogue, limit: int = MAX_PASS
     ctx = ChunkContext(catalogue=catalogue, mentions=dossier.clean.mentions)
     chunks: list[Chunk] = []
     for section in dossier.sections:
+        # A good-practice section names its example once; the chunks after the first still talk
+        # about it. Their embedded text carries the section's examples so they can be found by name.
+        _, section_practices = _references("\n\n".join(section.paragraphs), ctx)
+        practice_names = [catalogue.get(g).name for g in section_practices if catalogue.get(g)]
         for text in _section_texts(section, limit):
             criteria, practices = _references(text, ctx)
+            context = _short_path(section)
+            missing = [n for g, n in zip(section_practices, practice_names) if g not in practices]
+            if missing and "good practice" in section.title.lower():
+                context += " (Beispiele: " + ", ".join(missing) + ")"
             chunks.append(
                 Chunk(
                     id=f"dossier-{len(chunks):03d}",
@@ -122,7 +130,7 @@ def dossier_chunks(dossier: Dossier, catalogue: Catalogue, limit: int = MAX_PASS
                     phase=section.phase,
                     criteria=criteria,
                     good_practices=practices,
-                    embed_text=f"{_short_path(section)}\n{text}",
+                    embed_text=f"{context}\n{text}",
                 )
             )
     return chunks

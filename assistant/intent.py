@@ -12,7 +12,9 @@ PHASE_PATTERNS: list[tuple[str, re.Pattern]] = [
     ("P3", re.compile(r"\bP\s?3\b|pilotphase|pilotprojekt|\bpilot(ing)?\b|pilot phase", re.I)),
     ("P4", re.compile(r"\bP\s?4\b|verstetigung|vertikale[nr]? skalierung|vertical scaling|consolidation", re.I)),
     ("P5", re.compile(r"\bP\s?5\b|transferphase|horizontale[nr]? skalierung|horizontal scaling|transfer phase", re.I)),
-    ("D", re.compile(r"durchgehend|über alle phasen|phasenübergreifend|all phases|throughout|cross-phase", re.I)),
+    ("D", re.compile(
+        r"durchgehend|durchgängig|phasenübergreifend|(über|durch|in|für) alle\w* (entwicklungs)?phasen|"
+        r"(across|throughout|in) (all|every) (the )?(development )?phases|cross-phase|throughout", re.I)),
 ]
 
 _EN_WORDS = set(
@@ -72,8 +74,10 @@ def detect_intent(text: str) -> str:
     t = text.lower()
     if re.search(r"(kernergebnis|key findings?|main findings|zentralen? ergebnisse|wichtigsten ergebnisse|ergebnisse der studie)", t):
         return "key_findings"
+    names_criterion = re.search(r"(kriterium\b|criterion\b|das kriterium|dem kriterium)", t)
     if re.search(r"(skalierungstreiber|\btreiber|scaling driver|\bdrivers?\b)", t):
-        return "driver"
+        # "Welchem Treiber ist das Kriterium X zugeordnet?" asks about one criterion
+        return "criterion" if names_criterion else "driver"
     if re.search(r"(beispiel|good practice|best practice|praxisbeispiel|example|vorbild|wer hat|welche stadt|welche kommune)", t):
         return "good_practice"
     if re.search(r"(betreibermodell|betreiber\b|betreiber[ -]|operator|operating model|betrieb\w* durch)", t):

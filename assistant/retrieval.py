@@ -25,6 +25,8 @@ _GENDER_FORMS = re.compile(r"(\w+?)(?:\*|:|_|/|\u00b7)(innen|in)\b", re.IGNORECA
 
 
 _TERMS_FILE = Path(__file__).parent / "data" / "en_de_terms.tsv"
+_ASKS_CATALOGUE = re.compile(r"katalog|catalogue|catalog|kriteri|criteri|meilenstein|milestone|treiber|driver|mechanism", re.I)
+_ASKS_SOURCES = re.compile(r"literatur|quelle|publikation|veröffentlichung|zitiert|reference|source|publication|cited", re.I)
 
 
 @lru_cache(maxsize=1)
@@ -185,6 +187,9 @@ class HybridRetriever:
         Cosines are comparable across questions, so they fuse better than ranks alone (docs/benchmarks.md)."""
         cfg = self.settings
         query_vector = self.embedder.embed_query(query)
+        # The catalogue is the primary source when the question asks about it by name.
+        catalogue_penalty = 0.0 if _ASKS_CATALOGUE.search(query) else cfg.catalogue_penalty
+        bibliography_unwanted = not _ASKS_SOURCES.search(query)
         top_bm25 = max(bm25.values(), default=0.0) or 1.0
         linked = set(rankings.get("prior", ([], 0))[0])
         ranks = {name: {cid: r for r, cid in enumerate(ids, 1)} for name, (ids, _) in rankings.items()}
@@ -198,7 +203,8 @@ class HybridRetriever:
                 + cfg.sentence_weight * sentence_best.get(cid, 0.0)
                 + cfg.sparse_weight * bm25.get(cid, 0.0) / top_bm25
                 + cfg.prior_weight * (cid in linked)
-                - cfg.catalogue_penalty * (chunk.source == "catalogue")
+                - catalogue_penalty * (chunk.source == "catalogue")
+                - cfg.bibliography_penalty * (bibliography_unwanted and chunk.section.startswith("Literatur"))
             )
             scored.append(
                 Passage(
@@ -218,6 +224,7 @@ class HybridRetriever:
         """Chunks the question points at by name: catalogue entries it names (a criterion, a good
         practice, a driver, a phase) and the dossier passages that mention those entries."""
         assert self.catalogue is not None
+        query = expand_for_keywords(query)  # English questions name entries by their German names too
         named = set(self.catalogue.find_in_text(query, ("criterion", "good_practice")))
         phase = detect_phase(query)
         linked: set[str] = set()

@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     sparse_weight: float = 0.1
     prior_weight: float = 0.1
     catalogue_penalty: float = 0.05
+    bibliography_penalty: float = 0.1
     query_cache_size: int = 512
 
     # Answering
