@@ -173,11 +173,12 @@ def test_report(service):
 
 @pytest.mark.slow
 def test_retrieval_floors_on_test_split(test_report):
-    """Issue #3: Recall@5 ≥ 0.90 and MRR@10 ≥ 0.75 on the held-out half."""
+    """Issue #3: the floors started at Recall@5 ≥ 0.90 and MRR@10 ≥ 0.75 and were raised to the
+    issue's target once retrieval reached it (test split: R@5 0.964, MRR@10 0.859). Never lower them."""
     r = test_report.retrieval
     misses = ", ".join(f"{m.id}({m.kind})" for m in test_report.misses)
-    assert r.recall_at_5 >= 0.90, f"Recall@5 {r.recall_at_5:.3f} < 0.90; misses: {misses}"
-    assert r.mrr_at_10 >= 0.75, f"MRR@10 {r.mrr_at_10:.3f} < 0.75 (R@1 {r.recall_at_1:.3f})"
+    assert r.recall_at_5 >= 0.95, f"Recall@5 {r.recall_at_5:.3f} < 0.95; misses: {misses}"
+    assert r.mrr_at_10 >= 0.85, f"MRR@10 {r.mrr_at_10:.3f} < 0.85 (R@1 {r.recall_at_1:.3f})"
 
 
 @pytest.mark.slow
