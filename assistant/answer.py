@@ -116,7 +116,7 @@ _LABELS = {
     },
 }
 
-_EN_INTRO = "From the study (quotations in German):"
+_EN_INTRO = "From the study (the sources are German and quoted verbatim):"
 
 
 def refusal_text(lang: str, catalogue: Catalogue) -> str:
@@ -280,9 +280,9 @@ class AnswerEngine:
             return refusal_answer(question, lang, self.catalogue)
         quotes = [f"{sentence} [{cited.ref(passage)}]" for passage, sentence in picked]
         if quotes:
-            if lang == "en" and not lead:
-                lines.append(_EN_INTRO)
             lines.append(" ".join(quotes))
+        if lang == "en":
+            lines.insert(0, _EN_INTRO)  # the sources are German; say so once, up front
 
         more: list[Passage] = []
         shown = {_source_label(c.chunk, labels) for c in cited.order}
@@ -391,8 +391,8 @@ class AnswerEngine:
         passage = passage or self._catalogue_passage(best.id, pool)
         place = best.data.get("place")
         phase_label = self.catalogue.phase_label(best.data.get("phase")) if best.data.get("phase") else None
-        details = ", ".join(x for x in (place, phase_label) if x)
-        lines.append(f"{labels['example']} {best.name}" + (f" ({details})" if details else "") + f" [{cited.ref(passage)}].")
+        details = "; ".join(x for x in (place, f"{labels['phase']} {phase_label}" if phase_label else None) if x)
+        lines.append(f"{labels['example']} „{best.name}“" + (f" – {details}" if details else "") + f" [{cited.ref(passage)}].")
         others = []
         wants_several = re.search(r"(beispiele|good practices|practices|examples|welche städte|welche kommunen)", question, re.I)
         for gp in ranked[1:3] if wants_several else []:
