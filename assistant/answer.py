@@ -40,6 +40,7 @@ _STOP = set(
 )
 
 
+_OTHER_WORK = re.compile(r"(studie|bericht|report|study|umfrage|survey|gutachten|index|ranking|gesetz|verordnung|strategie der|strategy of)", re.I)
 _COMMON_NOUN = re.compile(r"(ung|ungen|heit|keit|schaft|tion|tionen|ität|glieder|nisse?|ismus|ierung|ende|enden|ment|ments)$")
 
 
@@ -167,7 +168,7 @@ class AnswerEngine:
         w = word.lower()
         if w in self.vocabulary or w in _STOP:
             return True
-        stem = w[: max(4, len(w) - 3)]
+        stem = w[: max(5, len(w) - 3)]
         if any(v.startswith(stem) for v in self.vocabulary):
             return True
         # German compounds: "Wirtschaftswissenschaft" ~ "Wirtschafts" + "wissenschaft"
@@ -192,7 +193,10 @@ class AnswerEngine:
         best = max(self._similarity(query_vector, p.chunk.id) for p in passages)
         if best < ABSTAIN_SIMILARITY:
             return True
-        return best < CONFIDENT_SIMILARITY and bool(self.unknown_names(question))
+        unknown = self.unknown_names(question)
+        if unknown and _OTHER_WORK.search(question):
+            return True  # "Was sagt die McKinsey-Studie …": a document we do not have, however similar the topic
+        return best < CONFIDENT_SIMILARITY and bool(unknown)
 
     # -- sentence selection ----------------------------------------------------------------------
 
