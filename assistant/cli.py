@@ -132,18 +132,18 @@ def cmd_chat(args, settings: Settings) -> int:
 
 def cmd_build_index(args, settings: Settings) -> int:
     from assistant.embedding import ModelMissingError
-    from assistant.index import build_index
+    from assistant.index import IndexBuildError, build_error, build_index
 
     try:
         build_index(settings, progress=lambda m: print(m, flush=True), show_bar=not args.quiet, force=args.force)
     except ModelMissingError as exc:
         _err(str(exc))
         return EXIT_UNAVAILABLE
-    except OSError as exc:
-        _err(
-            f"Der Index konnte nicht gebaut werden ({exc.strerror or exc}). Der bisherige Index bleibt unverändert. "
-            f"Prüfen Sie Schreibrechte und freien Speicher unter {settings.index_dir}."
-        )
+    except OSError as exc:  # IndexBuildError (an OSError) carries the German message with the fix
+        _err(str(exc) if isinstance(exc, IndexBuildError) else str(build_error(settings, exc)))
+        return EXIT_UNAVAILABLE
+    except Exception as exc:  # never a traceback: the message names the cause and the command
+        _err(str(build_error(settings, exc)))
         return EXIT_UNAVAILABLE
     return EXIT_OK
 
@@ -229,8 +229,11 @@ def cmd_add(args, settings: Settings) -> int:
     except UserDocError as exc:
         _err(str(exc))
         return EXIT_INPUT
+    except OSError as exc:
+        _err(f"Die Datei konnte nicht in {settings.user_dir} abgelegt werden ({exc.strerror or exc}). Bitte Schreibrechte prüfen.")
+        return EXIT_UNAVAILABLE
     for path in added:
-        print(f"Hinzugefügt: {path.name}")
+        print(f"Hinzugefügt: {path.name} (in {path.parent})")
     if args.no_build:
         print("Index nicht aktualisiert. Später ausführen: .venv/bin/python -m assistant build-index")
         return EXIT_OK
@@ -246,6 +249,9 @@ def cmd_remove(args, settings: Settings) -> int:
     except UserDocError as exc:
         _err(str(exc))
         return EXIT_INPUT
+    except OSError as exc:
+        _err(f"Das Dokument konnte nicht entfernt werden ({exc.strerror or exc}). Bitte Schreibrechte auf {settings.user_dir} prüfen.")
+        return EXIT_UNAVAILABLE
     print(f"Entfernt: {args.name}")
     args.force, args.quiet = False, True
     return cmd_build_index(args, settings)

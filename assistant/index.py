@@ -15,10 +15,16 @@ reload.
 
 from __future__ import annotations
 
+import atexit
+import errno
+import fcntl
 import hashlib
 import json
+import logging
 import os
 import shutil
+import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -27,23 +33,43 @@ from typing import Callable
 
 import numpy as np
 
-from assistant import chunking
-from assistant.corpus import Catalogue, corpus_hash, find_dossier, load_dossier
-from assistant.embedding import Embedder, model_identity
-from assistant.schema import Chunk
-from assistant.settings import Settings
+# OpenMP threads that spin while they wait (libgomp's default) collapse on a busy shared server:
+# with two torch threads and other processes on two cores, one query embedding took 4.6 s instead
+# of 0.2 s (measured; see docs/benchmarks.md). Passive waiting costs little on an idle machine.
+# Must be set before torch loads; an operator's own setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from assistant import chunking  # noqa: E402
+from assistant.corpus import Catalogue, corpus_hash, find_dossier, load_dossier  # noqa: E402
+from assistant.embedding import Embedder, ModelMissingError, model_identity, shared_embedder  # noqa: E402
+from assistant.schema import Chunk  # noqa: E402
+from assistant.settings import Settings  # noqa: E402
 
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.json"
 VECTORS = "vectors.npz"
 SENTENCES = "sentences.npz"
 REBUILD_HINT = ".venv/bin/python -m assistant build-index"
+BUILD_LOCK = ".build.lock"
 BM25_LANGUAGE = "german"
 COLLECTION_PREFIX = "roadmap_lotse"
 
 
+log = logging.getLogger(__name__)
+
+
 class IndexUnavailable(RuntimeError):
     """The index is missing, stale or broken. The message names the repairing command."""
+
+
+class IndexBuildError(OSError):
+    """A build could not start or finish; the previous index is untouched and still answers.
+    `str(exc)` is a German message naming the cause and the repairing command; `errno` is kept
+    when the cause was an OSError (an OSError subclass, so callers catching OSError keep working)."""
+
+    def __init__(self, message: str, cause_errno: int | None = None):
+        super().__init__(message)
+        self.errno = cause_errno
 
 
 def _chroma_settings():
@@ -52,7 +78,23 @@ def _chroma_settings():
     return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
 
 
+# chromadb's per-path client registry (SharedSystemClient) is not thread-safe: two threads opening
+# the same folder at once could both start a system and one of them fail with a KeyError. Opening
+# and closing clients in this process goes through one lock.
+_CHROMA_LOCK = threading.RLock()
+
+
 def chroma_client(settings: Settings, path: Path | None):
+    with _CHROMA_LOCK:
+        return _chroma_client(settings, path)
+
+
+def close_client(client) -> None:
+    with _CHROMA_LOCK:
+        client.close()
+
+
+def _chroma_client(settings: Settings, path: Path | None):
     import chromadb
 
     if settings.chroma_url:
@@ -166,12 +208,122 @@ def build_index(
     show_bar: bool = True,
     force: bool = False,
 ) -> dict:
-    """Build a fresh index and swap it in atomically. Returns the new manifest."""
+    """Build a fresh index and swap it in atomically. Returns the new manifest.
+
+    Only one build runs per index folder at a time (an flock on `index/.build.lock`, released by
+    the kernel even when the builder is killed). Raises `IndexBuildError` (German message naming
+    the fix; the previous index is untouched and keeps answering) when the folder is read-only,
+    the disk is full, another build is running or the vector store refuses the data, and
+    `ModelMissingError` when the embedding model is missing or fails its checksum."""
+    try:
+        with _build_lock(settings):
+            return _build(settings, embedder, progress, show_bar, force)
+    except (IndexBuildError, ModelMissingError):
+        raise
+    except Exception as exc:
+        raise build_error(settings, exc) from exc
+
+
+class _BuildLock:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.fd: int | None = None
+
+    def __enter__(self):
+        index_dir = self.settings.index_dir
+        try:  # creating the lock file doubles as the write-access probe, before the model loads
+            index_dir.mkdir(parents=True, exist_ok=True)
+            self.fd = os.open(index_dir / BUILD_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise build_error(self.settings, exc) from exc
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            self.fd = None
+            raise IndexBuildError(
+                f"Ein anderer Indexbau läuft gerade in {index_dir}. Der bisherige Index beantwortet weiter Fragen. "
+                f"Bitte warten, bis er fertig ist, und dann erneut ausführen: {REBUILD_HINT}"
+            ) from None
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            os.close(self.fd)  # closing releases the flock
+            self.fd = None
+        return False
+
+
+def _build_lock(settings: Settings) -> _BuildLock:
+    return _BuildLock(settings)
+
+
+def _exception_chain(exc: BaseException):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """True when `exc` (or its cause) says a server could not be reached."""
+    for item in _exception_chain(exc):
+        if isinstance(item, (ConnectionError, TimeoutError)):
+            return True
+        name = type(item).__module__ + "." + type(item).__name__
+        if name.startswith("httpx.") and any(k in name for k in ("Connect", "Timeout", "Network", "Remote", "Transport")):
+            return True
+        if "could not connect to a chroma server" in str(item).lower():
+            return True
+    return False
+
+
+def build_error(settings: Settings, exc: BaseException) -> IndexBuildError:
+    """Translate a build failure into a German message that names the repairing command."""
+    where = settings.index_dir
+    keep = "Der bisherige Index bleibt unverändert und beantwortet weiter Fragen."
+    codes = {getattr(e, "errno", None) for e in _exception_chain(exc)}
+    text = " ".join(str(e) for e in _exception_chain(exc)).lower()
+    if codes & {errno.ENOSPC, errno.EDQUOT} or "no space left" in text or "disk is full" in text:
+        return IndexBuildError(
+            f"Kein freier Speicherplatz unter {where}: Der Index konnte nicht gebaut werden. {keep} "
+            f"Bitte Speicher freigeben und dann erneut ausführen: {REBUILD_HINT} --force",
+            errno.ENOSPC,
+        )
+    if codes & {errno.EROFS, errno.EACCES, errno.EPERM} or "readonly database" in text or "read-only file system" in text:
+        return IndexBuildError(
+            f"Das Indexverzeichnis {where} ist schreibgeschützt: Dort kann kein Index gebaut werden. {keep} "
+            f"Bitte mit Schreibrechten auf {where} (oder mit ASSISTANT_INDEX_DIR auf einem beschreibbaren "
+            f"Verzeichnis) erneut ausführen: {REBUILD_HINT}",
+            errno.EROFS,
+        )
+    if settings.chroma_url and is_connection_error(exc):
+        return IndexBuildError(
+            f"Der Chroma-Server unter {settings.chroma_url} ist nicht erreichbar. {keep} Bitte den Server starten "
+            f"(README, Abschnitt „Chroma-Server“) oder ASSISTANT_CHROMA_URL prüfen und dann erneut ausführen: {REBUILD_HINT}"
+        )
+    detail = f"{type(exc).__name__}: {exc}"
+    if len(detail) > 300:
+        detail = detail[:300] + " …"
+    return IndexBuildError(
+        f"Der Index konnte nicht gebaut werden ({detail}). {keep} Bitte erneut ausführen: {REBUILD_HINT} --force",
+        getattr(exc, "errno", None),
+    )
+
+
+def _build(
+    settings: Settings,
+    embedder: Embedder | None,
+    progress: Callable[[str], None],
+    show_bar: bool,
+    force: bool,
+) -> dict:
     started = time.perf_counter()
     index_dir = settings.index_dir
     builds = index_dir / "builds"
     builds.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temp_builds(builds)
+    _remove_stale_temp_builds(settings, builds)  # safe: we hold the build lock
 
     state = load_corpus_chunks(settings)
     model_id, model_hash = model_identity(settings)
@@ -182,17 +334,29 @@ def build_index(
             return manifest
         except IndexUnavailable:
             pass
-    embedder = embedder or Embedder(settings)
+    # What can be reused (same model, same text) is known before the model is needed; a rebuild
+    # that only drops or reorders text (e.g. `assistant remove`) never loads the model.
+    reuse = _previous_vectors(settings, model_hash)
+    keys = [_text_key(c) for c in state.chunks]
+    todo = [i for i, k in enumerate(keys) if k not in reuse]
+    sentence_owner, sentence_texts = [], []
+    for chunk in state.chunks:
+        for sentence in chunking.chunk_sentences(chunk):
+            sentence_owner.append(chunk.id)
+            sentence_texts.append(sentence)
+    sentence_keys = [hashlib.sha256(("s:" + t).encode("utf-8")).hexdigest() for t in sentence_texts]
+    sentence_todo = [i for i, k in enumerate(sentence_keys) if k not in reuse]
+    if embedder is None and (todo or sentence_todo or not reuse):
+        embedder = shared_embedder(settings)
+    dimension = int(embedder.dimension) if embedder is not None else len(next(iter(reuse.values())))
 
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     tmp = builds / f".{stamp}.tmp"
+    collection_name = _collection_name(stamp)
     tmp.mkdir()
     try:
-        reuse = _previous_vectors(settings, model_hash)
-        keys = [_text_key(c) for c in state.chunks]
-        todo = [i for i, k in enumerate(keys) if k not in reuse]
         progress(f"{len(state.chunks)} Abschnitte, davon {len(todo)} neu einzubetten …")
-        vectors = np.zeros((len(state.chunks), embedder.dimension), dtype=np.float32)
+        vectors = np.zeros((len(state.chunks), dimension), dtype=np.float32)
         if todo:
             fresh = embedder.embed_documents([state.chunks[i].text_for_embedding() for i in todo], show_progress=show_bar)
             for i, vector in zip(todo, fresh):
@@ -201,15 +365,8 @@ def build_index(
             if key in reuse:
                 vectors[i] = reuse[key]
 
-        sentence_owner, sentence_texts = [], []
-        for chunk in state.chunks:
-            for sentence in chunking.chunk_sentences(chunk):
-                sentence_owner.append(chunk.id)
-                sentence_texts.append(sentence)
-        sentence_keys = [hashlib.sha256(("s:" + t).encode("utf-8")).hexdigest() for t in sentence_texts]
-        sentence_todo = [i for i, k in enumerate(sentence_keys) if k not in reuse]
         progress(f"{len(sentence_texts)} Sätze, davon {len(sentence_todo)} neu einzubetten …")
-        sentence_vectors = np.zeros((len(sentence_texts), embedder.dimension), dtype=np.float32)
+        sentence_vectors = np.zeros((len(sentence_texts), dimension), dtype=np.float32)
         if sentence_todo:
             fresh = embedder.embed_documents([sentence_texts[i] for i in sentence_todo], batch_size=32, show_progress=show_bar)
             for i, vector in zip(sentence_todo, fresh):
@@ -219,7 +376,6 @@ def build_index(
                 sentence_vectors[i] = reuse[key]
 
         nodes = _nodes_for(state.chunks, vectors)
-        collection_name = f"{COLLECTION_PREFIX}_{stamp}".lower()
         _write_vector_store(settings, tmp, collection_name, nodes)
         _write_bm25(tmp / "bm25", nodes)
         (tmp / CHUNKS).write_text(
@@ -241,7 +397,7 @@ def build_index(
             "corpus_sha256": state.corpus_hash,
             "model_id": model_id,
             "model_sha256": model_hash,
-            "embedding_dim": int(embedder.dimension),
+            "embedding_dim": dimension,
             "chunker_version": chunking.CHUNKER_VERSION,
             "chunks": len(state.chunks),
             "counts": counts,
@@ -261,6 +417,8 @@ def build_index(
         _swap_current(index_dir, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if settings.chroma_url:
+            _delete_collection(settings, collection_name)
         raise
     _prune_old_builds(settings, keep={final.name})
     progress(f"Index gebaut in {manifest['build_seconds']} s: {len(state.chunks)} Abschnitte.")
@@ -271,8 +429,13 @@ def _write_vector_store(settings: Settings, folder: Path, collection_name: str, 
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
     client = chroma_client(settings, folder / "chroma")
-    collection = client.get_or_create_collection(collection_name, metadata={"hnsw:space": "cosine"})
-    ChromaVectorStore(chroma_collection=collection).add(nodes)
+    try:
+        collection = client.get_or_create_collection(collection_name, metadata={"hnsw:space": "cosine"})
+        ChromaVectorStore(chroma_collection=collection).add(nodes)
+    finally:
+        # Release the SQLite/HNSW files now: the folder is renamed (success) or deleted (failure),
+        # and a deleted file still held open keeps its disk space – fatal when the disk is full.
+        close_client(client)
 
 
 def _write_bm25(folder: Path, nodes) -> None:
@@ -294,8 +457,23 @@ def _swap_current(index_dir: Path, build: Path) -> None:
     os.replace(tmp_link, link)  # atomic on POSIX: readers see the old or the new build, never none
 
 
-def _remove_stale_temp_builds(builds: Path) -> None:
+def _collection_name(stamp: str) -> str:
+    return f"{COLLECTION_PREFIX}_{stamp}".lower()
+
+
+def _delete_collection(settings: Settings, name: str) -> None:
+    try:
+        chroma_client(settings, None).delete_collection(name)
+    except Exception:  # already gone, or the server is down: nothing else to clean up
+        pass
+
+
+def _remove_stale_temp_builds(settings: Settings, builds: Path) -> None:
+    """Remove what a killed build left behind: its temp folder and, on a Chroma server, its
+    half-written collection (named after the same stamp, so other deployments are not touched)."""
     for tmp in builds.glob(".*.tmp"):
+        if settings.chroma_url:
+            _delete_collection(settings, _collection_name(tmp.name[1 : -len(".tmp")]))
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -309,9 +487,10 @@ def _prune_old_builds(settings: Settings, keep: set[str]) -> None:
             if settings.chroma_url:
                 try:
                     manifest = json.loads((build / MANIFEST).read_text())
-                    chroma_client(settings, None).delete_collection(manifest["collection"])
-                except Exception:
-                    pass
+                except (OSError, ValueError):
+                    manifest = {}
+                if manifest.get("collection") and manifest.get("chroma_url") == settings.chroma_url:
+                    _delete_collection(settings, manifest["collection"])
             shutil.rmtree(build, ignore_errors=True)
 
 
@@ -320,8 +499,8 @@ def _prune_old_builds(settings: Settings, keep: set[str]) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def read_manifest(settings: Settings) -> dict:
-    path = settings.index_dir / "current" / MANIFEST
+def read_manifest(settings: Settings, build: Path | None = None) -> dict:
+    path = (build or settings.index_dir / "current") / MANIFEST
     if not path.exists():
         raise IndexUnavailable(f"Es gibt noch keinen Suchindex. Bitte bauen mit: {REBUILD_HINT}")
     try:
@@ -333,9 +512,10 @@ def read_manifest(settings: Settings) -> dict:
         raise IndexUnavailable(f"Die Index-Beschreibung (manifest.json) ist beschädigt. Bitte neu bauen mit: {REBUILD_HINT} --force") from exc
 
 
-def validate_index(settings: Settings, corpus_sha256: str | None = None) -> dict:
-    """Raise IndexUnavailable unless the current build matches corpus, model and chunker."""
-    manifest = read_manifest(settings)
+def validate_index(settings: Settings, corpus_sha256: str | None = None, build: Path | None = None) -> dict:
+    """Raise IndexUnavailable unless the current build (or `build`) matches corpus, model and chunker."""
+    build = build or settings.index_dir / "current"
+    manifest = read_manifest(settings, build)
     expected_corpus = corpus_sha256 or current_corpus_hash(settings)
     _, model_hash = model_identity(settings)
     if manifest.get("corpus_sha256") != expected_corpus or manifest.get("chunker_version") != chunking.CHUNKER_VERSION:
@@ -344,11 +524,34 @@ def validate_index(settings: Settings, corpus_sha256: str | None = None) -> dict
         raise IndexUnavailable(f"Der Suchindex wurde mit einem anderen Embedding-Modell gebaut. Bitte neu bauen mit: {REBUILD_HINT} --force")
     if (manifest.get("chroma_url") or None) != (settings.chroma_url or None):
         raise IndexUnavailable(f"Der Suchindex gehört zu einem anderen Vektorspeicher. Bitte neu bauen mit: {REBUILD_HINT} --force")
-    build = settings.index_dir / "current"
     for required in (CHUNKS, VECTORS, SENTENCES, "bm25"):
         if not (build / required).exists():
             raise IndexUnavailable(f"Der Suchindex ist unvollständig ({required} fehlt). Bitte neu bauen mit: {REBUILD_HINT} --force")
+    damaged = _damaged_file(build, settings)
+    if damaged:
+        raise IndexUnavailable(f"Der Suchindex ist beschädigt ({damaged}). Bitte neu bauen mit: {REBUILD_HINT} --force")
     return manifest
+
+
+def _damaged_file(build: Path, settings: Settings) -> str | None:
+    """Cheap integrity checks (file headers only, no parsing) so that `status` and a plain
+    `build-index` notice a damaged build without opening it."""
+    import zipfile
+
+    try:
+        for name in (VECTORS, SENTENCES):
+            if not zipfile.is_zipfile(build / name):
+                return name
+        if not (build / "bm25" / "retriever.json").is_file():
+            return "bm25/retriever.json"
+        if not settings.chroma_url:
+            db = build / "chroma" / "chroma.sqlite3"
+            with open(db, "rb") as fh:
+                if fh.read(16) != b"SQLite format 3\x00":
+                    return "chroma/chroma.sqlite3"
+    except OSError as exc:
+        return getattr(exc, "filename", None) or str(exc)
+    return None
 
 
 @dataclass
@@ -366,8 +569,10 @@ class OpenIndex:
 
 
 def open_index(settings: Settings) -> OpenIndex:
-    manifest = validate_index(settings)
+    # Resolve `current` once: a build swapped in meanwhile must not mix its manifest with the old
+    # build's files (the reader opens the old or the new build, never a bit of both).
     build = (settings.index_dir / "current").resolve()
+    manifest = validate_index(settings, build=build)
     try:
         raw_chunks = json.loads((build / CHUNKS).read_text(encoding="utf-8"))
         chunks = [Chunk.model_validate(c) for c in raw_chunks]
@@ -384,6 +589,17 @@ def open_index(settings: Settings) -> OpenIndex:
     except IndexUnavailable:
         raise
     except Exception as exc:
+        if settings.chroma_url and is_connection_error(exc):
+            raise IndexUnavailable(
+                f"Der Chroma-Server unter {settings.chroma_url} ist nicht erreichbar. Bitte den Server starten "
+                f"(README, Abschnitt „Chroma-Server“) oder ASSISTANT_CHROMA_URL prüfen; danach zeigt "
+                f".venv/bin/python -m assistant status, ob alles bereit ist."
+            ) from exc
+        if settings.chroma_url and _is_not_found(exc):
+            raise IndexUnavailable(
+                f"Die Sammlung {manifest.get('collection')} fehlt auf dem Chroma-Server unter {settings.chroma_url}. "
+                f"Bitte neu bauen mit: {REBUILD_HINT} --force"
+            ) from exc
         raise IndexUnavailable(f"Der Suchindex ist beschädigt und lässt sich nicht öffnen. Bitte neu bauen mit: {REBUILD_HINT} --force") from exc
     return OpenIndex(
         manifest=manifest,
@@ -397,10 +613,70 @@ def open_index(settings: Settings) -> OpenIndex:
     )
 
 
+def check_vector_store(settings: Settings, manifest: dict) -> None:
+    """For a Chroma server: raise IndexUnavailable unless it answers and holds the build's collection."""
+    try:
+        collection = chroma_client(settings, None).get_collection(manifest["collection"])
+        count = collection.count()
+    except Exception as exc:
+        if is_connection_error(exc):
+            raise IndexUnavailable(
+                f"Der Chroma-Server unter {settings.chroma_url} ist nicht erreichbar. Bitte den Server starten "
+                f"(README, Abschnitt „Chroma-Server“) oder ASSISTANT_CHROMA_URL prüfen."
+            ) from exc
+        raise IndexUnavailable(
+            f"Die Sammlung {manifest.get('collection')} fehlt auf dem Chroma-Server unter {settings.chroma_url}. "
+            f"Bitte neu bauen mit: {REBUILD_HINT} --force"
+        ) from exc
+    if count != manifest.get("chunks"):
+        raise IndexUnavailable(f"Der Vektorspeicher enthält {count} statt {manifest.get('chunks')} Einträge. Bitte neu bauen mit: {REBUILD_HINT} --force")
+
+
+def _is_not_found(exc: BaseException) -> bool:
+    return any(
+        type(e).__name__ == "NotFoundError" or "does not exist" in str(e).lower() for e in _exception_chain(exc)
+    )
+
+
+def _writable(folder: Path) -> bool:
+    """Can this process write into `folder` and every file in it? (Chroma's SQLite needs to, even
+    to read.) Checked by really creating a file: root ignores permission bits, a read-only mount
+    does not."""
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".probe-")
+    except OSError:
+        return False
+    os.close(fd)
+    os.unlink(probe)
+    return all(os.access(f, os.W_OK) for f in folder.rglob("*") if f.is_file())
+
+
+_TEMP_COPIES: list[str] = []
+
+
+def _cleanup_temp_copies() -> None:
+    for folder in _TEMP_COPIES:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _readable_copy(folder: Path) -> Path:
+    """A private, writable copy of a read-only Chroma folder in the temp directory (removed at exit)."""
+    if not _TEMP_COPIES:
+        atexit.register(_cleanup_temp_copies)
+    target = Path(tempfile.mkdtemp(prefix="roadmap-lotse-chroma-")) / "chroma"
+    _TEMP_COPIES.append(str(target.parent))
+    shutil.copytree(folder, target)
+    log.warning("Index folder %s is read-only; searching a temporary copy in %s", folder, target)
+    return target
+
+
 def _open_vector_store(settings: Settings, build: Path, manifest: dict):
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-    client = chroma_client(settings, build / "chroma")
+    folder = build / "chroma"
+    if not settings.chroma_url and folder.is_dir() and not _writable(folder):
+        folder = _readable_copy(folder)  # a read-only index (mount or permissions) still answers
+    client = chroma_client(settings, folder)
     collection = client.get_collection(manifest["collection"])
     count = collection.count()
     if count != manifest["chunks"]:

@@ -11,6 +11,7 @@ engine answers instead, with a visible note. Prompts live in `assistant/prompts/
 from __future__ import annotations
 
 import re
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterator
@@ -127,9 +128,13 @@ class LLMEngine:
         if baseline.abstained:
             return baseline  # refusals and manipulation never reach the model
         sources = passages[: self.extractive.pool_size]
+        deadline = time.monotonic() + self.settings.llm_timeout_s
         try:
             parts: list[str] = []
             for token in self.stream(question, sources):
+                # the client's timeout bounds each read; this bounds the whole reply
+                if time.monotonic() > deadline:
+                    raise TimeoutError("LLM reply exceeded ASSISTANT_LLM_TIMEOUT_S")
                 parts.append(token)
                 if on_token is not None:
                     on_token(token)

@@ -108,6 +108,10 @@ class AssistantService:
                 except (ModelMissingError, IndexUnavailable) as exc:
                     raise AssistantUnavailable(str(exc)) from exc
                 self._retriever = HybridRetriever(index, self._embedder, self.settings, self.catalogue)
+                # Build the retriever's lazily built sentence matrix here, under the lock: built on
+                # first use, concurrent first queries could see it half-built (owners set, vectors not).
+                if hasattr(self._retriever, "_sentence_matrix"):
+                    self._retriever._sentence_matrix()
                 self._engine = AnswerEngine(self.catalogue, self._embedder, index, self.settings)
                 if self.settings.llm != "none":
                     from assistant.llm import LLMEngine
@@ -244,6 +248,10 @@ class AssistantService:
         manifest: dict = {}
         try:
             manifest = validate_index(self.settings)
+            if self.settings.chroma_url:
+                from assistant.index import check_vector_store
+
+                check_vector_store(self.settings, manifest)  # the server is up and holds the collection
             index_ok, index_message = True, f"Index aktuell ({manifest['chunks']} Abschnitte, gebaut {manifest['built_at']})"
         except IndexUnavailable as exc:
             index_ok, index_message = False, str(exc)
