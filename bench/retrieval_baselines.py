@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import time
 from datetime import date
@@ -32,6 +31,8 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from pydantic import BaseModel, PrivateAttr  # noqa: E402
 
+from bench.docsection import replace_section  # noqa: E402
+
 from assistant.evaluation import (  # noqa: E402
     DEFAULT_TESTSET,
     EvalItem,
@@ -42,7 +43,6 @@ from assistant.evaluation import (  # noqa: E402
 )
 
 DOCS = ROOT / "docs" / "benchmarks.md"
-START, END = "<!-- retrieval-baselines:start -->", "<!-- retrieval-baselines:end -->"
 
 # (text, ref_id) of the top-k passages for one question
 Ranking = list[tuple[str, "str | None"]]
@@ -195,21 +195,6 @@ def render_table(rows: list[BaselineRow]) -> str:
     return "\n".join(lines)
 
 
-def write_docs(path: Path, section: str) -> None:
-    """Replace the marked baseline section of docs/benchmarks.md (append it if absent)."""
-    block = f"{START}\n{section.rstrip()}\n{END}\n"
-    if path.exists():
-        text = path.read_text(encoding="utf-8")
-        pattern = re.compile(re.escape(START) + r".*?" + re.escape(END) + r"\n?", re.DOTALL)
-        text = pattern.sub(lambda _: block, text, count=1) if pattern.search(text) else text.rstrip() + "\n\n" + block
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = "# Benchmarks\n\n" + block
-    tmp = path.with_suffix(".md.retrieval-tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)  # readers never see a half-written file
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Retrieval-Baselines auf dem Testset")
     parser.add_argument("--split", choices=["dev", "test", "all"], default="test")
@@ -279,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     print(f"\nHinweis: Katalog-Ids können in Pipeline 1 nie treffen ({catalogue_only} Fragen haben nur Katalog-Belege).")
     if not args.no_docs:
-        write_docs(DOCS, section)
+        replace_section("retrieval-baselines", section, DOCS)
         print(f"Abschnitt in {DOCS.relative_to(ROOT)} aktualisiert.", file=sys.stderr)
     return 0
 
