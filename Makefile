@@ -5,10 +5,13 @@
 
 PY := .venv/bin/python
 PORT ?= 8501
+# A concrete address (not 0.0.0.0): Streamlit then skips its lookup of the external IP, which
+# would be a request to an outside service.
+ADDRESS ?= 127.0.0.1
 
 run:
 	@bash scripts/setup.sh --index
-	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
+	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS) --server.headless true
 
 test:
 	@bash scripts/setup.sh
