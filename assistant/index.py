@@ -51,6 +51,7 @@ VECTORS = "vectors.npz"
 SENTENCES = "sentences.npz"
 REBUILD_HINT = ".venv/bin/python -m assistant build-index"
 BUILD_LOCK = ".build.lock"
+CHROMA_BATCH = 2000  # vectors per Chroma add (below Chroma's own limit)
 BM25_LANGUAGE = "german"
 COLLECTION_PREFIX = "roadmap_lotse"
 
@@ -431,7 +432,16 @@ def _write_vector_store(settings: Settings, folder: Path, collection_name: str, 
     client = chroma_client(settings, folder / "chroma")
     try:
         collection = client.get_or_create_collection(collection_name, metadata={"hnsw:space": "cosine"})
-        ChromaVectorStore(chroma_collection=collection).add(nodes)
+        store = ChromaVectorStore(chroma_collection=collection)
+        # Chroma refuses a single add of more than its max batch size (5,461 here): a corpus with
+        # many user documents would otherwise never index.
+        try:
+            limit = int(client.get_max_batch_size())
+        except Exception:
+            limit = CHROMA_BATCH
+        batch = max(1, min(CHROMA_BATCH, limit))
+        for start in range(0, len(nodes), batch):
+            store.add(nodes[start : start + batch])
     finally:
         # Release the SQLite/HNSW files now: the folder is renamed (success) or deleted (failure),
         # and a deleted file still held open keeps its disk space – fatal when the disk is full.

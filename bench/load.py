@@ -310,8 +310,9 @@ def markdown(result: dict) -> str:
         "## Last: gleichzeitige Fragen (Dienst und Streamlit-App)",
         "",
         f"Stand {result['date']} · Befehl: `{result['command']}` · {result['cpus']} CPU-Kerne, "
-        f"Last vorher/nachher {result['load_before']}/{result['load_after']} (andere Prozesse liefen mit) · "
-        f"{result['workers']} gleichzeitige Nutzer je Ziel, {result['seconds']} s je Ziel · "
+        f"Last (1 min) vorher/nachher {result['load_before']}/{result['load_after']}"
+        + (" (andere Prozesse liefen mit)" if result["load_before"] > 1.5 else "")
+        + f" · {result['workers']} gleichzeitige Nutzer je Ziel, {result['seconds']} s je Ziel · "
         f"OMP_WAIT_POLICY={result['omp_wait_policy']} · {result['distinct_questions']} verschiedene Fragen aus dem Testset.",
         "",
         "| Ziel | Vorgang | Anzahl | Durchsatz (/s) | p50 (ms) | p95 (ms) | max (ms) | Fehler |",
