@@ -33,17 +33,11 @@ from typing import Callable
 
 import numpy as np
 
-# OpenMP threads that spin while they wait (libgomp's default) collapse on a busy shared server:
-# with two torch threads and other processes on two cores, one query embedding took 4.6 s instead
-# of 0.2 s (measured; see docs/benchmarks.md). Passive waiting costs little on an idle machine.
-# Must be set before torch loads; an operator's own setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from assistant import chunking  # noqa: E402
-from assistant.corpus import Catalogue, corpus_hash, find_dossier, load_dossier  # noqa: E402
-from assistant.embedding import Embedder, ModelMissingError, model_identity, shared_embedder  # noqa: E402
-from assistant.schema import Chunk  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
+from assistant import chunking
+from assistant.corpus import Catalogue, corpus_hash, find_dossier, load_dossier
+from assistant.embedding import Embedder, ModelMissingError, model_identity, shared_embedder
+from assistant.schema import Chunk
+from assistant.settings import Settings
 
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.json"

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     catalogue_penalty: float = 0.05
     bibliography_penalty: float = 0.1
     query_cache_size: int = 512
+    # Number format for encoding questions (passages are always embedded in float32, so switching
+    # never needs a rebuild). "bfloat16": autocast, near-identical vectors, fast on CPUs with
+    # AVX512-BF16/AMX; "int8": a dynamically quantised twin of the model, fastest, slightly lossy.
+    # Speed and quality of each are measured in docs/benchmarks.md.
+    query_precision: Literal["float32", "bfloat16", "int8"] = "bfloat16"
 
     # Answering
     max_question_chars: int = 2000

@@ -363,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": args.duration,
         "asks_per_session": args.asks_per_session,
         "distinct_questions": len(set(qs)),
-        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(Vorgabe von assistant.index: PASSIVE)"),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(nicht gesetzt, libgomp-Vorgabe)"),
         "load_before": round(os.getloadavg()[0], 1),
     }
     if args.target in ("service", "both"):

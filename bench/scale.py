@@ -222,7 +222,7 @@ def child(size: int, n_questions: int, workdir: Path) -> dict:
 
 
 def embedding_throughput(sample: int = 48) -> dict:
-    import assistant.index  # noqa: F401  (sets OMP_WAIT_POLICY before torch loads, as the product does)
+    import assistant.index  # noqa: F401  (loads torch the way the product does)
     from assistant.embedding import shared_embedder
     from assistant.schema import Chunk
     from assistant.settings import Settings

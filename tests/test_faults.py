@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from assistant import cli
 from assistant import index as index_module
@@ -27,7 +26,7 @@ from assistant.service import AssistantService
 from tests.conftest import ROOT, make_settings
 from tests.isolation import run_in_namespace, unshare_prefix
 from tests.test_cli import run_cli
-from tests.test_index import clone_index
+from tests.test_index import changed_corpus, clone_index
 
 QUESTION = "Was ist das Masterportal?"
 REBUILD = ".venv/bin/python -m assistant build-index"
@@ -69,13 +68,7 @@ def set_cli_env(monkeypatch, settings):
 
 
 def _stale(local, tmp_path):
-    corpus = tmp_path / "corpus"
-    shutil.copytree(ROOT / "corpus", corpus)
-    path = corpus / "catalogue" / "criteria.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data["criteria"][0]["summary"] += " (geändert)"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return {"ASSISTANT_CORPUS_DIR": corpus}
+    return {"ASSISTANT_CORPUS_DIR": changed_corpus(tmp_path / "corpus")}
 
 
 def _garbage_chroma(local, tmp_path):

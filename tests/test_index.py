@@ -25,6 +25,17 @@ def clone_index(src_settings, tmp_path, **overrides):
     return settings
 
 
+def changed_corpus(dest: Path) -> Path:
+    """A copy of the repo corpus with one criterion's summary edited: the index built from the
+    original is then stale for it."""
+    shutil.copytree(ROOT / "corpus", dest)
+    path = dest / "catalogue" / "criteria.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["criteria"][0]["summary"] += " (geändert)"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return dest
+
+
 def test_manifest_describes_the_build(settings, built_index):
     manifest = validate_index(settings)
     assert manifest["model_id"] == "EmbeddingGemma-300M"
@@ -77,13 +88,7 @@ def test_missing_index_names_the_command(tmp_path):
 
 
 def test_changed_corpus_makes_index_stale(settings, built_index, tmp_path):
-    corpus = tmp_path / "corpus"
-    shutil.copytree(ROOT / "corpus", corpus)
-    path = corpus / "catalogue" / "criteria.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data["criteria"][0]["summary"] += " (geändert)"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    local = clone_index(settings, tmp_path / "x", corpus_dir=corpus)
+    local = clone_index(settings, tmp_path / "x", corpus_dir=changed_corpus(tmp_path / "corpus"))
     with pytest.raises(IndexUnavailable, match="veraltet.*assistant build-index"):
         validate_index(local)
 

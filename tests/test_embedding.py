@@ -1,0 +1,61 @@
+"""Question encoding: the faster number formats must stay close to float32 and never touch the
+float32 model that embeds passages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+QUESTIONS = [
+    "Was muss ich in der Pilotphase beachten?",
+    "Gibt es ein Beispiel für offene Schnittstellen?",
+    "Welche Betreibermodelle beschreibt die Studie?",
+    "How can a city keep a platform running after the funding ends?",
+]
+
+
+def _float32_vectors(embedder) -> np.ndarray:
+    return np.asarray(embedder.model.encode_query(QUESTIONS, normalize_embeddings=True), dtype=np.float32)
+
+
+def _vectors(embedder, monkeypatch, precision: str) -> np.ndarray:
+    monkeypatch.setattr(embedder, "query_precision", precision)
+    return np.stack([embedder._encode_query(q) for q in QUESTIONS])  # bypasses the question cache
+
+
+@pytest.mark.parametrize("precision, floor", [("float32", 0.9999), ("bfloat16", 0.99), ("int8", 0.90)])
+def test_question_vectors_stay_close_to_float32(embedder, monkeypatch, precision, floor):
+    reference = _float32_vectors(embedder)
+    vectors = _vectors(embedder, monkeypatch, precision)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    cosines = (reference * vectors).sum(axis=1)
+    assert cosines.min() >= floor, (precision, cosines)
+
+
+@pytest.mark.usefixtures("built_index")
+def test_bfloat16_ranks_the_index_like_float32(embedder, settings, monkeypatch):
+    from assistant.index import open_index
+
+    index = open_index(settings)
+    matrix = np.stack([index.vectors[cid] for cid in index.order])
+    reference = _float32_vectors(embedder) @ matrix.T
+    fast = _vectors(embedder, monkeypatch, "bfloat16") @ matrix.T
+    for ref_row, fast_row in zip(reference, fast):
+        assert set(np.argsort(-ref_row)[:3]) == set(np.argsort(-fast_row)[:3])
+
+
+def test_int8_twin_shares_tables_and_leaves_the_document_model_alone(embedder):
+    import torch
+
+    from assistant.embedding import _int8_twin
+
+    before = embedder.embed_documents(["Offene Schnittstellen erleichtern die Übertragung."])
+    twin = _int8_twin(embedder.model)
+    original_linears = [m for m in embedder.model.modules() if type(m) is torch.nn.Linear]
+    twin_linears = [m for m in twin.modules() if type(m) is torch.nn.Linear]
+    assert original_linears and not twin_linears  # every Linear in the twin is quantised
+    original_tables = {m.weight.data_ptr() for m in embedder.model.modules() if isinstance(m, torch.nn.Embedding)}
+    twin_tables = {m.weight.data_ptr() for m in twin.modules() if isinstance(m, torch.nn.Embedding)}
+    assert original_tables and original_tables == twin_tables  # the 800 MB table is not copied
+    after = embedder.embed_documents(["Offene Schnittstellen erleichtern die Übertragung."])
+    assert np.array_equal(before, after)
