@@ -15,10 +15,19 @@ from assistant.schema import Answer
 
 _FOLLOW_UP_START = re.compile(
     r"^(und|aber|also|auch|dazu|dafür|hierzu|was heißt das|was bedeutet das|gibt es dafür|gibt es hierzu|"
-    r"and|what about|how about|is there an example|any example)\b",
+    r"and|what about|how about)\b",
     re.IGNORECASE,
 )
-_ANAPHORA = re.compile(r"\b(dafür|dazu|hierzu|davon|damit|das|dies|diese[rsmn]?|es|it|this|that|there)\b", re.IGNORECASE)
+_POINTER = re.compile(r"\b(dafür|dazu|hierzu|davon|damit|dabei|darin|darüber|daran|dies|diese[rsmn]?|it|this|these|that)\b", re.IGNORECASE)
+# "das" and "es" point back only when they stand alone: before a capitalised word "das" is the
+# article of a topic the question names itself ("das Glossar"). No IGNORECASE on the look-ahead.
+_PRONOUN = re.compile(r"(?i:\b(das|es)\b)(?!\s+[A-ZÄÖÜ])")
+# Expletive "es"/"there" carries no reference: "Gibt es ein Beispiel für …?", "Is there …?"
+_EXPLETIVE = re.compile(r"\b(gibt|geht|steht|gab) es\b|\b(is|are) there\b", re.IGNORECASE)
+_NO_TOPIC_WORDS = frozenset(
+    "gibt es ein eine einen beispiel beispiele noch mehr genauer details dazu bitte und auch was "
+    "wie ist sind is are there an a any example examples more please what about how".split()
+)
 
 
 @dataclass
@@ -34,10 +43,19 @@ class Conversation:
     _pending_query: str | None = None
 
     def is_follow_up(self, question: str) -> bool:
-        if not self.turns:
+        """Elliptical questions only: a follow-up marker at the start, a short question that points
+        back, or one without a topic of its own ("Gibt es ein Beispiel?"). Only an answered turn
+        can lend its topic: after a refusal the next question stands on its own."""
+        if not self.turns or self.turns[-1].answer.abstained:
             return False
-        words = re.findall(r"\w+", question)
-        return bool(_FOLLOW_UP_START.match(question.strip())) or (len(words) <= 7 and bool(_ANAPHORA.search(question)))
+        text = question.strip()
+        if _FOLLOW_UP_START.match(text):
+            return True
+        words = re.findall(r"\w+", text)
+        if not any(w.lower() not in _NO_TOPIC_WORDS for w in words):
+            return True
+        unreferenced = _EXPLETIVE.sub(" ", text)
+        return len(words) <= 7 and bool(_POINTER.search(unreferenced) or _PRONOUN.search(unreferenced))
 
     def resolve(self, question: str) -> tuple[str, str | None]:
         """(query to search, phase carried from earlier turns or named in the follow-up)."""
@@ -52,6 +70,10 @@ class Conversation:
         query = " ".join(x for x in (question, topic, *cited) if x)
         self._pending_query = query
         return query, carried_phase
+
+    def treat_as_new_topic(self, question: str) -> None:
+        """The carried topic led nowhere: the turn is recorded as a question of its own."""
+        self._pending_query = question
 
     def add(self, question: str, answer: Answer) -> None:
         self.turns.append(Turn(question=question, query=self._pending_query or question, answer=answer))

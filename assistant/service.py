@@ -178,6 +178,11 @@ class AssistantService:
         if on_token is not None and hasattr(engine, "extractive"):
             compose_args["on_token"] = on_token
         answer = engine.compose(**compose_args)
+        if conversation is not None and query != cleaned.text and answer.abstained and answer.intent != "refused_manipulation":
+            # Read as a follow-up, the question found nothing; read on its own it may well.
+            passages = retriever.retrieve(cleaned.text, top_k=max(k, engine.pool_size), filters=filters)
+            answer = engine.compose(**{**compose_args, "query": cleaned.text, "passages": passages, "phase_hint": phase})
+            conversation.treat_as_new_topic(cleaned.text)
         t2 = time.perf_counter()
         answer.id = question_id
         answer.retrieved = [Citation.from_passage(i + 1, p) for i, p in enumerate(passages[:k])]

@@ -84,7 +84,13 @@ def run(url: str, questions: list[str], per_session: int) -> dict:
                     started = time.perf_counter()
                     box.press("Enter")
                     message = page.locator('[data-testid="stChatMessage"]').nth(2 * offset + 1)
-                    message.get_by_text("Quellen", exact=True).wait_for(timeout=60_000)
+                    try:
+                        message.get_by_text("Quellen", exact=True).wait_for(timeout=60_000)
+                    except Exception:
+                        shot = ROOT / "reports" / "app-latency-failure.png"
+                        shot.parent.mkdir(exist_ok=True)
+                        page.screenshot(path=str(shot), full_page=True)
+                        raise SystemExit(f"Keine Antwort mit Quellen auf {question!r} (Bildschirmfoto: {shot})")
                     answer_s.append(time.perf_counter() - started)
                 started = time.perf_counter()
                 page.get_by_role("link", name="Roadmap").first.click()

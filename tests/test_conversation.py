@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from assistant.conversation import Conversation
 from assistant.intent import detect_intent, detect_language, detect_phase, is_manipulation
 from tests.conftest import ROOT
@@ -40,6 +42,73 @@ def test_small_municipalities_follow_up_stays_on_topic(service):
 def test_new_topic_is_not_a_follow_up():
     chat = Conversation()
     assert chat.resolve("Was ist das Masterportal?") == ("Was ist das Masterportal?", None)
+
+
+def _after_an_answer() -> Conversation:
+    from assistant.conversation import Turn
+    from assistant.schema import Answer
+
+    chat = Conversation()
+    earlier = "Muss die vertikale Skalierung abgeschlossen sein, bevor die horizontale beginnt?"
+    chat.turns.append(Turn(earlier, earlier, Answer(question=earlier, answer="…", abstained=False)))
+    return chat
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Wie definiert das Glossar den Begriff Betreibermodell?",  # "das" as an article
+        "Gibt es ein Beispiel für offene Schnittstellen?",  # expletive "es"
+        "Is there an example of open interfaces?",
+        "Wie hat eine Kulturplattform ihren Betrieb gesichert?",
+    ],
+)
+def test_questions_with_their_own_topic_stand_alone(question):
+    assert not _after_an_answer().is_follow_up(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Gibt es ein Beispiel?", "Gilt das auch für P4?", "Welche Kriterien gehören zu dieser Phase?", "Wer finanziert es?", "Is there an example?", "What does that mean for small towns?"],
+)
+def test_elliptical_questions_are_follow_ups(question):
+    assert _after_an_answer().is_follow_up(question)
+
+
+def test_a_refused_turn_lends_no_topic(service):
+    chat = Conversation()
+    assert service.ask("Wie wird das Wetter morgen in Berlin?", conversation=chat).abstained
+    assert not chat.is_follow_up("Und was ist das Masterportal?")
+    answer = service.ask("Und was ist das Masterportal?", conversation=chat)
+    assert not answer.abstained and "Masterportal" in answer.answer
+
+
+def test_own_topic_after_another_question_is_answered_in_a_conversation(service):
+    chat = Conversation()
+    service.ask("Muss die vertikale Skalierung immer abgeschlossen sein, bevor man mit der horizontalen beginnt?", conversation=chat)
+    answer = service.ask("Wie definiert das Glossar den Begriff Betreibermodell?", conversation=chat)
+    assert not answer.abstained
+    assert "Abläufe und Ressourcen" in answer.answer
+    assert chat.turns[-1].query == "Wie definiert das Glossar den Begriff Betreibermodell?"
+
+
+def test_follow_up_that_finds_nothing_is_retried_on_its_own(service, monkeypatch):
+    from assistant.answer import refusal_answer
+
+    chat = Conversation()
+    service.ask("Was bedeutet Systeminteroperabilität?", conversation=chat)
+    _, engine = service._ensure_loaded()
+    real_compose = engine.compose
+
+    def compose_that_finds_nothing_for_merged_queries(**kwargs):
+        if kwargs["query"] != kwargs["question"]:
+            return refusal_answer(kwargs["question"], kwargs["lang"], engine.catalogue)
+        return real_compose(**kwargs)
+
+    monkeypatch.setattr(engine, "compose", compose_that_finds_nothing_for_merged_queries)
+    answer = service.ask("Gibt es dafür ein Beispiel aus Hamburg?", conversation=chat)
+    assert chat.turns[-1].query == "Gibt es dafür ein Beispiel aus Hamburg?"  # recorded on its own
+    assert not answer.abstained and answer.citations
 
 
 def test_intent_routing():
