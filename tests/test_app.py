@@ -119,6 +119,22 @@ def test_starter_question_is_answered_fast_when_warm(app_env):
     assert elapsed < 1.0, f"warm answer took {elapsed:.2f}s"
 
 
+def test_server_config_keeps_answers_fast_and_private():
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["browser"]["gatherUsageStats"] is False
+    # a full garbage collection after every run held up the next question by 0.4-0.8 s
+    assert config["runner"]["postScriptGC"] is False
+
+
+def test_warm_up_freezes_the_loaded_objects(service):
+    import gc
+
+    service.warm_up()
+    assert gc.get_freeze_count() > 100_000  # model, index and libraries are out of the collector's way
+
+
 def test_phase_filter_limits_retrieval(app_env):
     question = "Wie kann die Finanzierung einer Lösung gesichert werden?"
     at = new_app()
