@@ -304,14 +304,7 @@ def answer_body(turn: ChatTurn) -> None:
         st.warning(views.md_escape(answer.answer), icon=":material/info:")
         return
     if answer.notice:
-        notice = answer.notice
-        if answer.engine == "extractive-fallback":
-            # the language model failed and the sources answered: say how to repair it
-            notice += (
-                f" Prüfen Sie den Dienst unter {SETTINGS.llm_base_url or 'ASSISTANT_LLM_BASE_URL'} "
-                "oder schalten Sie das Sprachmodell ab (ASSISTANT_LLM=none)."
-            )
-        st.warning(views.md_escape(notice), icon=":material/info:")
+        st.warning(views.md_escape(answer.notice), icon=":material/info:")
     st.markdown(views.answer_markdown(answer.answer))
     filters = [phase_name(turn.phase_filter)] if turn.phase_filter else []
     if turn.source_filter:

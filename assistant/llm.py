@@ -26,6 +26,17 @@ REFUSAL_MARK = "keine Aussage"
 FALLBACK_NOTE = "Das Sprachmodell war nicht verfügbar; die Antwort wurde ohne Sprachmodell aus den Quellen zusammengestellt."
 
 
+FALLBACK_NOTE_EN = "The language model was not available; this answer was put together from the sources without it."
+
+
+def fallback_note(settings: Settings, lang: str = "de") -> str:
+    """The fallback notice with what fixes it: the service to check, or switching the model off."""
+    where = settings.llm_base_url or "ASSISTANT_LLM_BASE_URL"
+    if lang == "en":
+        return f"{FALLBACK_NOTE_EN} Check the service at {where} or switch the language model off (ASSISTANT_LLM=none)."
+    return f"{FALLBACK_NOTE} Prüfen Sie den Dienst unter {where} oder schalten Sie das Sprachmodell ab (ASSISTANT_LLM=none)."
+
+
 class LLMUnavailable(RuntimeError):
     pass
 
@@ -140,7 +151,7 @@ class LLMEngine:
                     on_token(token)
             reply = "".join(parts)
         except Exception:  # timeout, connection refused, HTTP error, malformed stream
-            baseline.notice = FALLBACK_NOTE
+            baseline.notice = fallback_note(self.settings, lang)
             baseline.engine = "extractive-fallback"
             return baseline
         if REFUSAL_MARK in reply and "[" not in reply:
@@ -149,7 +160,7 @@ class LLMEngine:
             return baseline_refusal
         text, cited = validate_reply(reply, len(sources))
         if not text:
-            baseline.notice = FALLBACK_NOTE
+            baseline.notice = fallback_note(self.settings, lang)
             baseline.engine = "extractive-fallback"
             return baseline
         # renumber citations in order of first use

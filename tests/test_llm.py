@@ -68,6 +68,7 @@ def test_timeout_falls_back_to_extractive_in_time(settings, built_index, fake):
     answer = llm_service(settings, fake.url, "slow", timeout=1.0).ask(QUESTION)
     elapsed = time.perf_counter() - started
     assert answer.engine == "extractive-fallback" and FALLBACK_NOTE in (answer.notice or "")
+    assert fake.url in answer.notice and "ASSISTANT_LLM=none" in answer.notice  # says what fixes it
     assert not answer.abstained and markers(answer.answer)
     assert elapsed < 4.5  # the scripted server would take 5 s
 
@@ -79,8 +80,13 @@ def test_broken_replies_fall_back(settings, built_index, fake, model):
 
 
 def test_endpoint_down_falls_back(settings, built_index):
-    answer = llm_service(settings, "http://127.0.0.1:9/v1", "good", timeout=1.0).ask(QUESTION)
+    service = llm_service(settings, "http://127.0.0.1:9/v1", "good", timeout=1.0)
+    answer = service.ask(QUESTION)
     assert answer.engine == "extractive-fallback" and answer.citations
+    assert "http://127.0.0.1:9/v1" in answer.notice and "Prüfen Sie" in answer.notice
+    english = service.ask("Which operator models does the study describe?")
+    assert english.engine == "extractive-fallback" and english.lang == "en"
+    assert english.notice.startswith("The language model was not available") and "ASSISTANT_LLM=none" in english.notice
 
 
 def test_model_refusal_is_respected(settings, built_index, fake):
