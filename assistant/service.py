@@ -22,7 +22,7 @@ from assistant.corpus import Catalogue
 from assistant.embedding import Embedder, ModelMissingError, shared_embedder
 from assistant.index import IndexUnavailable, open_index, read_manifest, validate_index
 from assistant.retrieval import Filters, HybridRetriever
-from assistant.schema import Answer, Chunk, Citation, Timings
+from assistant.schema import Answer, Chunk, Citation, Passage, Timings
 from assistant.settings import Settings, get_settings
 
 
@@ -129,7 +129,10 @@ class AssistantService:
     def warm_up(self) -> None:
         self._ensure_loaded()
         # Model, index and libraries leave ~600k long-lived objects; a full collection walks all
-        # of them (~0.4 s). Frozen, they are skipped by every later collection.
+        # of them (~0.4 s). Frozen, they are skipped by every later collection. Unfreezing first
+        # lets a reload's discarded index be collected instead of staying frozen for good.
+        gc.unfreeze()
+        gc.collect()
         gc.freeze()
 
     @property
@@ -173,8 +176,12 @@ class AssistantService:
         filters = Filters(phase=phase, source=source if source in ("dossier", "catalogue", "user") else None)
         t0 = time.perf_counter()
         k = top_k or self.settings.top_k
+
+        def search(text: str) -> list[Passage]:
+            return retriever.retrieve(text, top_k=max(k, engine.pool_size), filters=filters)
+
         try:
-            passages = retriever.retrieve(query, top_k=max(k, engine.pool_size), filters=filters)
+            passages = search(query)
         except Exception as exc:  # e.g. the Chroma server went away after start-up
             return self._search_failed(cleaned.text, question_id, exc)
         t1 = time.perf_counter()
@@ -184,7 +191,10 @@ class AssistantService:
         answer = engine.compose(**compose_args)
         if conversation is not None and query != cleaned.text and answer.abstained and answer.intent != "refused_manipulation":
             # Read as a follow-up, the question found nothing; read on its own it may well.
-            passages = retriever.retrieve(cleaned.text, top_k=max(k, engine.pool_size), filters=filters)
+            try:
+                passages = search(cleaned.text)
+            except Exception as exc:
+                return self._search_failed(cleaned.text, question_id, exc)
             answer = engine.compose(**{**compose_args, "query": cleaned.text, "passages": passages, "phase_hint": phase})
             conversation.treat_as_new_topic(cleaned.text)
         t2 = time.perf_counter()
