@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -27,17 +26,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from assistant.evaluation import percentile  # noqa: E402
+from bench.docsection import publish  # noqa: E402
 from bench.load import check_local, free_port, start_app  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 TESTSET = ROOT / "tests" / "data" / "retrieval_testset.jsonl"
 PLACEHOLDER = "Frage zur Roadmap stellen …"
 STARTER = "Worum geht es in der Roadmap?"
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def answerable_questions(n: int) -> list[str]:
@@ -118,10 +114,10 @@ def markdown(result: dict, command: str) -> str:
             "",
             "| Messung | n | p50 (s) | p95 (s) | max (s) | ≤ 1 s |",
             "|---|---:|---:|---:|---:|---:|",
-            f"| Enter gedrückt → Antwort mit Quellen sichtbar | {len(answers)} | {statistics.median(answers):.2f} | "
-            f"{pct(answers, 0.95):.2f} | {max(answers):.2f} | {within}/{len(answers)} |",
-            f"| Wechsel zur Roadmap-Ansicht und zurück zum Chat | {len(switches)} | {statistics.median(switches):.2f} | "
-            f"{pct(switches, 0.95):.2f} | {max(switches):.2f} | – |",
+            f"| Enter gedrückt → Antwort mit Quellen sichtbar | {len(answers)} | {percentile(answers, 50):.2f} | "
+            f"{percentile(answers, 95):.2f} | {max(answers):.2f} | {within}/{len(answers)} |",
+            f"| Wechsel zur Roadmap-Ansicht und zurück zum Chat | {len(switches)} | {percentile(switches, 50):.2f} | "
+            f"{percentile(switches, 95):.2f} | {max(switches):.2f} | – |",
             "",
             f"Erster Seitenaufruf nach dem Start des Servers (Modell und Index laden): {result['first_load_s']:.1f} s. "
             "Danach teilen alle Sitzungen das geladene Modell (`st.cache_resource`); neue Sitzungen und "
@@ -162,12 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         per_session=args.per_session,
     )
     command = ".venv/bin/python bench/app_latency.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    text = markdown(result, command.strip())
-    print(text)
-    if args.update_docs:
-        from bench.docsection import replace_section
-
-        replace_section("app-latency", text)
+    publish(markdown(result, command.strip()), "app-latency", update_docs=args.update_docs)
     return 0
 
 

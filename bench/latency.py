@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import time
@@ -27,16 +26,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from assistant.evaluation import percentile  # noqa: E402
+from bench.docsection import publish  # noqa: E402
+
 PRECISIONS = ("float32", "bfloat16", "int8")
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
 def summary(values: list[float]) -> dict:
-    return {"p50": round(statistics.median(values), 1), "p95": round(pct(values, 0.95), 1), "max": round(max(values), 1)}
+    return {"p50": round(percentile(values, 50), 1), "p95": round(percentile(values, 95), 1), "max": round(max(values), 1)}
 
 
 def measure(n: int, repeat: bool) -> dict:
@@ -145,12 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         load_before = os.getloadavg()[0]
         results = compare_precisions(args.n)
         command = ".venv/bin/python bench/latency.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        text = markdown(results, command, load_before, os.getloadavg()[0])
-        print(text)
-        if args.update_docs:
-            from bench.docsection import replace_section
-
-            replace_section("latency", text)
+        publish(markdown(results, command, load_before, os.getloadavg()[0]), "latency", update_docs=args.update_docs)
         return 0
     result = measure(args.n, args.repeat)
     if args.with_quality:

@@ -45,6 +45,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from assistant.evaluation import percentile  # noqa: E402
+from bench.docsection import publish  # noqa: E402
+
 MAX_WORKERS, MAX_SECONDS, OP_TIMEOUT = 64, 600, 120.0
 TESTSET = ROOT / "tests" / "data" / "retrieval_testset.jsonl"
 REPORT = ROOT / "reports" / "load.json"
@@ -53,15 +56,6 @@ REPORT = ROOT / "reports" / "load.json"
 def questions() -> list[str]:
     items = [json.loads(line) for line in TESTSET.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [item["question"] for item in items]
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q / 100
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 @dataclass
@@ -373,14 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"app: {args.concurrency} Nutzer, {args.duration:g} s …", flush=True)
         result["app"] = load_app(args.concurrency, args.duration, qs, args.url, args.asks_per_session)
     result["load_after"] = round(os.getloadavg()[0], 1)
-    text = markdown(result)
-    print(text)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
-    if args.update_docs:
-        from bench.docsection import replace_section
-
-        replace_section("reliability-load", text)
+    publish(markdown(result), "reliability-load", update_docs=args.update_docs, json_path=args.json, data=result)
     errors = sum(row["errors"] for target in ("service", "app") if target in result for row in result[target]["ops"].values())
     return 1 if errors else 0
 

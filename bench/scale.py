@@ -46,6 +46,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 
+from assistant.evaluation import percentile  # noqa: E402
+from bench.docsection import publish  # noqa: E402
+
 REPORT = ROOT / "reports" / "scale.json"
 TAG = re.compile(r" \[Kopie \d+\]")
 NOISE = 0.01
@@ -70,8 +73,24 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def percentile(values, q) -> float:
-    return round(float(np.percentile(np.asarray(values, dtype=float), q)), 1) if values else 0.0
+def p50_p95(name: str, values: list[float]) -> dict:
+    return {f"{name}_p50_ms": round(percentile(values, 50), 1), f"{name}_p95_ms": round(percentile(values, 95), 1)}
+
+
+def ask_all(service, questions: list[str], embed_alone: bool = False) -> dict:
+    """Ask every question once: p50/p95 of total and retrieval time, and with `embed_alone` of the
+    question embedding by itself (under another cache key, so the ask still embeds)."""
+    totals, retrieves, embeds = [], [], []
+    for q in questions:
+        if embed_alone:
+            t = time.perf_counter()
+            service._ensure_loaded()[0].embedder.embed_query(q + " ")
+            embeds.append((time.perf_counter() - t) * 1000)
+        answer = service.ask(q)
+        totals.append(answer.timings_ms.total)
+        retrieves.append(answer.timings_ms.retrieve)
+    row = {"n": len(totals), **p50_p95("ask", totals), **p50_p95("retrieve", retrieves)}
+    return row | (p50_p95("embed", embeds) if embed_alone else {})
 
 
 def vary(text: str, r: int) -> str:
@@ -172,31 +191,8 @@ def child(size: int, n_questions: int, workdir: Path) -> dict:
     for q in ("Was ist das Masterportal?", "Wie finanziere ich die Skalierung?", "Was ist eine Pilotphase?"):
         service.ask(q)
     result["warm_up_s"] = round(time.perf_counter() - t0, 1)
-    retriever, _ = service._ensure_loaded()
-    totals, retrieves, embeds = [], [], []
-    for q in questions:
-        t = time.perf_counter()
-        retriever.embedder.embed_query(q + " ")  # embedding alone (another cache key), for its share
-        embeds.append((time.perf_counter() - t) * 1000)
-        answer = service.ask(q)
-        totals.append(answer.timings_ms.total)
-        retrieves.append(answer.timings_ms.retrieve)
-    result["new_question"] = {
-        "n": len(totals),
-        "ask_p50_ms": percentile(totals, 50), "ask_p95_ms": percentile(totals, 95),
-        "retrieve_p50_ms": percentile(retrieves, 50), "retrieve_p95_ms": percentile(retrieves, 95),
-        "embed_p50_ms": percentile(embeds, 50), "embed_p95_ms": percentile(embeds, 95),
-    }  # fmt: skip
-    totals, retrieves = [], []  # the same questions again: their embeddings are now cached
-    for q in questions:
-        answer = service.ask(q)
-        totals.append(answer.timings_ms.total)
-        retrieves.append(answer.timings_ms.retrieve)
-    result["repeated_question"] = {
-        "n": len(totals),
-        "ask_p50_ms": percentile(totals, 50), "ask_p95_ms": percentile(totals, 95),
-        "retrieve_p50_ms": percentile(retrieves, 50), "retrieve_p95_ms": percentile(retrieves, 95),
-    }  # fmt: skip
+    result["new_question"] = ask_all(service, questions, embed_alone=True)
+    result["repeated_question"] = ask_all(service, questions)  # their embeddings are now cached
     result["rss_after_queries_mb"] = rss_mb()
     result["peak_rss_mb"] = peak_rss_mb()
 
@@ -222,7 +218,6 @@ def child(size: int, n_questions: int, workdir: Path) -> dict:
 
 
 def embedding_throughput(sample: int = 48) -> dict:
-    import assistant.index  # noqa: F401  (loads torch the way the product does)
     from assistant.embedding import shared_embedder
     from assistant.schema import Chunk
     from assistant.settings import Settings
@@ -344,14 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([sys.executable, __file__, "--embedding-only", "--child-out", str(out)], check=True)
         result["embedding"] = json.loads(out.read_text())
     result["load_after"] = round(os.getloadavg()[0], 1)
-    text = markdown(result)
-    print(text)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
-    if args.update_docs:
-        from bench.docsection import replace_section
-
-        replace_section("reliability-scale", text)
+    publish(markdown(result), "reliability-scale", update_docs=args.update_docs, json_path=args.json, data=result)
     return 0
 
 
