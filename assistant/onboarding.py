@@ -81,6 +81,17 @@ def _single_phase(catalogue: Catalogue, pid: str) -> list[CatalogueEntry]:
     return [c for c in catalogue.criteria_of_phase(pid) if c.phases == [pid]]
 
 
+def _one_right_two_wrong(
+    rng: random.Random, right_pool: list[CatalogueEntry], wrong_pool: list[CatalogueEntry]
+) -> tuple[CatalogueEntry, list[CatalogueEntry], list[str]]:
+    """A right answer, two wrong ones, and the three names in shuffled order."""
+    right = rng.choice(right_pool)
+    wrong = rng.sample(wrong_pool, 2)
+    options = [right.name, *(w.name for w in wrong)]
+    rng.shuffle(options)
+    return right, wrong, options
+
+
 def _questions(catalogue: Catalogue, pid: str, key: list[CatalogueEntry], previous: list[str]) -> list[SelfCheckQuestion]:
     rng = random.Random(f"roadmap-lotse-onboarding-{pid}")
     questions: list[SelfCheckQuestion] = []
@@ -98,10 +109,7 @@ def _questions(catalogue: Catalogue, pid: str, key: list[CatalogueEntry], previo
     milestones = catalogue.milestones(pid)
     others = [c for c in catalogue.criteria_of_phase(pid) if c not in milestones and c.data.get("milestone") is not True]
     if milestones and len(others) >= 2:
-        right = rng.choice(milestones)
-        wrong = rng.sample(others, 2)
-        options = [right.name, *(w.name for w in wrong)]
-        rng.shuffle(options)
+        right, wrong, options = _one_right_two_wrong(rng, milestones, others)
         questions.append(
             SelfCheckQuestion(
                 id=f"{pid}-milestone-{right.id}",
@@ -118,10 +126,7 @@ def _questions(catalogue: Catalogue, pid: str, key: list[CatalogueEntry], previo
         examples = catalogue.good_practices_of_phase(pid)
         elsewhere = [g for g in catalogue.good_practices if g.data.get("phase") and g.data.get("phase") != pid]
         if examples and len(elsewhere) >= 2:
-            right = rng.choice(examples)
-            wrong = rng.sample(elsewhere, 2)
-            options = [right.name, *(w.name for w in wrong)]
-            rng.shuffle(options)
+            right, wrong, options = _one_right_two_wrong(rng, examples, elsewhere)
             place = right.data.get("place")
             questions.append(
                 SelfCheckQuestion(
