@@ -14,9 +14,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 from assistant import cli
@@ -25,7 +23,6 @@ from assistant.index import IndexBuildError, build_index, validate_index
 from assistant.service import AssistantService
 from tests.conftest import ROOT, make_settings
 from tests.isolation import run_in_namespace, unshare_prefix
-from tests.test_cli import run_cli
 from tests.test_index import changed_corpus, clone_index
 
 QUESTION = "Was ist das Masterportal?"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.retrieval import Filters, HybridRetriever, normalize_query
+from assistant.retrieval import Filters, normalize_query
 
 
 @pytest.fixture(scope="module")
