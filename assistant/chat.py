@@ -15,6 +15,7 @@ from typing import Iterator
 
 from assistant.conversation import Conversation
 from assistant.corpus import Catalogue
+from assistant.domain import phase_or_none
 from assistant.export import conversation_markdown, export_filename
 from assistant.feedback import FeedbackStore
 from assistant.schema import Answer
@@ -28,7 +29,6 @@ STARTER_QUESTIONS = (
     "Wie gelingt der Transfer in andere Kommunen?",
 )
 
-PHASE_FILTERS = (None, "P1", "P2", "P3", "P4", "P5", "D")
 SOURCE_FILTERS = (None, "dossier", "catalogue")
 
 
@@ -60,7 +60,7 @@ class ChatSession:
 
     def ask(self, service, question: str, phase: str | None = None, source: str | None = None) -> ChatTurn:
         """Ask through `AssistantService.ask`; `AssistantUnavailable` propagates to the caller."""
-        phase = phase if phase in PHASE_FILTERS else None
+        phase = phase_or_none(phase)
         source = source if source in (*SOURCE_FILTERS, "user") else None
         answer = service.ask(question, phase=phase, source=source, conversation=self.conversation)
         turn = ChatTurn(
@@ -77,7 +77,7 @@ class ChatSession:
         """Yield the answer text as `AssistantService.ask_stream` streams it (LLM engine); the
         finished turn is appended when the stream ends. The streamed text is a preview: the
         final answer (validated, with citations) is `self.turns[-1].answer`."""
-        phase = phase if phase in PHASE_FILTERS else None
+        phase = phase_or_none(phase)
         source = source if source in (*SOURCE_FILTERS, "user") else None
         answer: Answer | None = None
         for item in service.ask_stream(question, phase=phase, source=source, conversation=self.conversation):

@@ -12,10 +12,10 @@ import json
 import sys
 from pathlib import Path
 
+from assistant.domain import PHASE_IDS
 from assistant.settings import Settings, get_settings
 
 EXIT_OK, EXIT_INPUT, EXIT_UNAVAILABLE = 0, 2, 3
-PHASES = ["P1", "P2", "P3", "P4", "P5", "D"]
 
 
 def _print_json(obj) -> None:
@@ -269,12 +269,12 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="Antwort als JSON (Vertrag für Auswertungswerkzeuge)")
     ask.add_argument("--jsonl", metavar="FILE", help="Fragen aus JSON-Lines-Datei (oder - für stdin)")
     ask.add_argument("--top-k", type=int, default=None, dest="top_k")
-    ask.add_argument("--phase", choices=PHASES)
+    ask.add_argument("--phase", choices=PHASE_IDS)
     ask.add_argument("--source", choices=["dossier", "catalogue", "user"])
     ask.set_defaults(func=cmd_ask)
 
     chat = sub.add_parser("chat", help="interaktive Unterhaltung mit Rückfragen")
-    chat.add_argument("--phase", choices=PHASES)
+    chat.add_argument("--phase", choices=PHASE_IDS)
     chat.set_defaults(func=cmd_chat)
 
     build = sub.add_parser("build-index", help="Suchindex bauen (atomar, der alte bleibt bei Fehlern erhalten)")
@@ -291,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.set_defaults(func=cmd_status)
 
     criteria = sub.add_parser("criteria", help="Kriterien des Katalogs anzeigen und filtern")
-    criteria.add_argument("--phase", choices=PHASES)
+    criteria.add_argument("--phase", choices=PHASE_IDS)
     criteria.add_argument("--driver", help="Skalierungstreiber, z. B. T2")
     criteria.add_argument("--workstream", help="wirtschaftlich | organisatorisch | finanziell | technisch")
     criteria.add_argument("--milestone", action="store_true", help="nur Meilensteine")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-PHASE_IDS = ("P1", "P2", "P3", "P4", "P5", "D")
+from assistant.domain import PHASE_IDS
 
 # ---------------------------------------------------------------------------------------------
 # Catalogue

@@ -29,6 +29,7 @@ from typing import Iterable, Literal, Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from assistant.domain import PhaseId
 from assistant.settings import PROJECT_ROOT, Settings
 
 DEFAULT_TESTSET = PROJECT_ROOT / "tests" / "data" / "retrieval_testset.jsonl"
@@ -65,7 +66,7 @@ class EvalItem(BaseModel):
     lang: Literal["de", "en"]
     kind: ItemKind
     evidence: list[str]
-    phase: Literal["P1", "P2", "P3", "P4", "P5", "D"] | None
+    phase: PhaseId | None
     answer_terms: list[str]
     answerable: bool
 

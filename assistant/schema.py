@@ -6,12 +6,9 @@ renders the JSON answer contract that outside evaluation tools read (change it o
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, Field
 
-Source = Literal["dossier", "catalogue", "user"]
-Kind = Literal["passage", "criterion", "phase", "driver", "mechanism", "good_practice"]
+from assistant.domain import Kind, Source
 
 
 class Chunk(BaseModel):

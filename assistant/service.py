@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from assistant.answer import AnswerEngine, detect_language, refusal_answer
 from assistant.conversation import Conversation
 from assistant.corpus import Catalogue
+from assistant.domain import SOURCES, phase_or_none
 from assistant.embedding import Embedder, ModelMissingError, shared_embedder
 from assistant.index import IndexUnavailable, open_index, read_manifest, validate_index
 from assistant.retrieval import Filters, HybridRetriever
@@ -172,8 +173,8 @@ class AssistantService:
         carried_phase = None
         if conversation is not None:
             query, carried_phase = conversation.resolve(cleaned.text)
-        phase = phase if phase in ("P1", "P2", "P3", "P4", "P5", "D") else None
-        filters = Filters(phase=phase, source=source if source in ("dossier", "catalogue", "user") else None)
+        phase = phase_or_none(phase)
+        filters = Filters(phase=phase, source=source if source in SOURCES else None)
         t0 = time.perf_counter()
         k = top_k or self.settings.top_k
 
