@@ -16,8 +16,9 @@ import streamlit as st
 
 from assistant import views
 from assistant.browse import filter_criteria
-from assistant.chat import PHASE_FILTERS, SOURCE_FILTERS, STARTER_QUESTIONS, ChatSession, ChatTurn
-from assistant.corpus import PHASE_IDS, Catalogue
+from assistant.chat import SOURCE_FILTERS, STARTER_QUESTIONS, ChatSession, ChatTurn
+from assistant.corpus import Catalogue
+from assistant.domain import PHASE_IDS
 from assistant.export import SOURCE_FILTER_NAMES
 from assistant.feedback import FeedbackError, FeedbackStore
 from assistant.onboarding import OnboardingProgress, OnboardingStep, onboarding_path
@@ -343,7 +344,7 @@ def chat_sidebar() -> None:
         st.subheader("Chat")
         st.selectbox(
             "Phase",
-            [ALL, *(p for p in PHASE_FILTERS if p)],
+            [ALL, *PHASE_IDS],
             format_func=phase_name,
             key="phase_filter",
             help="Sucht nur in Abschnitten dieser Phase.",
