@@ -1,8 +1,8 @@
 """Feedback: ratings and comments on answers, kept in SQLite (`ASSISTANT_FEEDBACK_DB`).
 
 Owns the feedback table and every write to it. The database runs in WAL mode; each write opens
-its own short connection and an IMMEDIATE transaction, so many app sessions (threads) and several
-server processes can write at once without losing rows. Stored per row: time, an anonymous
+its own short connection and an IMMEDIATE transaction (`assistant.sqlitefile`), so many app sessions
+(threads) and several server processes can write at once without losing rows. Stored per row: time, an anonymous
 random session id, question, answer text, the citations, rating and optional comment — never an
 IP address or any other detail about the person.
 """
@@ -12,15 +12,13 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import threading
-import time
 import unicodedata
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from assistant.schema import Answer
+from assistant.sqlitefile import DatabaseBusy, DatabaseUnavailable, SQLiteFile
 
 RATINGS = {0: "👎", 1: "👍"}  # st.feedback("thumbs"): 0 = thumbs down, 1 = thumbs up
 MAX_COMMENT_CHARS = 2000
@@ -100,62 +98,33 @@ class FeedbackStore:
     def __init__(self, path: Path | str, timeout_s: float = 30.0):
         self.path = Path(path)
         self.timeout_s = timeout_s
-        self._init_lock = threading.Lock()
-        self._ready = False
+        self._db = SQLiteFile(self.path, _SCHEMA, timeout_s)
 
     # -- connections ---------------------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None, check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        return conn
-
     def _ensure(self) -> None:
-        if self._ready:
-            return
-        with self._init_lock:
-            if self._ready:
-                return
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                with closing(self._connect()) as conn:
-                    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                    if str(mode).lower() != "wal":
-                        raise FeedbackError(f"Die Feedback-Datenbank {self.path} unterstützt keinen WAL-Modus.")
-                    conn.executescript(_SCHEMA)
-            except (sqlite3.Error, OSError) as exc:
-                raise FeedbackError(
-                    f"Die Feedback-Datenbank {self.path} ist nicht nutzbar ({exc}). "
-                    "Prüfen Sie ASSISTANT_FEEDBACK_DB und die Schreibrechte des Ordners."
-                ) from exc
-            self._ready = True
+        try:
+            self._db.ensure()
+        except DatabaseUnavailable as exc:
+            raise FeedbackError(
+                f"Die Feedback-Datenbank {self.path} ist nicht nutzbar ({exc}). "
+                "Prüfen Sie ASSISTANT_FEEDBACK_DB und die Schreibrechte des Ordners."
+            ) from exc
 
     def _write(self, sql: str, params: tuple) -> int:
         """Run one write in its own IMMEDIATE transaction; retry while another writer holds the lock."""
         self._ensure()
-        deadline = time.monotonic() + self.timeout_s
-        delay = 0.005
-        while True:
-            try:
-                with closing(self._connect()) as conn:
-                    conn.execute("BEGIN IMMEDIATE")
-                    try:
-                        cursor = conn.execute(sql, params)
-                        conn.execute("COMMIT")
-                    except BaseException:
-                        conn.execute("ROLLBACK")
-                        raise
-                    return int(cursor.lastrowid or cursor.rowcount or 0)
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise FeedbackError(f"Rückmeldung konnte nicht gespeichert werden ({exc}).") from exc
-                if time.monotonic() > deadline:
-                    raise FeedbackError(
-                        "Rückmeldung konnte nicht gespeichert werden: die Datenbank war zu lange gesperrt."
-                    ) from exc
-                time.sleep(delay)
-                delay = min(delay * 2, 0.2)
+
+        def work(conn) -> int:
+            cursor = conn.execute(sql, params)
+            return int(cursor.lastrowid or cursor.rowcount or 0)
+
+        try:
+            return self._db.write(work)
+        except DatabaseBusy as exc:
+            raise FeedbackError("Rückmeldung konnte nicht gespeichert werden: die Datenbank war zu lange gesperrt.") from exc
+        except sqlite3.Error as exc:
+            raise FeedbackError(f"Rückmeldung konnte nicht gespeichert werden ({exc}).") from exc
 
     # -- API ------------------------------------------------------------------------------------
 
@@ -205,10 +174,11 @@ class FeedbackStore:
 
     def count(self, rating: int | None = None) -> int:
         self._ensure()
-        with closing(self._connect()) as conn:
-            if rating is None:
-                return int(conn.execute("SELECT COUNT(*) FROM feedback").fetchone()[0])
-            return int(conn.execute("SELECT COUNT(*) FROM feedback WHERE rating = ?", (rating,)).fetchone()[0])
+        if rating is None:
+            return int(self._db.read(lambda conn: conn.execute("SELECT COUNT(*) FROM feedback").fetchone()[0]))
+        return int(
+            self._db.read(lambda conn: conn.execute("SELECT COUNT(*) FROM feedback WHERE rating = ?", (rating,)).fetchone()[0])
+        )
 
     def list(self, limit: int = 100, offset: int = 0) -> list[FeedbackRecord]:
         """Newest first."""
@@ -220,12 +190,13 @@ class FeedbackStore:
 
     def _select(self, where: str, params: tuple, limit: int, offset: int = 0) -> list[FeedbackRecord]:
         self._ensure()
-        with closing(self._connect()) as conn:
-            rows = conn.execute(
+        rows = self._db.read(
+            lambda conn: conn.execute(
                 "SELECT id, created_at, updated_at, session_id, question, answer, citations, phases, abstained,"
                 f" engine, rating, comment FROM feedback {where} ORDER BY id DESC LIMIT ? OFFSET ?",
                 (*params, int(limit), int(offset)),
             ).fetchall()
+        )
         return [
             FeedbackRecord(
                 id=r[0],
