@@ -2,7 +2,7 @@
 
 Owns the starter questions, asking through the service with the sidebar filters (phase, source) –
 at once or streamed when an LLM engine streams –, keeping the follow-up context (`Conversation`),
-starting over, recording feedback for a turn and the Markdown export. The app keeps one `ChatSession` per browser session; nothing here imports
+starting over, recording feedback for a turn and the Markdown and Word exports. The app keeps one `ChatSession` per browser session; nothing here imports
 Streamlit.
 """
 
@@ -16,7 +16,7 @@ from typing import Iterator
 from assistant.conversation import Conversation
 from assistant.corpus import Catalogue
 from assistant.domain import phase_or_none
-from assistant.export import conversation_markdown, export_filename
+from assistant.export import ExportFormat, conversation_docx, conversation_markdown, export_filename
 from assistant.feedback import FeedbackStore
 from assistant.schema import Answer
 
@@ -128,6 +128,10 @@ class ChatSession:
     def export_markdown(self, catalogue: Catalogue | None = None, when: datetime | None = None) -> str:
         return conversation_markdown(self.turns, catalogue, exported_at=when)
 
+    def export_docx(self, catalogue: Catalogue | None = None, when: datetime | None = None) -> bytes:
+        """The same conversation as a Word document (same citations and sources)."""
+        return conversation_docx(self.turns, catalogue, exported_at=when)
+
     @staticmethod
-    def export_filename(when: datetime | None = None) -> str:
-        return export_filename(when)
+    def export_filename(when: datetime | None = None, fmt: ExportFormat = "md") -> str:
+        return export_filename(when, fmt)

@@ -1,15 +1,23 @@
-"""Export: a chat conversation as a Markdown document with every answer's citations.
+"""Export: a chat conversation as a Markdown or Word document with every answer's citations.
 
-Owns the layout of the downloadable file: a header (date, study, filters), then per turn the
+Owns the layout of the downloadable files: a header (date, study, filters), then per turn the
 question, the answer with its `[n]` markers and a numbered source list (title, section path,
-page, phase, criteria, the quoted sentence). German text; no Streamlit.
+page, phase, criteria, the quoted sentence) — the same entries in both formats. Also owns the
+small Word helpers (German document language, tables with a repeated header row, XML-safe text)
+that the Projekt-Check memo uses too. German text; no Streamlit.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import datetime
-from typing import Iterable, Protocol
+from typing import Iterable, Literal, Protocol, Sequence
+
+from docx import Document
+from docx.document import Document as DocxDocument
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
 
 from assistant.corpus import Catalogue
 from assistant.schema import Answer, Citation
@@ -24,9 +32,21 @@ class TurnLike(Protocol):
     answer: Answer
 
 
-def export_filename(when: datetime | None = None) -> str:
+ExportFormat = Literal["md", "docx"]
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def export_filename(when: datetime | None = None, fmt: ExportFormat = "md") -> str:
     when = when or datetime.now()
-    return f"roadmap-lotse-unterhaltung-{when:%Y%m%d-%H%M}.md"
+    return f"roadmap-lotse-unterhaltung-{when:%Y%m%d-%H%M}.{fmt}"
+
+
+def _intro(exported_at: datetime) -> tuple[str, str]:
+    return (
+        f"Exportiert am {exported_at:%d.%m.%Y um %H:%M} Uhr. Grundlage: {STUDY}.",
+        "Die Antworten zitieren die Quellen wörtlich; die Nummern in eckigen Klammern verweisen auf die "
+        "Quellenliste unter jeder Antwort.",
+    )
 
 
 def conversation_markdown(
@@ -37,14 +57,8 @@ def conversation_markdown(
     """The whole conversation as Markdown. Each turn may carry `phase_filter` / `source_filter`."""
     exported_at = exported_at or datetime.now()
     turns = list(turns)
-    lines = [
-        "# Roadmap-Lotse – Gesprächsprotokoll",
-        "",
-        f"Exportiert am {exported_at:%d.%m.%Y um %H:%M} Uhr. Grundlage: {STUDY}.",
-        "",
-        "Die Antworten zitieren die Quellen wörtlich; die Nummern in eckigen Klammern verweisen auf die "
-        "Quellenliste unter jeder Antwort.",
-    ]
+    exported, how = _intro(exported_at)
+    lines = ["# Roadmap-Lotse – Gesprächsprotokoll", "", exported, "", how]
     if catalogue is not None:
         lines += ["", f"Hinweis: {catalogue.coverage_note()}"]
     if not turns:
@@ -67,8 +81,15 @@ def conversation_markdown(
 
 def citation_lines(c: Citation, catalogue: Catalogue | None = None) -> list[str]:
     """One numbered source entry: `[n] Title – where, S. page (Phase …; Kriterien …)` plus the quote."""
+    head, quote = citation_entry(c, catalogue)
+    return [f"- {head}"] + ([f"  > {quote}"] if quote else [])
+
+
+def citation_entry(c: Citation, catalogue: Catalogue | None = None) -> tuple[str, str | None]:
+    """(`[n] Title – where, S. page (Phase …; Kriterien …)`, `Zitiert: „…“` or None): one source
+    entry as plain text, shared by the Markdown and the Word export."""
     where = "Kriterienkatalog" if c.source == "catalogue" else (c.file or c.section or SOURCE_NAMES.get(c.source, c.source))
-    head = f"- [{c.n}] {_one_line(c.title)}"
+    head = f"[{c.n}] {_one_line(c.title)}"
     if where and where != c.title:
         head += f" – {_one_line(where)}"
     if c.page:
@@ -81,12 +102,109 @@ def citation_lines(c: Citation, catalogue: Catalogue | None = None) -> list[str]
         details.append("Kriterien: " + "; ".join(names))
     if details:
         head += f" ({'; '.join(details)})"
-    lines = [head]
     quote = c.quote or _excerpt(c.text)
-    if quote:
-        label = "Zitiert" if c.quote else "Auszug"
-        lines.append(f"  > {label}: „{_one_line(quote)}“")
-    return lines
+    if not quote:
+        return head, None
+    label = "Zitiert" if c.quote else "Auszug"
+    return head, f"{label}: „{_one_line(quote)}“"
+
+
+def conversation_docx(
+    turns: Iterable[TurnLike],
+    catalogue: Catalogue | None = None,
+    exported_at: datetime | None = None,
+) -> bytes:
+    """The whole conversation as a Word document: the same text and source entries as
+    `conversation_markdown`, with headings per question."""
+    exported_at = exported_at or datetime.now()
+    turns = list(turns)
+    doc = new_document("Roadmap-Lotse – Gesprächsprotokoll")
+    doc.add_heading("Roadmap-Lotse – Gesprächsprotokoll", level=0)
+    for text in _intro(exported_at):
+        add_paragraph(doc, text)
+    if catalogue is not None:
+        add_paragraph(doc, f"Hinweis: {catalogue.coverage_note()}")
+    if not turns:
+        add_paragraph(doc, "Die Unterhaltung enthält noch keine Fragen.", italic=True)
+    for i, turn in enumerate(turns, 1):
+        doc.add_heading(f"Frage {i}: {_one_line(xml_safe(turn.question))}", level=1)
+        filters = _filters_line(turn, catalogue)
+        if filters:
+            add_paragraph(doc, f"Filter: {filters}", italic=True)
+        answer = turn.answer
+        if answer.notice:
+            add_paragraph(doc, f"Hinweis: {answer.notice}", italic=True)
+        for para in re.split(r"\n\s*\n", answer.answer.strip()):
+            if para.strip():
+                add_paragraph(doc, para.strip())
+        if answer.citations:
+            doc.add_heading("Quellen", level=2)
+            for c in answer.citations:
+                head, quote = citation_entry(c, catalogue)
+                add_paragraph(doc, head, style="List Bullet")
+                if quote:
+                    add_paragraph(doc, quote, style="Quote")
+    return document_bytes(doc)
+
+
+# ---------------------------------------------------------------------------------------------
+# Word helpers (python-docx)
+# ---------------------------------------------------------------------------------------------
+
+# Characters XML 1.0 cannot hold (python-docx refuses them): C0 controls except tab/newline/CR.
+_XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_safe(text: object) -> str:
+    return _XML_INVALID.sub(" ", str(text or ""))
+
+
+def new_document(title: str, language: str = "de-DE") -> DocxDocument:
+    """An empty Word document in German (spell checking and screen readers use the language)."""
+    doc = Document()
+    doc.core_properties.title = xml_safe(title)
+    doc.core_properties.language = language
+    doc.core_properties.author = "Roadmap-Lotse"
+    for style_name in ("Normal", "Heading 1", "Heading 2", "Title"):
+        rpr = doc.styles[style_name].element.get_or_add_rPr()
+        lang = rpr.find(qn("w:lang"))
+        if lang is None:
+            lang = OxmlElement("w:lang")
+            rpr.append(lang)
+        lang.set(qn("w:val"), language)
+    return doc
+
+
+def add_paragraph(doc: DocxDocument, text: str, *, style: str | None = None, italic: bool = False, bold: bool = False):
+    paragraph = doc.add_paragraph(style=style)
+    run = paragraph.add_run(xml_safe(text))
+    run.italic = italic or None
+    run.bold = bold or None
+    return paragraph
+
+
+def add_table(doc: DocxDocument, header: Sequence[str], rows: Iterable[Sequence[str]]):
+    """A grid table; the bold header row repeats on every page."""
+    table = doc.add_table(rows=1, cols=len(header))
+    table.style = "Table Grid"
+    for cell, text in zip(table.rows[0].cells, header):
+        cell.text = ""
+        cell.paragraphs[0].add_run(xml_safe(text)).bold = True
+    tr_pr = table.rows[0]._tr.get_or_add_trPr()
+    repeat = OxmlElement("w:tblHeader")
+    repeat.set(qn("w:val"), "true")
+    tr_pr.append(repeat)
+    for values in rows:
+        cells = table.add_row().cells
+        for cell, text in zip(cells, values):
+            cell.text = xml_safe(text)
+    return table
+
+
+def document_bytes(doc: DocxDocument) -> bytes:
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    return buffer.getvalue()
 
 
 def _filters_line(turn: TurnLike, catalogue: Catalogue | None) -> str:

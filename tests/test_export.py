@@ -77,3 +77,47 @@ def test_empty_conversation_and_filename():
     md = conversation_markdown([], None, datetime(2026, 1, 2, 3, 4))
     assert "noch keine Fragen" in md
     assert export_filename(datetime(2026, 1, 2, 3, 4)) == "roadmap-lotse-unterhaltung-20260102-0304.md"
+
+
+def test_word_export_has_the_same_questions_answers_and_sources(catalogue):
+    import io
+
+    import docx
+
+    from assistant.export import conversation_docx
+
+    turns = [turn("Was ist in der Pilotphase wichtig?", phase_filter="P3")]
+    md = conversation_markdown(turns, catalogue, datetime(2026, 3, 5, 9, 7))
+    doc = docx.Document(io.BytesIO(conversation_docx(turns, catalogue, datetime(2026, 3, 5, 9, 7))))
+    paragraphs = [(p.style.name, p.text) for p in doc.paragraphs]
+    assert paragraphs[0] == ("Title", "Roadmap-Lotse – Gesprächsprotokoll")
+    assert ("Heading 1", "Frage 1: Was ist in der Pilotphase wichtig?") in paragraphs
+    assert ("Heading 2", "Quellen") in paragraphs
+    texts = [t for _, t in paragraphs]
+    assert "Filter: Phase P3 – Pilotphase" in texts
+    assert any("Exportiert am 05.03.2026 um 09:07 Uhr" in t for t in texts)
+    assert any("48 der 76" in t for t in texts)
+    assert "Der Fokus der Pilotphase liegt auf Akzeptanz. [2]" in texts
+    # every source entry of the Markdown export, word for word
+    sources = [t for s, t in paragraphs if s == "List Bullet"]
+    quotes = [t for s, t in paragraphs if s == "Quote"]
+    md_sources = [line[2:] for line in md.splitlines() if line.startswith("- [")]
+    md_quotes = [line[4:] for line in md.splitlines() if line.startswith("  > ")]
+    assert sources == md_sources and len(sources) == 2
+    assert quotes == md_quotes and quotes[1] == "Zitiert: „Der Fokus der Pilotphase liegt auf Akzeptanz.“"
+    assert doc.core_properties.language == "de-DE"
+    assert export_filename(datetime(2026, 1, 2, 3, 4), "docx") == "roadmap-lotse-unterhaltung-20260102-0304.docx"
+
+
+def test_word_export_of_an_empty_conversation_and_control_characters(catalogue):
+    import io
+
+    import docx
+
+    from assistant.export import conversation_docx
+
+    empty = docx.Document(io.BytesIO(conversation_docx([], None)))
+    assert "Die Unterhaltung enthält noch keine Fragen." in [p.text for p in empty.paragraphs]
+    odd = turn("Frage mit \x07Klingel und \x1b Escape")
+    doc = docx.Document(io.BytesIO(conversation_docx([odd], catalogue)))
+    assert "Frage 1: Frage mit Klingel und Escape" in [p.text for p in doc.paragraphs]
