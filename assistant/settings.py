@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     model_cache: Path = Path.home() / ".cache" / "roadmap-lotse"
     embed_model: Path | None = None  # any local sentence-transformers folder; default: fetched EmbeddingGemma
     feedback_db: Path = PROJECT_ROOT / "reports" / "feedback.sqlite3"
+    projects_db: Path | None = None  # Projekt-Check; defaults to projects.sqlite3 next to feedback_db
     chroma_url: str | None = None  # e.g. http://127.0.0.1:8000 switches to a Chroma server
 
     # Retrieval
@@ -58,6 +59,16 @@ class Settings(BaseSettings):
     # User documents
     max_user_file_mb: float = 20.0
 
+    # Projekt-Check (assistant.projects)
+    # A project name is a label ("Sensorik Parkraum"), shown in headings, tabs and the Word memo's
+    # title; 120 characters fit on one line of the memo's title at A4.
+    project_name_max_chars: int = Field(default=120, ge=10, le=500)
+    # How long a save waits for another tab's or process's write (same as the feedback store).
+    projects_db_timeout_s: float = Field(default=30.0, gt=0)
+    # Length of the dossier excerpt shown under a criterion and a next step: about two sentences,
+    # enough to recognise the passage before opening section and page.
+    project_excerpt_chars: int = Field(default=320, ge=80, le=2000)
+
     @property
     def dossier_dir(self) -> Path:
         return self.corpus_dir / "dossier"
@@ -69,6 +80,11 @@ class Settings(BaseSettings):
     @property
     def user_dir(self) -> Path:
         return self.user_docs_dir or (self.corpus_dir / "user")
+
+    @property
+    def projects_path(self) -> Path:
+        """SQLite file of the Projekt-Check: `projects_db`, or next to the feedback database."""
+        return self.projects_db or (self.feedback_db.parent / "projects.sqlite3")
 
     @property
     def model_dir(self) -> Path:
