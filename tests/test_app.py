@@ -54,7 +54,7 @@ def assert_clean(at: AppTest) -> None:
 
 
 def open_page(at: AppTest, url_path: str) -> AppTest:
-    """Switch to a page registered with st.navigation. Pages are functions in app.py, which
+    """Switch to a page registered with st.navigation. Pages are functions (assistant/ui/pages/), which
     `AppTest.switch_page` (file based) cannot address, so the page hash is set directly."""
     hashes = [h for h, info in at._registered_pages.items() if info.get("url_pathname") == url_path]
     assert hashes, f"page {url_path!r} not registered: {at._registered_pages}"
