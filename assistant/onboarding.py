@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
-from assistant.corpus import PHASE_IDS, Catalogue, CatalogueEntry
+from assistant.corpus import Catalogue, CatalogueEntry
+from assistant.domain import PHASE_IDS
 
 MAX_KEY_CRITERIA = 4
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from assistant.browse import CriterionRow, criterion_row
 from assistant.chunking import split_sentences
-from assistant.corpus import PHASE_IDS, Catalogue, CatalogueEntry, normalize_name
+from assistant.corpus import Catalogue, CatalogueEntry, normalize_name
+from assistant.domain import CONTINUOUS_PHASE, DEVELOPMENT_PHASES, phase_short_label
 from assistant.schema import Citation
 
 # Streamlit's named colours (badges, `:color-background[...]`) and the matching hex values for Altair.
@@ -65,11 +66,18 @@ def answer_markdown(answer_text: str) -> str:
 
 
 def phase_short_name(catalogue: Catalogue, phase_id: str) -> str:
-    """'Verstetigung' for 'Verstetigung / vertikale Skalierung'; 'durchgehend' for D."""
-    if phase_id == "D":
-        return "durchgehend"
+    """'Verstetigung' for 'Verstetigung / vertikale Skalierung'; D's compact label ('durchgehend')."""
+    if phase_id == CONTINUOUS_PHASE:
+        return phase_short_label(phase_id)
     entry = catalogue.get(phase_id)
     return entry.name.split(" / ")[0] if entry else phase_id
+
+
+def phase_choice_label(catalogue: Catalogue, phase_id: str) -> str:
+    """A phase as a choice: 'P3 Pilotphase', and D's compact label ('durchgehend')."""
+    if phase_id == CONTINUOUS_PHASE:
+        return phase_short_label(phase_id)
+    return f"{phase_id} {phase_short_name(catalogue, phase_id)}"
 
 
 def phase_badge(phase_id: str | None) -> tuple[str, str]:
@@ -91,6 +99,7 @@ class TimelineSegment:
     phase: str
     label: str  # e.g. "P3 Pilotphase"
     full_label: str  # e.g. "P3 – Pilotphase"
+    name: str  # second line in the bar, e.g. "Pilotphase"; "durchgehend über alle Phasen" for D
     start: float
     end: float
     row: str
@@ -114,16 +123,16 @@ class TimelineMilestone:
     row: str
 
 
-TIMELINE_ROWS = ("Phasen", "durchgehend")
+TIMELINE_ROWS = ("Phasen", phase_short_label(CONTINUOUS_PHASE))  # row ids of the chart (not shown)
 
 
 def roadmap_timeline(catalogue: Catalogue) -> tuple[list[TimelineSegment], list[TimelineMilestone]]:
     """Bars and milestone marks for the timeline: P1–P5 side by side (x 0…5), D spanning them all."""
     segments: list[TimelineSegment] = []
     marks: list[TimelineMilestone] = []
-    for i, pid in enumerate(p for p in PHASE_IDS if p != "D"):
+    for i, pid in enumerate(DEVELOPMENT_PHASES):
         segments.append(_segment(catalogue, pid, float(i), float(i + 1), TIMELINE_ROWS[0]))
-    segments.append(_segment(catalogue, "D", 0.0, 5.0, TIMELINE_ROWS[1]))
+    segments.append(_segment(catalogue, CONTINUOUS_PHASE, 0.0, float(len(DEVELOPMENT_PHASES)), TIMELINE_ROWS[1]))
     for seg in segments:
         milestones = catalogue.milestones(seg.phase)
         for j, m in enumerate(milestones):
@@ -136,10 +145,12 @@ def roadmap_timeline(catalogue: Catalogue) -> tuple[list[TimelineSegment], list[
 def _segment(catalogue: Catalogue, pid: str, start: float, end: float, row: str) -> TimelineSegment:
     milestones = catalogue.milestones(pid)
     short = phase_short_name(catalogue, pid)
+    continuous = pid == CONTINUOUS_PHASE  # one long bar beneath the phases
     return TimelineSegment(
         phase=pid,
-        label=f"{pid} {short}" if pid != "D" else "Durchgehend über alle Phasen",
+        label="Durchgehend über alle Phasen" if continuous else f"{pid} {short}",
         full_label=catalogue.phase_label(pid),
+        name=f"{short} über alle Phasen" if continuous else short,
         start=start,
         end=end,
         row=row,

@@ -262,7 +262,9 @@ def test_each_view_renders(app_env, monkeypatch):
     at = open_page(at, "roadmap")
     assert_clean(at)
     assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
-    next(w for w in at.segmented_control if w.key == "roadmap_phase").set_value("P3").run()
+    phases = next(w for w in at.segmented_control if w.key == "roadmap_phase")
+    assert phases.options == ["P1 Ideenfindung", "P2 Prototypentwicklung", "P3 Pilotphase", "P4 Verstetigung", "P5 Transfer", "durchgehend"]
+    phases.set_value("P3").run()
     assert_clean(at)
     assert any(plain(s.value) == "P3 – Pilotphase" for s in at.subheader)
     labels = [plain(e.label) for e in at.expander]
@@ -330,7 +332,8 @@ def test_each_view_renders(app_env, monkeypatch):
     assert at.session_state["onboarding"].current == 1
     assert any(plain(s.value).startswith("Schritt 2 von 6: P2") for s in at.subheader)
     assert question  # the step's questions were generated from the catalogue
-    assert "✓ P1" in next(w for w in at.segmented_control if w.key == "onb_step").options
+    steps = next(w for w in at.segmented_control if w.key == "onb_step").options
+    assert "✓ P1" in steps and steps[-1] == "durchgehend"
     assert loads == [], "a page switch reloaded the embedding model"
 
 

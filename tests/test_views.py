@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from assistant import views
-from assistant.corpus import PHASE_IDS, Catalogue
+from assistant.corpus import Catalogue
+from assistant.domain import PHASE_IDS
 from assistant.schema import Chunk, Citation
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,6 +104,21 @@ def test_timeline_has_five_phases_in_a_row_and_d_beneath(catalogue):
     for m in marks:
         seg = next(s for s in segments if s.phase == m.phase)
         assert seg.start < m.x < seg.end
+
+
+def test_phase_labels_show_d_as_durchgehend(catalogue):
+    """The compact rule lives in assistant.domain; views and pages only use it."""
+    from assistant.domain import phase_short_label
+
+    assert [phase_short_label(p) for p in PHASE_IDS] == ["P1", "P2", "P3", "P4", "P5", "durchgehend"]
+    assert [views.phase_choice_label(catalogue, p) for p in PHASE_IDS] == [
+        "P1 Ideenfindung", "P2 Prototypentwicklung", "P3 Pilotphase", "P4 Verstetigung", "P5 Transfer", "durchgehend",
+    ]
+    segments, _ = views.roadmap_timeline(catalogue)
+    assert [(s.label, s.name) for s in segments][2:] == [
+        ("P3 Pilotphase", "Pilotphase"), ("P4 Verstetigung", "Verstetigung"), ("P5 Transfer", "Transfer"),
+        ("Durchgehend über alle Phasen", "durchgehend über alle Phasen"),
+    ]  # fmt: skip
 
 
 def test_phase_overview_lists_milestones_first(catalogue):

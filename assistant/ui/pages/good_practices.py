@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from assistant import views
-from assistant.domain import PHASE_IDS
+from assistant.domain import PHASE_IDS, phase_short_label
 from assistant.ui import resources
 from assistant.ui.widgets import good_practice_card
 
@@ -18,7 +18,7 @@ def render() -> None:
     text = c1.text_input("Suche", placeholder="z. B. Hamburg, Open Source, Betreibermodell", key="gp_search", persist_state="session")
     phase = c2.pills(
         "Phase", PHASE_IDS, key="gp_phase", persist_state="session",
-        format_func=lambda p: p if p != "D" else "durchgehend",
+        format_func=phase_short_label,
     )
     cards = views.good_practice_cards(catalogue, text=text, phase=phase)
     st.caption(f"{len(cards)} von {len(catalogue.good_practices)} Praxisbeispielen")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from assistant import views
+from assistant.domain import phase_short_label
 from assistant.onboarding import OnboardingProgress
 from assistant.ui import resources
 from assistant.ui.widgets import good_practice_card
@@ -51,7 +52,7 @@ def render() -> None:
     st.segmented_control(
         "Schritt",
         list(range(len(path))),
-        format_func=lambda i: ("✓ " if progress.step_done(path[i]) else "") + (path[i].phase if path[i].phase != "D" else "durchgehend"),
+        format_func=lambda i: ("✓ " if progress.step_done(path[i]) else "") + phase_short_label(path[i].phase),
         key="onb_step",
         on_change=_on_step_pick,
         required=True,

@@ -4,6 +4,7 @@ phase with its criteria, milestones, good practices and dossier sections."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from functools import partial
 
 import altair as alt
 import pandas as pd
@@ -27,7 +28,6 @@ def timeline_chart(selected: str) -> alt.LayerChart:
                 "center": s.center,
                 "bar_end": s.end - 0.04,
                 "counts": f"{s.n_criteria} Kriterien · {s.n_milestones} Meilensteine",
-                "name": views.phase_short_name(catalogue, s.phase) if s.phase != "D" else "durchgehend über alle Phasen",
             }
             for s in segments
         ]
@@ -106,7 +106,7 @@ def render() -> None:
     selected = st.segmented_control(
         "Phase",
         PHASE_IDS,
-        format_func=lambda p: f"{p} {views.phase_short_name(catalogue, p)}" if p != "D" else "durchgehend",
+        format_func=partial(views.phase_choice_label, catalogue),
         key="roadmap_phase",
         required=True,
         label_visibility="collapsed",
