@@ -300,7 +300,10 @@ def build_parser() -> argparse.ArgumentParser:
     criteria.set_defaults(func=cmd_criteria)
 
     evaluate = sub.add_parser("eval", help="Retrieval- und Antwortqualität auf dem Testset messen")
-    evaluate.add_argument("--split", choices=["dev", "test", "all"], default="test")
+    evaluate.add_argument("--split", choices=["dev", "test", "blind", "all"], default="test")
+    evaluate.add_argument("--only", choices=["retrieval", "answers"], default=None,
+                          help="nur Retrieval (Fragen-Testset) oder nur Antworten (Antwort-Testset) messen")
+    evaluate.add_argument("--answer-testset", default=None)
     evaluate.add_argument("--k", type=int, default=10)
     evaluate.add_argument("--out", default="reports")
     evaluate.add_argument("--testset", default=None)

@@ -9,7 +9,14 @@ import json
 import pytest
 
 from assistant.evaluation import (
+    AnswerTurn,
     EvalItem,
+    answer_body,
+    body_refs,
+    build_usefulness,
+    contains_term,
+    fold,
+    grade_answer,
     build_report,
     evaluate,
     evidence_matches,
@@ -109,16 +116,19 @@ def test_score_answer_counts_retrieval_citations_phase_and_terms():
     assert result.first_hit_rank == 2 and result.hit_ranks == [2, 3]
     assert result.evidence_ranks == [3, 2]
     assert result.citation_hit and result.citation_hit_strict
-    assert result.phase_correct is True
-    assert result.answer_terms_found == ["Pilotprojekt", "Nutzergruppe"]  # Nutzergruppe is in the cited text
-    assert result.answer_term_coverage == pytest.approx(2 / 3, abs=1e-4)
+    assert result.phase_correct is True and result.phase_listed is True
+    assert result.phase_named_in_question  # "Pilotphase" names P3: reported apart
+    # terms count only in the answer text: "Nutzergruppe" is in the cited passage, not in the answer
+    assert result.answer_terms_found == ["Pilotprojekt"]
+    assert result.answer_term_coverage == pytest.approx(1 / 3, abs=1e-4)
 
     # the evidence only in the "Mehr dazu" line: a citation hit, but not a strict one
     answer.citations = [_citation(1, "Einleitung"), _citation(2, PASSAGE)]
-    answer.phases = ["P2"]
+    answer.phases = ["P2", "P3"]
     result = score_answer(_item(), answer, k=10)
     assert result.citation_hit and not result.citation_hit_strict
-    assert result.phase_correct is False
+    assert result.phase_correct is False  # P3 is listed, but not as the answer's primary phase
+    assert result.phase_listed is True
     # cut at k
     assert score_answer(_item(), answer, k=1).first_hit_rank is None
 
@@ -159,6 +169,86 @@ def test_report_metrics_on_a_tiny_set():
     assert [m.id for m in report.misses] == ["q903"]
     markdown = render_markdown(report)
     assert "q903" in markdown and "nicht auffindbar im Text" in markdown and "nicht abgelehnt" in markdown
+
+
+# -- answer usefulness ---------------------------------------------------------------------------------
+
+
+def _turn(**overrides) -> AnswerTurn:
+    values = dict(question="Welche Kriterien sind in P1 Meilensteine?", kind="list",
+                  must_include=[["Identifikation von Problemraum und Lösungsraum", "K01"], ["fünf", "5"]],
+                  must_not_include=["Pilotprojekt"], evidence=["P1"], phase="P1", answerable=True)
+    values.update(overrides)
+    return AnswerTurn.model_validate(values)
+
+
+def test_answer_body_drops_the_closing_lines_only():
+    text = ("Meilensteine in P1: K01 [1]\n\nMehr dazu: [2] Phasen (S. 17)\n\nPhase: P1 – Ideenfindung\n\n"
+            "Kriterien: Durchführung eines Pilotprojektes (K18, P3)")
+    body = answer_body(text)
+    assert "K01 [1]" in body
+    assert "Mehr dazu" not in body and "Ideenfindung" not in body and "Pilotprojektes" not in body
+    assert body_refs(text) == {1}
+
+
+def test_short_terms_and_numbers_must_stand_as_words():
+    text = fold("Bitte beachten: Es gibt 76 Kriterien – in „fünf“ Phasen.")
+    assert contains_term(text, "76") and contains_term(text, "fünf") and contains_term(text, "Kriterien")
+    assert not contains_term(text, "acht")  # only inside "beachten"
+    assert not contains_term(text, "7")
+    assert contains_term(text, "Kriterien - in")  # dashes are normalised
+    assert contains_term(fold("der „Masterportal“-Ansatz"), '"Masterportal"')
+
+
+def _answer(text: str, citations: list[Citation], abstained: bool = False) -> Answer:
+    return Answer(question="q", answer=text, abstained=abstained, citations=citations, timings_ms=Timings(total=5.0))
+
+
+def test_grade_answer_needs_every_group_no_forbidden_term_and_cited_evidence():
+    p1 = _citation(1, "Phase P1", "P1")
+    good = _answer("Im Katalog sind 5 Meilensteine belegt, u. a. Identifikation von Problemraum und Lösungsraum (K01) [1].", [p1])
+    grade = grade_answer(_turn(), good, item_id="t1", lang="de")
+    assert grade.correct and grade.evidence_cited and not grade.missing
+    # one group missing
+    grade = grade_answer(_turn(), _answer("Identifikation von Problemraum und Lösungsraum [1]", [p1]), item_id="t1", lang="de")
+    assert not grade.correct and grade.missing == [["fünf", "5"]]
+    # forbidden term present
+    grade = grade_answer(_turn(), _answer(good.answer + " Danach folgt ein Pilotprojekt.", [p1]), item_id="t1", lang="de")
+    assert not grade.correct and grade.forbidden == ["Pilotprojekt"]
+    # the facts only in the closing criteria line do not count
+    closing = _answer("Siehe Katalog [1].\n\nKriterien: Identifikation von Problemraum und Lösungsraum (K01, P1); 5", [p1])
+    assert not grade_answer(_turn(), closing, item_id="t1", lang="de").correct
+    # evidence cited only under "Mehr dazu" does not count
+    other = _citation(1, "Einleitung")
+    further = _answer("5 Meilensteine, darunter K01 [1].\n\nMehr dazu: [2] Phasen", [other, _citation(2, "P1", "P1")])
+    grade = grade_answer(_turn(), further, item_id="t1", lang="de")
+    assert not grade.evidence_cited and not grade.correct
+    # a refusal is never correct for an answerable item, and always correct for an out-of-scope one
+    refusal = _answer("Dazu enthält die Roadmap keine Aussage.", [], abstained=True)
+    assert not grade_answer(_turn(), refusal, item_id="t1", lang="de").correct
+    oos = _turn(kind="out_of_scope", must_include=[], must_not_include=[], evidence=[], phase=None, answerable=False)
+    assert grade_answer(oos, refusal, item_id="t2", lang="de").correct
+    assert not grade_answer(oos, good, item_id="t2", lang="de").correct
+
+
+def test_usefulness_report_groups_by_kind_language_and_turn():
+    p1 = _citation(1, "Phase P1", "P1")
+    right = _answer("5 Meilensteine, darunter K01 [1].", [p1])
+    wrong = _answer("Dazu enthält die Roadmap keine Aussage.", [], abstained=True)
+    grades = [
+        grade_answer(_turn(), right, item_id="t1", lang="de"),
+        grade_answer(_turn(kind="count"), wrong, item_id="t2", lang="en"),
+        grade_answer(_turn(), right, item_id="tc1#1", lang="de", conversation="tc1", turn=1),
+        grade_answer(_turn(), wrong, item_id="tc1#2", lang="de", conversation="tc1", turn=2),
+    ]
+    report = build_usefulness(grades)
+    assert report.singles.n == 2 and report.singles.correct == pytest.approx(0.5)
+    assert report.turns.n == 2 and report.turns.correct == pytest.approx(0.5)
+    assert report.by_kind["list"].correct == pytest.approx(2 / 3, abs=1e-4)
+    assert report.by_kind["count"].false_refusals == 1.0
+    assert report.by_lang["en"].correct == 0.0
+    assert report.by_turn["1"].correct == 1.0 and report.by_turn["2"].correct == 0.0
+    assert [g.id for g in report.failures] == ["t2", "tc1#2"]
 
 
 # -- the real pipeline on the test split ------------------------------------------------------------
