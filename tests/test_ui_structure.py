@@ -23,6 +23,7 @@ def test_registry_keeps_the_pages_and_their_addresses():
         ("Kriterien", "kriterien"),
         ("Good Practices", "good-practices"),
         ("Einarbeitung", "einarbeitung"),
+        ("Projekt-Check", "projekt-check"),
     ]
     assert [p.module for p in navigation.REGISTRY if p.default] == ["chat"]
     for entry in navigation.REGISTRY:

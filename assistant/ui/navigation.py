@@ -33,6 +33,7 @@ REGISTRY: tuple[PageSpec, ...] = (
     PageSpec("criteria", "Kriterien", ":material/checklist:", "kriterien"),
     PageSpec("good_practices", "Good Practices", ":material/lightbulb:", "good-practices"),
     PageSpec("onboarding", "Einarbeitung", ":material/school:", "einarbeitung"),
+    PageSpec("project_check", "Projekt-Check", ":material/fact_check:", "projekt-check"),
 )
 
 

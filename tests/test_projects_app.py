@@ -1,0 +1,149 @@
+"""The Projekt-Check page driven headless with AppTest: create a project, place it, tick criteria,
+see the progress, get the downloads, delete with confirmation. Real service, real SQLite file."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import docx
+import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.testing.v1 import AppTest
+
+from assistant.corpus import Catalogue
+from assistant.export import DOCX_MIME
+from assistant.projects.model import CriterionStatus
+from assistant.projects.placement import QUESTIONS
+from assistant.projects.store import ProjectStore
+from tests.conftest import ROOT
+from tests.test_app import app_env, assert_clean, new_app, open_page, restore_main_module  # noqa: F401 - fixtures
+
+NAME = "Sensorik <b>Parkraum</b>\x07"
+CLEAN_NAME = "Sensorik <b>Parkraum</b>"
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    return Catalogue.load(ROOT / "corpus" / "catalogue" / "criteria.yaml")
+
+
+@pytest.fixture
+def projects_db(app_env) -> Path:
+    return app_env.parent / "projects.sqlite3"  # next to the feedback database
+
+
+def open_project_page() -> AppTest:
+    return open_page(new_app(), "projekt-check")
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown).replace("\\", "")
+
+
+def button(at: AppTest, label: str):
+    found = [b for b in at.button if b.label == label]
+    assert found, [b.label for b in at.button]
+    return found[0]
+
+
+def test_create_place_tick_progress_download_delete(projects_db, catalogue, monkeypatch):
+    captured: list[tuple[bytes, str | None, str]] = []
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def capture(self, path_or_data, mimetype, kind, filename=None):
+        data = path_or_data.encode() if isinstance(path_or_data, str) else bytes(path_or_data)
+        captured.append((data, filename, mimetype))
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", capture)
+    at = open_project_page()
+    assert_clean(at)
+    assert at.header[0].value == "Projekt-Check"
+    assert any("Noch kein Projekt" in i.value for i in at.info)
+
+    # create: the name keeps its markup as text, control characters are dropped
+    at.text_input(key="pc_new_name").set_value(NAME)
+    at = _submit(at)
+    assert_clean(at)
+    store = ProjectStore(projects_db)
+    [project] = store.list()
+    assert project.name == CLEAN_NAME and project.phase is None
+    assert at.selectbox(key="pc_project").value == project.id
+    assert any(s.value == "Sensorik \\<b\\>Parkraum\\</b\\>" for s in at.subheader)
+    assert any("zuerst einer Phase zu" in i.value for i in at.info)
+
+    # place with the questions: yes up to the prototype, no for the pilot → P3
+    at.radio(key=f"pc_how_{project.id}").set_value("questions").run()
+    for q in QUESTIONS:
+        at.radio(key=f"pc_q_{project.id}_{q.id}").set_value("yes" if q.id in ("nutzen", "machbarkeit", "vision", "prototyp") else "no")
+    at.run()
+    assert_clean(at)
+    assert "Voraussichtliche Phase: P3 – Pilotphase" in texts(at)
+    at = button(at, "Diese Phase übernehmen").click().run()
+    assert_clean(at)
+    saved = store.get(project.id)
+    assert (saved.phase, saved.phase_source) == ("P3", "questions") and saved.answers["pilot"] == "no"
+
+    # tick: K05 done (a P1 milestone), K18 in progress, K20 not relevant
+    for cid, status in (("K05", "done"), ("K18", "in_progress"), ("K20", "not_relevant")):
+        at.segmented_control(key=f"pc_status_{project.id}_{cid}").set_value(status).run()
+        assert_clean(at)
+    saved = store.get(project.id)
+    assert saved.statuses == {"K05": CriterionStatus.DONE, "K18": CriterionStatus.IN_PROGRESS, "K20": CriterionStatus.NOT_RELEVANT}
+    # a tick made elsewhere (another tab) shows up on the next run, nothing is overwritten
+    store.set_status(project.id, "K01", "done")
+    at.run()
+    assert at.segmented_control(key=f"pc_status_{project.id}_K01").value == "done"
+    assert at.segmented_control(key=f"pc_status_{project.id}_K05").value == "done"
+
+    # progress: per phase counts, open milestones, next steps with dossier passages
+    page = texts(at)
+    p1 = len(catalogue.criteria_of_phase("P1"))
+    assert f"**P1 – Ideenfindung:** 2 von {p1} erledigt" in page
+    p1_milestones = [m.id for m in catalogue.milestones("P1")]
+    assert f"Meilensteine: {len(p1_milestones) - 2} von {len(p1_milestones)} offen" in page
+    assert "K06 · Proof of Concept" in page  # open milestone
+    assert "1. K18 · Durchführung eines Pilotprojektes" in page
+    assert "P3 – Pilotphase“, S. 23" in page
+    assert len(at.get("arrow_vega_lite_chart") + at.get("vega_lite_chart")) == 1
+
+    # downloads: Word and Markdown
+    labels = [d.label for d in at.download_button]
+    assert "Als Word exportieren" in labels and "Als Markdown exportieren" in labels
+    word = [(data, name) for data, name, mime in captured if mime == DOCX_MIME][-1]
+    assert word[1].startswith("projekt-check-sensorik-b-parkraum-b-") and word[1].endswith(".docx")
+    memo = docx.Document(io.BytesIO(word[0]))
+    assert memo.paragraphs[0].text == f"Projekt-Check: {CLEAN_NAME}"
+    rows = {r.cells[1].text: [c.text for c in r.cells] for r in memo.tables[-1].rows[1:]}
+    assert rows["K05"][4] == "erledigt" and rows["K18"][4] == "in Arbeit" and rows["K20"][4] == "nicht relevant"
+    markdown = [data.decode() for data, name, mime in captured if mime == "text/markdown"][-1]
+    assert "## Nächste Schritte" in markdown and "1. K18 Durchführung eines Pilotprojektes" in markdown
+
+    # several projects side by side: a second one starts unplaced, the first keeps its ticks
+    at.text_input(key="pc_new_name").set_value("Digitale Bürgerdienste")
+    at = _submit(at)
+    assert_clean(at)
+    second = next(p for p in store.list() if p.name == "Digitale Bürgerdienste")
+    assert at.selectbox(key="pc_project").value == second.id
+    assert any("zuerst einer Phase zu" in i.value for i in at.info)
+    at.selectbox(key="pc_project").set_value(project.id).run()
+    assert at.segmented_control(key=f"pc_status_{project.id}_K18").value == "in_progress"
+
+    # delete asks first; cancel keeps the project
+    at = button(at, "Projekt löschen …").click().run()
+    assert any("endgültig löschen" in w.value for w in at.warning)
+    assert store.get(project.id) is not None
+    at = button(at, "Abbrechen").click().run()
+    assert not any("endgültig löschen" in w.value for w in at.warning) and store.get(project.id) is not None
+    at = button(at, "Projekt löschen …").click().run()
+    at = button(at, "Ja, endgültig löschen").click().run()
+    assert_clean(at)
+    assert [p.name for p in store.list()] == ["Digitale Bürgerdienste"]
+    assert at.selectbox(key="pc_project").value == second.id
+
+
+def _submit(at: AppTest) -> AppTest:
+    submit = [b for b in at.form_submit_button if b.label == "Projekt anlegen"] or [b for b in at.button if b.label == "Projekt anlegen"]
+    assert submit
+    return submit[0].click().run()
