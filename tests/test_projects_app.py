@@ -143,6 +143,16 @@ def test_create_place_tick_progress_download_delete(projects_db, catalogue, monk
     assert at.selectbox(key="pc_project").value == second.id
 
 
+def test_chat_offers_word_export_next_to_markdown(app_env):
+    at = new_app()
+    at.chat_input[0].set_value("Was muss ich in der Pilotphase beachten?")
+    at.run()
+    assert_clean(at)
+    word, markdown = at.download_button(key="export_docx"), at.download_button(key="export")
+    assert word.label == "Als Word exportieren" and markdown.label == "Als Markdown exportieren"
+    assert not word.proto.disabled and not markdown.proto.disabled
+
+
 def _submit(at: AppTest) -> AppTest:
     submit = [b for b in at.form_submit_button if b.label == "Projekt anlegen"] or [b for b in at.button if b.label == "Projekt anlegen"]
     assert submit

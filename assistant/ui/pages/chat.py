@@ -1,4 +1,4 @@
-"""Chat page: questions with cited answers, source cards, feedback and the Markdown export."""
+"""Chat page: questions with cited answers, source cards, feedback and the Markdown and Word exports."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import streamlit as st
 from assistant import views
 from assistant.chat import SOURCE_FILTERS, STARTER_QUESTIONS, ChatSession, ChatTurn
 from assistant.domain import PHASE_IDS
-from assistant.export import SOURCE_FILTER_NAMES
+from assistant.export import DOCX_MIME, SOURCE_FILTER_NAMES
 from assistant.feedback import FeedbackError
 from assistant.service import AssistantUnavailable
 from assistant.ui import resources
@@ -137,11 +137,14 @@ def chat_sidebar() -> None:
 
 
 def export_button(slot) -> None:
+    """Markdown and Word export of the conversation (same citations and sources). The Word file
+    is built only when its button is clicked, so a chat run does not pay for it."""
     chat: ChatSession = ss.chat
-    with slot:
+    catalogue = resources.catalogue()  # bound now: the deferred export runs outside the script run
+    with slot.container():
         st.download_button(
             "Als Markdown exportieren",
-            data=chat.export_markdown(resources.catalogue()),
+            data=chat.export_markdown(catalogue),
             file_name=chat.export_filename(),
             mime="text/markdown",
             icon=":material/download:",
@@ -149,6 +152,17 @@ def export_button(slot) -> None:
             disabled=not chat.turns,
             width="stretch",
             key="export",
+        )
+        st.download_button(
+            "Als Word exportieren",
+            data=partial(chat.export_docx, catalogue),
+            file_name=chat.export_filename(fmt="docx"),
+            mime=DOCX_MIME,
+            icon=":material/description:",
+            on_click="ignore",
+            disabled=not chat.turns,
+            width="stretch",
+            key="export_docx",
         )
 
 
