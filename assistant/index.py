@@ -35,7 +35,21 @@ import numpy as np
 
 from assistant import chunking
 from assistant.corpus import Catalogue, corpus_hash, find_dossier, load_dossier
-from assistant.embedding import Embedder, ModelMissingError, model_identity, shared_embedder
+from assistant.embedding import Embedder, model_identity, shared_embedder
+from assistant.errors import (
+    BUILD_INDEX,
+    BUILD_INDEX_FORCE,
+    IndexBuildError,
+    IndexUnavailable,
+    ModelMissingError,
+    chroma_unreachable,
+    chroma_unreachable_on_build,
+    chroma_unreachable_on_open,
+    collection_missing,
+    index_needs_rebuild,
+    no_index,
+    vector_count_mismatch,
+)
 from assistant.schema import Chunk
 from assistant.settings import Settings
 
@@ -43,7 +57,6 @@ MANIFEST = "manifest.json"
 CHUNKS = "chunks.json"
 VECTORS = "vectors.npz"
 SENTENCES = "sentences.npz"
-REBUILD_HINT = ".venv/bin/python -m assistant build-index"
 BUILD_LOCK = ".build.lock"
 CHROMA_BATCH = 2000  # vectors per Chroma add (below Chroma's own limit)
 BM25_LANGUAGE = "german"
@@ -51,20 +64,6 @@ COLLECTION_PREFIX = "roadmap_lotse"
 
 
 log = logging.getLogger(__name__)
-
-
-class IndexUnavailable(RuntimeError):
-    """The index is missing, stale or broken. The message names the repairing command."""
-
-
-class IndexBuildError(OSError):
-    """A build could not start or finish; the previous index is untouched and still answers.
-    `str(exc)` is a German message naming the cause and the repairing command; `errno` is kept
-    when the cause was an OSError (an OSError subclass, so callers catching OSError keep working)."""
-
-    def __init__(self, message: str, cause_errno: int | None = None):
-        super().__init__(message)
-        self.errno = cause_errno
 
 
 def _chroma_settings():
@@ -238,7 +237,7 @@ class _BuildLock:
             self.fd = None
             raise IndexBuildError(
                 f"Ein anderer Indexbau läuft gerade in {index_dir}. Der bisherige Index beantwortet weiter Fragen. "
-                f"Bitte warten, bis er fertig ist, und dann erneut ausführen: {REBUILD_HINT}"
+                f"Bitte warten, bis er fertig ist, und dann erneut ausführen: {BUILD_INDEX}"
             ) from None
         return self
 
@@ -283,27 +282,26 @@ def build_error(settings: Settings, exc: BaseException) -> IndexBuildError:
     if codes & {errno.ENOSPC, errno.EDQUOT} or "no space left" in text or "disk is full" in text:
         return IndexBuildError(
             f"Kein freier Speicherplatz unter {where}: Der Index konnte nicht gebaut werden. {keep} "
-            f"Bitte Speicher freigeben und dann erneut ausführen: {REBUILD_HINT} --force",
+            f"Bitte Speicher freigeben und dann erneut ausführen: {BUILD_INDEX_FORCE}",
             errno.ENOSPC,
+            command=BUILD_INDEX_FORCE,
         )
     if codes & {errno.EROFS, errno.EACCES, errno.EPERM} or "readonly database" in text or "read-only file system" in text:
         return IndexBuildError(
             f"Das Indexverzeichnis {where} ist schreibgeschützt: Dort kann kein Index gebaut werden. {keep} "
             f"Bitte mit Schreibrechten auf {where} (oder mit ASSISTANT_INDEX_DIR auf einem beschreibbaren "
-            f"Verzeichnis) erneut ausführen: {REBUILD_HINT}",
+            f"Verzeichnis) erneut ausführen: {BUILD_INDEX}",
             errno.EROFS,
         )
     if settings.chroma_url and is_connection_error(exc):
-        return IndexBuildError(
-            f"Der Chroma-Server unter {settings.chroma_url} ist nicht erreichbar. {keep} Bitte den Server starten "
-            f"(README, Abschnitt „Chroma-Server“) oder ASSISTANT_CHROMA_URL prüfen und dann erneut ausführen: {REBUILD_HINT}"
-        )
+        return chroma_unreachable_on_build(settings.chroma_url, keep)
     detail = f"{type(exc).__name__}: {exc}"
     if len(detail) > 300:
         detail = detail[:300] + " …"
     return IndexBuildError(
-        f"Der Index konnte nicht gebaut werden ({detail}). {keep} Bitte erneut ausführen: {REBUILD_HINT} --force",
+        f"Der Index konnte nicht gebaut werden ({detail}). {keep} Bitte erneut ausführen: {BUILD_INDEX_FORCE}",
         getattr(exc, "errno", None),
+        command=BUILD_INDEX_FORCE,
     )
 
 
@@ -506,14 +504,14 @@ def _prune_old_builds(settings: Settings, keep: set[str]) -> None:
 def read_manifest(settings: Settings, build: Path | None = None) -> dict:
     path = (build or settings.index_dir / "current") / MANIFEST
     if not path.exists():
-        raise IndexUnavailable(f"Es gibt noch keinen Suchindex. Bitte bauen mit: {REBUILD_HINT}")
+        raise no_index()
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(manifest, dict) or "corpus_sha256" not in manifest:
             raise ValueError("incomplete manifest")
         return manifest
     except (ValueError, OSError) as exc:
-        raise IndexUnavailable(f"Die Index-Beschreibung (manifest.json) ist beschädigt. Bitte neu bauen mit: {REBUILD_HINT} --force") from exc
+        raise index_needs_rebuild("Die Index-Beschreibung (manifest.json) ist beschädigt.") from exc
 
 
 def validate_index(settings: Settings, corpus_sha256: str | None = None, build: Path | None = None) -> dict:
@@ -523,17 +521,17 @@ def validate_index(settings: Settings, corpus_sha256: str | None = None, build: 
     expected_corpus = corpus_sha256 or current_corpus_hash(settings)
     _, model_hash = model_identity(settings)
     if manifest.get("corpus_sha256") != expected_corpus or manifest.get("chunker_version") != chunking.CHUNKER_VERSION:
-        raise IndexUnavailable(f"Der Suchindex ist veraltet: Korpus oder Zerlegung haben sich geändert. Bitte neu bauen mit: {REBUILD_HINT}")
+        raise index_needs_rebuild("Der Suchindex ist veraltet: Korpus oder Zerlegung haben sich geändert.", force=False)
     if manifest.get("model_sha256") != model_hash:
-        raise IndexUnavailable(f"Der Suchindex wurde mit einem anderen Embedding-Modell gebaut. Bitte neu bauen mit: {REBUILD_HINT} --force")
+        raise index_needs_rebuild("Der Suchindex wurde mit einem anderen Embedding-Modell gebaut.")
     if (manifest.get("chroma_url") or None) != (settings.chroma_url or None):
-        raise IndexUnavailable(f"Der Suchindex gehört zu einem anderen Vektorspeicher. Bitte neu bauen mit: {REBUILD_HINT} --force")
+        raise index_needs_rebuild("Der Suchindex gehört zu einem anderen Vektorspeicher.")
     for required in (CHUNKS, VECTORS, SENTENCES, "bm25"):
         if not (build / required).exists():
-            raise IndexUnavailable(f"Der Suchindex ist unvollständig ({required} fehlt). Bitte neu bauen mit: {REBUILD_HINT} --force")
+            raise index_needs_rebuild(f"Der Suchindex ist unvollständig ({required} fehlt).")
     damaged = _damaged_file(build, settings)
     if damaged:
-        raise IndexUnavailable(f"Der Suchindex ist beschädigt ({damaged}). Bitte neu bauen mit: {REBUILD_HINT} --force")
+        raise index_needs_rebuild(f"Der Suchindex ist beschädigt ({damaged}).")
     return manifest
 
 
@@ -594,17 +592,10 @@ def open_index(settings: Settings) -> OpenIndex:
         raise
     except Exception as exc:
         if settings.chroma_url and is_connection_error(exc):
-            raise IndexUnavailable(
-                f"Der Chroma-Server unter {settings.chroma_url} ist nicht erreichbar. Bitte den Server starten "
-                f"(README, Abschnitt „Chroma-Server“) oder ASSISTANT_CHROMA_URL prüfen; danach zeigt "
-                f".venv/bin/python -m assistant status, ob alles bereit ist."
-            ) from exc
+            raise chroma_unreachable_on_open(settings.chroma_url) from exc
         if settings.chroma_url and _is_not_found(exc):
-            raise IndexUnavailable(
-                f"Die Sammlung {manifest.get('collection')} fehlt auf dem Chroma-Server unter {settings.chroma_url}. "
-                f"Bitte neu bauen mit: {REBUILD_HINT} --force"
-            ) from exc
-        raise IndexUnavailable(f"Der Suchindex ist beschädigt und lässt sich nicht öffnen. Bitte neu bauen mit: {REBUILD_HINT} --force") from exc
+            raise collection_missing(manifest.get("collection"), settings.chroma_url) from exc
+        raise index_needs_rebuild("Der Suchindex ist beschädigt und lässt sich nicht öffnen.") from exc
     return OpenIndex(
         manifest=manifest,
         path=build,
@@ -624,16 +615,10 @@ def check_vector_store(settings: Settings, manifest: dict) -> None:
         count = collection.count()
     except Exception as exc:
         if is_connection_error(exc):
-            raise IndexUnavailable(
-                f"Der Chroma-Server unter {settings.chroma_url} ist nicht erreichbar. Bitte den Server starten "
-                f"(README, Abschnitt „Chroma-Server“) oder ASSISTANT_CHROMA_URL prüfen."
-            ) from exc
-        raise IndexUnavailable(
-            f"Die Sammlung {manifest.get('collection')} fehlt auf dem Chroma-Server unter {settings.chroma_url}. "
-            f"Bitte neu bauen mit: {REBUILD_HINT} --force"
-        ) from exc
+            raise chroma_unreachable(settings.chroma_url) from exc
+        raise collection_missing(manifest.get("collection"), settings.chroma_url) from exc
     if count != manifest.get("chunks"):
-        raise IndexUnavailable(f"Der Vektorspeicher enthält {count} statt {manifest.get('chunks')} Einträge. Bitte neu bauen mit: {REBUILD_HINT} --force")
+        raise vector_count_mismatch(count, manifest.get("chunks"))
 
 
 def _is_not_found(exc: BaseException) -> bool:
@@ -684,7 +669,7 @@ def _open_vector_store(settings: Settings, build: Path, manifest: dict):
     collection = client.get_collection(manifest["collection"])
     count = collection.count()
     if count != manifest["chunks"]:
-        raise IndexUnavailable(f"Der Vektorspeicher enthält {count} statt {manifest['chunks']} Einträge. Bitte neu bauen mit: {REBUILD_HINT} --force")
+        raise vector_count_mismatch(count, manifest["chunks"])
     return ChromaVectorStore(chroma_collection=collection)
 
 

@@ -2,7 +2,7 @@
 
 It owns the long-lived objects (embedding model, open index, catalogue), loads them once, checks
 and trims the question, runs retrieval and the answer engine, and turns every known failure into
-an `AssistantUnavailable` whose German message names the command that repairs it.
+an `AssistantUnavailable` (assistant.errors) whose German message and `.command` name the repair.
 """
 
 from __future__ import annotations
@@ -20,22 +20,15 @@ from assistant.answer import AnswerEngine, detect_language, refusal_answer
 from assistant.conversation import Conversation
 from assistant.corpus import Catalogue
 from assistant.domain import SOURCES, phase_or_none
-from assistant.embedding import Embedder, ModelMissingError, shared_embedder
-from assistant.index import IndexUnavailable, open_index, read_manifest, validate_index
+from assistant.embedding import Embedder, shared_embedder
+from assistant.errors import BUILD_INDEX_FORCE, STATUS, AssistantUnavailable, IndexUnavailable, InvalidQuestion, ModelMissingError
+from assistant.index import open_index, read_manifest, validate_index
 from assistant.retrieval import Filters, HybridRetriever
 from assistant.schema import Answer, Chunk, Citation, Passage, Timings
 from assistant.settings import Settings, get_settings
 
 
 log = logging.getLogger(__name__)
-
-
-class AssistantUnavailable(RuntimeError):
-    """Model or index cannot be used; `str(exc)` is a German message with the repairing command."""
-
-
-class InvalidQuestion(ValueError):
-    """The question cannot be answered as given (empty after cleaning); message in German."""
 
 
 @dataclass
@@ -108,7 +101,7 @@ class AssistantService:
                     if self._embedder is None:
                         self._embedder = shared_embedder(self.settings)
                 except (ModelMissingError, IndexUnavailable) as exc:
-                    raise AssistantUnavailable(str(exc)) from exc
+                    raise AssistantUnavailable.from_error(exc) from exc
                 self._retriever = HybridRetriever(index, self._embedder, self.settings, self.catalogue)
                 # Build the retriever's lazily built sentence matrix here, under the lock: built on
                 # first use, concurrent first queries could see it half-built (owners set, vectors not).
@@ -219,12 +212,12 @@ class AssistantService:
         if self.settings.chroma_url and is_connection_error(exc):
             message = (
                 f"Die Suche ist gerade nicht erreichbar: Der Chroma-Server unter {self.settings.chroma_url} antwortet nicht. "
-                "Bitte später erneut fragen. Betrieb: Server starten und prüfen mit .venv/bin/python -m assistant status"
+                f"Bitte später erneut fragen. Betrieb: Server starten und prüfen mit {STATUS}"
             )
         else:
             message = (
                 "Die Suche ist gerade fehlgeschlagen. Bitte erneut fragen. Hält der Fehler an, den Index neu bauen mit: "
-                ".venv/bin/python -m assistant build-index --force"
+                f"{BUILD_INDEX_FORCE}"
             )
         return Answer(id=question_id, question=question, answer=message, abstained=True, intent="error", error="search_unavailable")
 

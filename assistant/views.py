@@ -441,18 +441,3 @@ def source_card(citation: Citation, catalogue: Catalogue) -> SourceCard:
 def _shorten(text: str, limit: int) -> str:
     text = re.sub(r"\s+", " ", text or "").strip()
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + " …"
-
-
-# ---------------------------------------------------------------------------------------------
-# Error messages
-# ---------------------------------------------------------------------------------------------
-
-_COMMAND = re.compile(r"(?:\.venv/bin/python -m assistant|assistant|make)\s+[a-z][\w-]*(?:\s+--[a-z][\w-]*)*")
-
-
-def repair_command(message: str) -> str | None:
-    """The shell command an `AssistantUnavailable` message names, to show it copyable."""
-    match = re.search(r"\.venv/bin/python -m assistant\s+[a-z][\w-]*(?:\s+--[a-z][\w-]*)*", message or "")
-    if match is None:
-        match = _COMMAND.search(message or "")
-    return match.group(0).strip() if match else None

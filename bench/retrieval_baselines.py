@@ -203,8 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-docs", action="store_true", help="docs/benchmarks.md nicht schreiben")
     args = parser.parse_args(argv)
 
-    from assistant.embedding import Embedder, ModelMissingError
-    from assistant.index import IndexUnavailable, open_index
+    from assistant.embedding import Embedder
+    from assistant.errors import IndexUnavailable, ModelMissingError
+    from assistant.index import open_index
     from assistant.settings import get_settings
 
     # a one-entry query cache: each question is embedded once per pipeline (the hybrid pipeline

@@ -350,7 +350,8 @@ def test_missing_model_shows_fetch_command(settings, tmp_path, monkeypatch):
 
 
 def test_llm_failure_during_an_answer_is_a_message_not_a_traceback(app_env, monkeypatch):
-    from assistant.service import AssistantService, AssistantUnavailable
+    from assistant.errors import AssistantUnavailable
+    from assistant.service import AssistantService
 
     at = new_app()
 

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.index import IndexUnavailable, build_index, chroma_client, open_index, validate_index
+from assistant.errors import AssistantUnavailable, IndexUnavailable
+from assistant.index import build_index, chroma_client, open_index, validate_index
 from assistant.retrieval import Filters
-from assistant.service import AssistantService, AssistantUnavailable
+from assistant.service import AssistantService
 from tests import conftest
 from tests.test_index import clone_index
 

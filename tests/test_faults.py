@@ -19,7 +19,8 @@ import pytest
 
 from assistant import cli
 from assistant import index as index_module
-from assistant.index import IndexBuildError, build_index, validate_index
+from assistant.errors import IndexBuildError
+from assistant.index import build_index, validate_index
 from assistant.service import AssistantService
 from tests.conftest import ROOT, make_settings
 from tests.isolation import run_in_namespace, unshare_prefix

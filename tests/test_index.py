@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from assistant import index as index_module
-from assistant.index import IndexUnavailable, build_index, open_index, validate_index
+from assistant.errors import IndexUnavailable
+from assistant.index import build_index, open_index, validate_index
 from tests.conftest import ROOT, make_settings
 
 

@@ -222,16 +222,3 @@ def test_group_by_section():
     ]
     groups = views.group_by_section(chunks)
     assert [(g.title, g.texts) for g in groups] == [("P3", ["eins", "zwei"]), ("GP", ["drei"])]
-
-
-@pytest.mark.parametrize(
-    ("message", "command"),
-    [
-        ("Es gibt noch keinen Suchindex. Bitte bauen mit: .venv/bin/python -m assistant build-index", ".venv/bin/python -m assistant build-index"),
-        ("Bitte neu bauen mit: .venv/bin/python -m assistant build-index --force", ".venv/bin/python -m assistant build-index --force"),
-        ("Das Embedding-Modell fehlt. Bitte einmal ausführen: .venv/bin/python -m assistant fetch-model", ".venv/bin/python -m assistant fetch-model"),
-        ("Das Sprachmodell antwortet nicht.", None),
-    ],
-)
-def test_repair_command(message, command):
-    assert views.repair_command(message) == command

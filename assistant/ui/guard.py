@@ -11,18 +11,17 @@ from typing import Callable
 import streamlit as st
 
 from assistant import views
-from assistant.service import AssistantUnavailable
+from assistant.errors import AssistantUnavailable
 
 log = logging.getLogger("roadmap_lotse.app")
 
 
-def show_unavailable(exc: Exception) -> None:
-    message = str(exc)
-    st.error(views.md_escape(message), icon=":material/error:")
-    command = views.repair_command(message)
-    if command:
+def show_unavailable(exc: AssistantUnavailable) -> None:
+    """The German message, and the repair command (if the failure has one) ready to copy."""
+    st.error(views.md_escape(str(exc)), icon=":material/error:")
+    if exc.command:
         st.caption("So beheben Sie das im Projektordner:")
-        st.code(command, language="bash")
+        st.code(exc.command, language="bash")
 
 
 def guarded(render: Callable[[], None]) -> Callable[[], None]:

@@ -15,7 +15,8 @@ from assistant.chat import STARTER_QUESTIONS, ChatSession
 from assistant.corpus import Catalogue
 from assistant.feedback import FeedbackStore
 from assistant.onboarding import OnboardingProgress, OnboardingStep, onboarding_path
-from assistant.service import AssistantService, AssistantUnavailable, Status
+from assistant.errors import AssistantUnavailable
+from assistant.service import AssistantService, Status
 from assistant.settings import Settings, get_settings
 
 log = logging.getLogger("roadmap_lotse.app")

@@ -9,9 +9,9 @@ import streamlit as st
 from assistant import views
 from assistant.chat import SOURCE_FILTERS, STARTER_QUESTIONS, ChatSession, ChatTurn
 from assistant.domain import PHASE_IDS
+from assistant.errors import AssistantUnavailable
 from assistant.export import DOCX_MIME, SOURCE_FILTER_NAMES
 from assistant.feedback import FeedbackError
-from assistant.service import AssistantUnavailable
 from assistant.ui import resources
 from assistant.ui.guard import show_unavailable
 from assistant.ui.resources import ALL
