@@ -27,9 +27,9 @@ from assistant.evaluation.testset import (
     load_answer_set,
     load_split,
 )
+from assistant.errors import REBUILD_HINT
 from assistant.settings import Settings
 
-REBUILD_HINT = ".venv/bin/python -m assistant build-index"
 EXIT_OK, EXIT_INPUT, EXIT_UNAVAILABLE = 0, 2, 3
 
 
@@ -46,7 +46,7 @@ def evaluate(
 ) -> EvalReport:
     """Ask every item through `service.ask(question, top_k=k)` and score retrieval and answer.
 
-    Raises `assistant.service.AssistantUnavailable` when model or index cannot be used."""
+    Raises `assistant.errors.AssistantUnavailable` when model or index cannot be used."""
     service.warm_up()
     chunks = service.index_chunks
     service.ask("Worum geht es in der Roadmap?", top_k=k)  # warm-up: first torch call is slow
@@ -96,7 +96,8 @@ def evaluate_answers(service, answers: AnswerSet, *, testset: str = "", progress
 def run_cli(args, settings: Settings, service=None) -> int:
     """`assistant eval`: evaluate one split, write eval.json/eval.md/chart into --out.
     Exit codes as in the CLI: 0 ok, 2 bad test set or --k, 3 model or index unavailable."""
-    from assistant.service import AssistantService, AssistantUnavailable
+    from assistant.errors import AssistantUnavailable
+    from assistant.service import AssistantService
 
     split = getattr(args, "split", "test") or "test"
     only = getattr(args, "only", None)
