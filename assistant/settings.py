@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     # AVX512-BF16/AMX; "int8": a dynamically quantised twin of the model, fastest, slightly lossy.
     # Speed and quality of each are measured in docs/benchmarks.md.
     query_precision: Literal["float32", "bfloat16", "int8"] = "bfloat16"
+    # Batched question encoding (assistant/embedding.py, QueryBatcher). Questions asked at the same
+    # time are gathered for up to this window and encoded in one model call. 3 ms is short against
+    # one encoding (~75 ms, docs/benchmarks.md "Antwortzeit") and long enough for the threads of a
+    # burst to meet; 0 encodes at once (batches then form only while the model is busy).
+    query_batch_window_ms: float = Field(default=3.0, ge=0.0, le=100.0)
+    # Largest batch per model call: a burst of 20 askers (bench/load.py) is encoded in two calls,
+    # and the cap bounds the time one call takes, so the next batch does not wait too long.
+    query_batch_size: int = Field(default=16, ge=1, le=128)
 
     # Answering
     max_question_chars: int = 2000

@@ -59,3 +59,59 @@ def test_int8_twin_shares_tables_and_leaves_the_document_model_alone(embedder):
     assert original_tables and original_tables == twin_tables  # the 800 MB table is not copied
     after = embedder.embed_documents(["Offene Schnittstellen erleichtern die Übertragung."])
     assert np.array_equal(before, after)
+
+
+def test_questions_asked_together_are_encoded_together(embedder):
+    """Concurrent questions meet in the batcher: fewer model calls than questions, and each asker
+    gets the vector of its own question (as when encoded alone, up to bfloat16 rounding)."""
+    import threading
+
+    questions = [f"{q} (Batch-Test {i})" for i, q in enumerate(QUESTIONS * 3)]
+    alone = np.stack([embedder._encode_query(q) for q in questions])
+    calls = embedder.batcher.stats.calls
+    results: dict[int, np.ndarray] = {}
+    start = threading.Barrier(len(questions))
+
+    def ask(i: int) -> None:
+        start.wait()
+        results[i] = embedder.embed_query(questions[i])
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(questions))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    together = np.stack([results[i] for i in range(len(questions))])
+    assert embedder.batcher.stats.calls - calls < len(questions)
+    assert ((alone * together).sum(axis=1) >= 0.999).all()
+    assert np.array_equal(embedder.embed_query(questions[0]), together[0])  # kept in the question cache
+
+
+def test_batcher_hands_every_waiting_caller_the_error_and_recovers():
+    import threading
+
+    from assistant.embedding import QueryBatcher
+
+    def encode(texts: list[str]) -> np.ndarray:
+        if any("kaputt" in t for t in texts):
+            raise RuntimeError("Modell ausgefallen")
+        return np.array([[float(len(t))] for t in texts])
+
+    batcher = QueryBatcher(encode, window_s=0.05, max_batch=8)
+    errors: list[str] = []
+
+    def ask(text: str) -> None:
+        try:
+            batcher.encode(text)
+        except RuntimeError as exc:
+            errors.append(str(exc))
+
+    threads = [threading.Thread(target=ask, args=(t,)) for t in ("kaputt", "a", "bb")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert not any(t.is_alive() for t in threads)
+    assert errors and set(errors) == {"Modell ausgefallen"}
+    assert batcher.encode("ccc")[0] == 3.0  # the next batch works again
+    assert batcher.stats.largest <= 8
