@@ -1,17 +1,26 @@
 # Two commands do everything (see README):
 #   make run    set up, build the index if needed, start the app on http://localhost:8501
 #   make test   set up and run the whole test suite
-.PHONY: run test setup index eval bench browser-deps clean-index
+# and for other tools:
+#   make api    set up like `make run`, then start the HTTP API, OpenAI endpoint and MCP server on :8700
+.PHONY: run api test setup index eval bench browser-deps clean-index
 
 PY := .venv/bin/python
 PORT ?= 8501
 # A concrete address (not 0.0.0.0): Streamlit then skips its lookup of the external IP, which
 # would be a request to an outside service.
 ADDRESS ?= 127.0.0.1
+API_PORT ?= 8700
+# Another address than loopback needs tokens: ASSISTANT_API_TOKENS or ASSISTANT_API_TOKENS_FILE.
+API_HOST ?= 127.0.0.1
 
 run:
 	@bash scripts/setup.sh --index
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS) --server.headless true
+
+api:
+	@bash scripts/setup.sh --index
+	$(PY) -m assistant serve --host $(API_HOST) --port $(API_PORT)
 
 test:
 	@bash scripts/setup.sh

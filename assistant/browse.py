@@ -1,5 +1,6 @@
 """Browse: the catalogue as filterable rows — criteria by phase, scaling driver, workstream and
-milestone, like the online roadmap's table. Used by `assistant criteria` and the app."""
+milestone, like the online roadmap's table, and the good practices by phase. Used by
+`assistant criteria`, the app and the HTTP/MCP interfaces (assistant/api)."""
 
 from __future__ import annotations
 
@@ -65,3 +66,33 @@ def filter_criteria(
         needle = normalize_name(text)
         rows = [r for r in rows if needle in normalize_name(f"{r.id} {r.name} {r.summary}")]
     return rows
+
+
+class GoodPracticeRow(BaseModel):
+    id: str
+    name: str
+    place: str | None
+    phase: str | None
+    phase_label: str
+    summary: str
+    criteria: list[str]
+    url: str | None
+
+
+def good_practice_row(entry: CatalogueEntry, catalogue: Catalogue) -> GoodPracticeRow:
+    d = entry.data
+    return GoodPracticeRow(
+        id=entry.id,
+        name=entry.name,
+        place=d.get("place"),
+        phase=entry.phase,
+        phase_label=catalogue.phase_label(entry.phase),
+        summary=entry.summary,
+        criteria=list(d.get("criteria") or []),
+        url=d.get("url"),
+    )
+
+
+def filter_good_practices(catalogue: Catalogue, phase: str | None = None) -> list[GoodPracticeRow]:
+    entries = catalogue.good_practices_of_phase(phase) if phase else catalogue.good_practices
+    return [good_practice_row(e, catalogue) for e in entries]

@@ -1,6 +1,6 @@
 """CLI: the `assistant` command (also `python -m assistant`).
 
-Sub-commands: ask, chat, build-index, fetch-model, status, criteria, eval, add, remove.
+Sub-commands: ask, chat, build-index, fetch-model, status, criteria, eval, add, remove, serve, mcp.
 The JSON printed by `ask --json` / `--jsonl` is a contract read by outside tools; it only grows.
 Exit codes: 0 ok, 2 bad input, 3 model or index unavailable (the message names the fix).
 """
@@ -260,6 +260,21 @@ def cmd_remove(args, settings: Settings) -> int:
     return cmd_build_index(args, settings)
 
 
+def cmd_serve(args, settings: Settings) -> int:
+    from assistant.api.server import serve
+
+    if args.port is not None and not 1 <= args.port <= 65535:
+        _err("--port muss zwischen 1 und 65535 liegen.")
+        return EXIT_INPUT
+    return serve(settings, host=args.host, port=args.port)
+
+
+def cmd_mcp(args, settings: Settings) -> int:
+    from assistant.api.server import mcp_stdio
+
+    return mcp_stdio(settings)
+
+
 # -- parser ---------------------------------------------------------------------------------------
 
 
@@ -320,6 +335,14 @@ def build_parser() -> argparse.ArgumentParser:
     remove = sub.add_parser("remove", help="eigenes Dokument entfernen")
     remove.add_argument("name")
     remove.set_defaults(func=cmd_remove)
+
+    serve = sub.add_parser("serve", help="HTTP-API, OpenAI-kompatiblen Endpunkt und MCP (/mcp) starten")
+    serve.add_argument("--host", default=None, help="Adresse (Vorgabe 127.0.0.1; andere nur mit ASSISTANT_API_TOKENS)")
+    serve.add_argument("--port", type=int, default=None, help="Port (Vorgabe 8700)")
+    serve.set_defaults(func=cmd_serve)
+
+    mcp = sub.add_parser("mcp", help="MCP-Server über stdin/stdout (für MCP-Clients, die ihn selbst starten)")
+    mcp.set_defaults(func=cmd_mcp)
     return parser
 
 

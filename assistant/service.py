@@ -204,22 +204,44 @@ class AssistantService:
             conversation.add(cleaned.text, answer)
         return answer
 
-    def _search_failed(self, question: str, question_id, exc: Exception) -> Answer:
-        """A calm answer when the search itself fails at run time (details go to the log)."""
+    def _search_failure(self, exc: Exception) -> AssistantUnavailable:
+        """The German message (and repair command) for a search that failed at run time; details go to the log."""
         from assistant.index import is_connection_error
 
         log.error("retrieval failed: %s", exc, exc_info=exc)
         if self.settings.chroma_url and is_connection_error(exc):
-            message = (
+            return AssistantUnavailable(
                 f"Die Suche ist gerade nicht erreichbar: Der Chroma-Server unter {self.settings.chroma_url} antwortet nicht. "
-                f"Bitte später erneut fragen. Betrieb: Server starten und prüfen mit {STATUS}"
+                f"Bitte später erneut fragen. Betrieb: Server starten und prüfen mit {STATUS}",
+                STATUS,
             )
-        else:
-            message = (
-                "Die Suche ist gerade fehlgeschlagen. Bitte erneut fragen. Hält der Fehler an, den Index neu bauen mit: "
-                f"{BUILD_INDEX_FORCE}"
-            )
+        return AssistantUnavailable(
+            "Die Suche ist gerade fehlgeschlagen. Bitte erneut fragen. Hält der Fehler an, den Index neu bauen mit: "
+            f"{BUILD_INDEX_FORCE}",
+            BUILD_INDEX_FORCE,
+        )
+
+    def _search_failed(self, question: str, question_id, exc: Exception) -> Answer:
+        """A calm answer when the search itself fails at run time."""
+        message = str(self._search_failure(exc))
         return Answer(id=question_id, question=question, answer=message, abstained=True, intent="error", error="search_unavailable")
+
+    def search(
+        self, query: object, *, top_k: int | None = None, phase: str | None = None, source: str | None = None
+    ) -> list[Citation]:
+        """Ranked passages for a query, without composing an answer (the same retrieval `ask` uses).
+
+        Raises `InvalidQuestion` for an empty query and `AssistantUnavailable` when model, index
+        or search cannot be used; both carry a German message."""
+        cleaned = clean_question(query, self.settings.max_question_chars)
+        retriever, _ = self._ensure_loaded()
+        k = top_k or self.settings.top_k
+        filters = Filters(phase=phase_or_none(phase), source=source if source in SOURCES else None)
+        try:
+            passages = retriever.retrieve(cleaned.text, top_k=k, filters=filters)
+        except Exception as exc:  # e.g. the Chroma server went away after start-up
+            raise self._search_failure(exc) from exc
+        return [Citation.from_passage(i + 1, p) for i, p in enumerate(passages[:k])]
 
     def ask_stream(self, question: object, **kwargs) -> Iterator[str | Answer]:
         """Yield streamed text pieces (only with an LLM engine) and finally the complete Answer."""

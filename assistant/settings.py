@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +76,31 @@ class Settings(BaseSettings):
     # Length of the dossier excerpt shown under a criterion and a next step: about two sentences,
     # enough to recognise the passage before opening section and page.
     project_excerpt_chars: int = Field(default=320, ge=80, le=2000)
+
+    # HTTP API, OpenAI-compatible endpoint and MCP server (assistant/api, `assistant serve`)
+    api_host: str = "127.0.0.1"  # loopback: reachable from this machine only, no token needed
+    api_port: int = Field(default=8700, ge=1, le=65535)  # beside Streamlit (8501) and Chroma (8000)
+    # Bearer tokens, comma-separated (ASSISTANT_API_TOKENS), or a file with one per line
+    # (ASSISTANT_API_TOKENS_FILE, '#' starts a comment). Both may be used; never logged.
+    api_tokens: SecretStr | None = Field(default=None, repr=False)
+    api_tokens_file: Path | None = None
+    # Shorter tokens are refused at start: 16 random characters are ~95 bits (`openssl rand -hex 16`
+    # gives 32), far beyond guessing over HTTP.
+    api_min_token_chars: int = Field(default=16, ge=8)
+    # Browser origins allowed to call the API (comma-separated); unset = no CORS headers at all.
+    api_cors_origins: str | None = None
+    # Request bodies above this are refused with 413 (issue 13: 64 kB; a question is at most
+    # max_question_chars, an OpenAI history of a few turns fits easily).
+    api_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Server-side conversations (`conversation_id`, OpenAI histories): at most this many are kept
+    # (least recently used dropped first) and one unused for longer than the age is forgotten.
+    # Each holds a few answers (tens of kB), so 1000 stay well under 100 MB.
+    api_conversations_max: int = Field(default=1000, ge=1)
+    api_conversation_max_age_s: float = Field(default=3600.0, gt=0)
+    # OpenAI endpoint: a history the server has not seen (restart, edited messages) is rebuilt by
+    # asking its last earlier user questions again; the follow-up logic looks one turn back, two
+    # give it a safe margin at the cost of two (mostly cached) extra searches.
+    api_replay_turns: int = Field(default=2, ge=0, le=10)
 
     @property
     def dossier_dir(self) -> Path:

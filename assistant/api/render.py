@@ -1,0 +1,63 @@
+"""Render: an answer as chat text — the cited answer, then its sources with title, section, page
+and the roadmap URL where one is known (OpenAI-compatible replies, MCP text content).
+
+URLs: a catalogue entry (criterion, phase, good practice …) links to its page of the online
+roadmap (`url` in corpus/catalogue/criteria.yaml); a dossier passage links to the dossier itself
+(its DOI, also from the catalogue file); user documents have none.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from assistant.corpus import Catalogue
+from assistant.schema import Answer, Citation
+
+_LABELS = {
+    "de": {"sources": "Quellen", "page": "S.", "notice": "Hinweis", "catalogue": "Kriterienkatalog"},
+    "en": {"sources": "Sources", "page": "p.", "notice": "Note", "catalogue": "criteria catalogue"},
+}
+
+
+class SourceRef(BaseModel):
+    n: int
+    title: str
+    section: str
+    page: int | None
+    url: str | None
+
+
+def citation_url(citation: Citation, catalogue: Catalogue) -> str | None:
+    if citation.source == "catalogue" and citation.ref_id:
+        entry = catalogue.get(citation.ref_id)
+        return (entry.data.get("url") if entry else None) or None
+    if citation.source == "dossier":
+        doi = (catalogue.raw.get("source_urls") or {}).get("dossier_doi")
+        return f"https://doi.org/{doi}" if doi else None
+    return None
+
+
+def source_refs(answer: Answer, catalogue: Catalogue) -> list[SourceRef]:
+    return [
+        SourceRef(n=c.n, title=c.title, section=c.section, page=c.page, url=citation_url(c, catalogue))
+        for c in answer.citations
+    ]
+
+
+def reply_text(answer: Answer, catalogue: Catalogue) -> str:
+    """Answer text (with its [n] markers), then one Markdown list item per cited source."""
+    labels = _LABELS.get(answer.lang, _LABELS["de"])
+    parts = []
+    if answer.notice:
+        parts.append(f"{labels['notice']}: {answer.notice}")
+    parts.append(answer.answer.strip())
+    refs = source_refs(answer, catalogue)
+    if refs:
+        lines = [f"{labels['sources']}:"]
+        for ref in refs:
+            where = ref.section or labels["catalogue"]
+            page = f", {labels['page']} {ref.page}" if ref.page else ""
+            url = f" – {ref.url}" if ref.url else ""
+            lines.append(f"- [{ref.n}] {ref.title} ({where}{page}){url}")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
