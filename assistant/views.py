@@ -17,9 +17,11 @@ from assistant.corpus import Catalogue, CatalogueEntry, normalize_name
 from assistant.domain import CONTINUOUS_PHASE, DEVELOPMENT_PHASES, phase_short_label
 from assistant.schema import Citation
 
-# Streamlit's named colours (badges, `:color-background[...]`) and the matching hex values for Altair.
+# Streamlit's named colours (badges, `:color-background[...]`) and matching hex values for Altair.
+# The hex values are darker shades of the same hues: the timeline writes white text on them, which
+# needs 4.5:1 (WCAG AA); Streamlit's own shades reached only 3.0-3.9:1 for P1-P3.
 PHASE_BADGE_COLOR = {"P1": "blue", "P2": "green", "P3": "orange", "P4": "red", "P5": "violet", "D": "gray"}
-PHASE_HEX = {"P1": "#1c83e1", "P2": "#21a353", "P3": "#e07b00", "P4": "#d63c3c", "P5": "#803df5", "D": "#6b7080"}
+PHASE_HEX = {"P1": "#1565c0", "P2": "#1b7a3e", "P3": "#a85300", "P4": "#b8322f", "P5": "#6b2fd6", "D": "#565b69"}
 SOURCE_LABELS = {"dossier": "Dossier", "catalogue": "Kriterienkatalog", "user": "Eigenes Dokument"}
 
 # ---------------------------------------------------------------------------------------------

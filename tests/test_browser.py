@@ -1,11 +1,13 @@
 """The app in a real browser: Debian's Chromium, driven by Playwright, against `streamlit run app.py`.
 
-Skips (with the reason) when /usr/bin/chromium is missing; `scripts/browser-deps.sh` installs it.
-Screenshots land in reports/ (browser-chat.png, browser-chat-tablet.png, browser-roadmap.png).
+Skips (with the reason) when /usr/bin/chromium or axe-core is missing; `scripts/browser-deps.sh`
+installs both. Screenshots land in reports/ (browser-chat.png, browser-chat-tablet.png,
+browser-roadmap.png, axe-<page>.png); the axe results per page in reports/axe-results.json.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -17,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from assistant.feedback import FeedbackStore
+from assistant.ui.navigation import REGISTRY
 
 pytestmark = pytest.mark.browser
 
@@ -33,6 +36,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 QUESTION = "Was muss ich in der Pilotphase beachten?"
+AXE = ROOT / "tests" / "axe" / "node_modules" / "axe-core" / "axe.min.js"  # npm, pinned in tests/axe/
+BLOCKING = ("serious", "critical")  # axe impacts that fail the test
 
 
 def free_port() -> int:
@@ -172,4 +177,87 @@ def test_chat_in_real_browser(app_server):
             browser.close()
     print(f"browser answer time: {elapsed:.2f}s")
     assert elapsed < 10, f"answer took {elapsed:.1f}s"
+    assert "Traceback" not in log.read_text()
+
+
+# -- accessibility: axe-core on every page -----------------------------------------------------------
+
+# What shows that a page has finished rendering (the last thing it draws); other pages: their title.
+PAGE_READY = {
+    "chat": "Quellen",  # after an answer
+    "roadmap": "Abschnitte im Dossier zu dieser Phase",
+    "kriterien": "Stellen im Dossier",
+    "good-practices": "Praxisbeispielen",
+    "einarbeitung": "Selbstcheck",
+}
+
+
+def settle(page, ready_text: str) -> None:
+    page.get_by_text(ready_text).first.wait_for(timeout=60_000)
+    page.locator('[data-testid="stSpinner"]').first.wait_for(state="detached", timeout=60_000)
+    page.wait_for_timeout(800)  # let the last elements paint
+
+
+def axe_run(page) -> list[dict]:
+    """axe-core's violations for the current page (all rules, WCAG 2.x A/AA and best practices)."""
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
+
+
+def describe(name: str, violations: list[dict]) -> str:
+    blocking = [v for v in violations if v["impact"] in BLOCKING]
+    line = (
+        f"axe {name}: {len(violations)} violations, "
+        f"{len(blocking)} serious/critical ({sum(len(v['nodes']) for v in blocking)} nodes)"
+    )
+    for v in violations:
+        line += f"\n  - {v['id']} ({v['impact']}, {len(v['nodes'])} nodes): {v['help']}"
+        for node in v["nodes"][:5]:
+            why = (node.get("any") or node.get("all") or [{}])[0].get("message", "")
+            line += f"\n      {node['html'][:90]} – {why[:150]}"
+    return line
+
+
+def test_every_page_passes_axe(app_server):
+    """Each page of the registry in Chromium, checked by axe-core: no serious or critical violation."""
+    from playwright.sync_api import sync_playwright
+
+    if not AXE.exists():
+        pytest.skip("axe-core fehlt (tests/axe/node_modules); installieren mit: bash scripts/browser-deps.sh")
+    url, _, log = app_server
+    REPORTS.mkdir(exist_ok=True)
+    results: dict[str, list[dict]] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 1400}, locale="de-DE")
+            page.goto(url, timeout=120_000)
+            # Chat with an answer and its first source card open (badges, highlighted sentence)
+            page.get_by_role("button", name="Worum geht es in der Roadmap?").wait_for(timeout=240_000)
+            box = page.get_by_placeholder("Frage zur Roadmap stellen …")
+            box.fill(QUESTION)
+            box.press("Enter")
+            answer = page.locator('[data-testid="stChatMessage"]').nth(1)
+            answer.get_by_text("Quellen", exact=True).wait_for(timeout=60_000)
+            answer.locator('[data-testid="stExpander"] summary').filter(has_text="[2]").first.click()
+            answer.locator('[data-testid="stExpander"]').nth(1).locator(".stMarkdownColoredBackground").first.wait_for(timeout=10_000)
+            for spec in REGISTRY:
+                if not spec.default:
+                    page.get_by_role("link", name=spec.title, exact=True).first.click()
+                    page.wait_for_url(f"**/{spec.url_path}", timeout=30_000)
+                settle(page, PAGE_READY.get(spec.url_path, spec.title))
+                if spec.url_path == "einarbeitung":  # a self-check answer shows its feedback box
+                    page.get_by_text("P1 – Ideenfindung", exact=True).first.click()
+                    settle(page, "Richtig!")
+                no_error_banner(page)
+                results[spec.title] = axe_run(page)
+                page.screenshot(path=str(REPORTS / f"axe-{spec.url_path}.png"), full_page=True)
+        finally:
+            browser.close()
+    (REPORTS / "axe-results.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    for name, violations in results.items():
+        print(describe(name, violations))
+    assert list(results) == [spec.title for spec in REGISTRY]
+    blocking = {name: describe(name, v) for name, v in results.items() if any(x["impact"] in BLOCKING for x in v)}
+    assert not blocking, "\n".join(blocking.values())
     assert "Traceback" not in log.read_text()

@@ -121,6 +121,25 @@ def test_phase_labels_show_d_as_durchgehend(catalogue):
     ]  # fmt: skip
 
 
+def _contrast(hex_a: str, hex_b: str) -> float:
+    """WCAG 2 contrast ratio of two sRGB colours."""
+
+    def luminance(hex_colour: str) -> float:
+        channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    high, low = sorted((luminance(hex_a), luminance(hex_b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_timeline_colours_carry_white_text():
+    """The timeline writes white labels on the phase colours (canvas, out of axe's reach)."""
+    assert _contrast("#000000", "#ffffff") == pytest.approx(21.0)
+    for phase, colour in views.PHASE_HEX.items():
+        assert _contrast(colour, "#ffffff") >= 4.5, phase
+
+
 def test_phase_overview_lists_milestones_first(catalogue):
     overview = views.phase_overview(catalogue, "P1")
     milestone_ids = [m.id for m in catalogue.milestones("P1")]

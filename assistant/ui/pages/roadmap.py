@@ -49,8 +49,9 @@ def timeline_chart(selected: str) -> alt.LayerChart:
             x2="bar_end:Q",
             y=y,
             color=alt.Color("phase:N", scale=colors, legend=None),
-            opacity=alt.condition(is_selected, alt.value(1.0), alt.value(0.72)),
-            strokeWidth=alt.condition(is_selected, alt.value(3), alt.value(0)),
+            # the chosen phase gets a dark outline; no fading of the others, their white labels
+            # would drop below 4.5:1 contrast
+            strokeWidth=alt.condition(is_selected, alt.value(4), alt.value(0)),
             tooltip=[
                 alt.Tooltip("full_label:N", title="Phase"),
                 alt.Tooltip("n_criteria:Q", title="Kriterien"),
