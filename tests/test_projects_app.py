@@ -8,7 +8,7 @@ from pathlib import Path
 
 import docx
 import pytest
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from assistant.corpus import Catalogue
@@ -37,6 +37,31 @@ def open_project_page() -> AppTest:
     return open_page(new_app(), "projekt-check")
 
 
+@pytest.fixture
+def deferred(monkeypatch) -> dict[str, tuple]:
+    """Downloads built on click: element id -> (builder, mimetype, file name), as the app registered
+    them. AppTest's media manager lives only during a run, so the builders are kept here."""
+    registered: dict[str, tuple] = {}
+    original = MediaFileManager.add_deferred
+
+    def record(self, data_callable, mimetype, coordinates, file_name=None, element_id=None):
+        registered[element_id] = (data_callable, mimetype, file_name)
+        return original(self, data_callable, mimetype, coordinates, file_name=file_name, element_id=element_id)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
+    return registered
+
+
+def click_download(at: AppTest, deferred: dict[str, tuple], key: str) -> tuple[bytes, str, str]:
+    """What a click on a deferred download does: the server calls the registered builder.
+    Returns (file content, mimetype, file name)."""
+    button = at.download_button(key=key)
+    assert button.proto.deferred_file_id, f"{key} is not built on click"
+    builder, mimetype, name = deferred[button.id]
+    data = builder()
+    return (data.encode() if isinstance(data, str) else bytes(data)), mimetype, name
+
+
 def texts(at: AppTest) -> str:
     return "\n".join(m.value for m in at.markdown).replace("\\", "")
 
@@ -47,16 +72,7 @@ def button(at: AppTest, label: str):
     return found[0]
 
 
-def test_create_place_tick_progress_download_delete(projects_db, catalogue, monkeypatch):
-    captured: list[tuple[bytes, str | None, str]] = []
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def capture(self, path_or_data, mimetype, kind, filename=None):
-        data = path_or_data.encode() if isinstance(path_or_data, str) else bytes(path_or_data)
-        captured.append((data, filename, mimetype))
-        return original(self, path_or_data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", capture)
+def test_create_place_tick_progress_download_delete(projects_db, catalogue, deferred):
     at = open_project_page()
     assert_clean(at)
     assert at.header[0].value == "Projekt-Check"
@@ -111,13 +127,14 @@ def test_create_place_tick_progress_download_delete(projects_db, catalogue, monk
     # downloads: Word and Markdown
     labels = [d.label for d in at.download_button]
     assert "Als Word exportieren" in labels and "Als Markdown exportieren" in labels
-    word = [(data, name) for data, name, mime in captured if mime == DOCX_MIME][-1]
-    assert word[1].startswith("projekt-check-sensorik-b-parkraum-b-") and word[1].endswith(".docx")
-    memo = docx.Document(io.BytesIO(word[0]))
+    word, mimetype, word_name = click_download(at, deferred, f"pc_docx_{project.id}")  # built on click
+    assert word_name.startswith("projekt-check-sensorik-b-parkraum-b-") and word_name.endswith(".docx")
+    assert mimetype == DOCX_MIME
+    memo = docx.Document(io.BytesIO(word))
     assert memo.paragraphs[0].text == f"Projekt-Check: {CLEAN_NAME}"
     rows = {r.cells[1].text: [c.text for c in r.cells] for r in memo.tables[-1].rows[1:]}
     assert rows["K05"][4] == "erledigt" and rows["K18"][4] == "in Arbeit" and rows["K20"][4] == "nicht relevant"
-    markdown = [data.decode() for data, name, mime in captured if mime == "text/markdown"][-1]
+    markdown = click_download(at, deferred, f"pc_md_{project.id}")[0].decode()
     assert "## Nächste Schritte" in markdown and "1. K18 Durchführung eines Pilotprojektes" in markdown
 
     # several projects side by side: a second one starts unplaced, the first keeps its ticks
@@ -143,15 +160,23 @@ def test_create_place_tick_progress_download_delete(projects_db, catalogue, monk
     assert at.selectbox(key="pc_project").value == second.id
 
 
-def test_chat_offers_word_export_next_to_markdown(app_env):
+def test_chat_offers_word_export_next_to_markdown(app_env, deferred):
     at = new_app()
     at.chat_input[0].set_value("Was muss ich in der Pilotphase beachten?")
     at.run()
+    at.run()  # the export of the rerun contains the finished turn
     assert_clean(at)
     word, markdown = at.download_button(key="export_docx"), at.download_button(key="export")
     assert word.label == "Als Word exportieren" and markdown.label == "Als Markdown exportieren"
     assert not word.proto.disabled and not markdown.proto.disabled
-
+    data, mimetype, name = click_download(at, deferred, "export_docx")
+    assert mimetype == DOCX_MIME
+    assert name.startswith("roadmap-lotse-unterhaltung-") and name.endswith(".docx")
+    md = at.session_state["chat"].export_markdown(Catalogue.load(ROOT / "corpus" / "catalogue" / "criteria.yaml"))
+    doc = docx.Document(io.BytesIO(data))
+    assert ("Heading 1", "Frage 1: Was muss ich in der Pilotphase beachten?") in [(p.style.name, p.text) for p in doc.paragraphs]
+    sources = [p.text for p in doc.paragraphs if p.style.name == "List Bullet"]
+    assert sources and sources == [line[2:] for line in md.splitlines() if line.startswith("- [")]
 
 def _submit(at: AppTest) -> AppTest:
     submit = [b for b in at.form_submit_button if b.label == "Projekt anlegen"] or [b for b in at.button if b.label == "Projekt anlegen"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Callable, Sequence
 
 from assistant.chunking import split_sentences
@@ -83,10 +84,16 @@ def passage_for(entry: CatalogueEntry, source: PassageSource | None, excerpt_cha
     return best_passage(entry, source(entry.id), excerpt_chars)
 
 
+@cache
+def _sentences(text: str) -> tuple[tuple[str, str], ...]:
+    """(sentence with whitespace collapsed, its normalised key padded with spaces) per sentence.
+    Cached by text (bounded by the corpus): the page asks for the same passages on every run."""
+    return tuple((re.sub(r"\s+", " ", s), f" {normalize_name(s)} ") for s in split_sentences(text))
+
+
 def _named_sentence(text: str, names: list[str]) -> int | None:
     """Index (into the sentence list) of the first sentence that names the entry."""
-    for i, sentence in enumerate(split_sentences(text)):
-        key = f" {normalize_name(sentence)} "
+    for i, (_, key) in enumerate(_sentences(text)):
         if any(f" {name} " in key for name in names):
             return i
     return None
@@ -95,7 +102,7 @@ def _named_sentence(text: str, names: list[str]) -> int | None:
 def excerpt(text: str, first_sentence: int, limit: int) -> str:
     """Verbatim sentences from `first_sentence` on, as many as fit in `limit` characters; a
     sentence longer than that is cut at a word and ends in ' …'."""
-    sentences = [re.sub(r"\s+", " ", s) for s in split_sentences(text)][first_sentence:]
+    sentences = [sentence for sentence, _ in _sentences(text)][first_sentence:]
     if not sentences:
         return ""
     out = sentences[0]

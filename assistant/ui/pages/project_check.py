@@ -7,6 +7,7 @@ save goes straight to the project store, one value at a time, so two tabs never 
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from functools import partial
 
 import altair as alt
@@ -20,7 +21,7 @@ from assistant.export import DOCX_MIME
 from assistant.projects.model import ANSWER_LABELS, PLACEMENT_ANSWERS, CriterionStatus, Project, ProjectError
 from assistant.projects.placement import QUESTIONS, place
 from assistant.projects.progress import CriterionCard, ProjectCheck, build_check, chart_cells
-from assistant.projects.report import project_report, report_docx, report_filename, report_markdown
+from assistant.projects.report import ProjectReport, project_report, report_docx, report_filename, report_markdown
 from assistant.projects.sources import PassageSource
 from assistant.projects.store import ProjectStore
 from assistant.ui import resources
@@ -356,17 +357,23 @@ def progress_tab(check: ProjectCheck, catalogue: Catalogue) -> None:
 
 
 def export_tab(project: Project, check: ProjectCheck, catalogue: Catalogue, passages: PassageSource | None) -> None:
-    report = project_report(check, catalogue, passages, excerpt_chars=resources.settings().project_excerpt_chars)
     st.markdown(
         "Das Memo enthält Phase und Einordnung, den Fortschritt je Phase, alle Kriterien mit Status, "
         "die offenen Meilensteine, die nächsten Schritte mit Dossier-Stellen (Abschnitt, Seite), "
         "passende Good Practices und einen Hinweis zur Abdeckung des Katalogs."
     )
+    when = datetime.now()
+    excerpt_chars = resources.settings().project_excerpt_chars
+
+    def report() -> ProjectReport:
+        # runs on click, outside the script run: everything it needs is bound here
+        return project_report(check, catalogue, passages, exported_at=when, excerpt_chars=excerpt_chars)
+
     with st.container(horizontal=True, gap="small"):
         st.download_button(
             "Als Word exportieren",
-            data=report_docx(report),
-            file_name=report_filename(project.name, report.exported_at, "docx"),
+            data=lambda: report_docx(report()),  # built on click: a Word file takes a few hundred ms
+            file_name=report_filename(project.name, when, "docx"),
             mime=DOCX_MIME,
             icon=":material/description:",
             on_click="ignore",
@@ -375,8 +382,8 @@ def export_tab(project: Project, check: ProjectCheck, catalogue: Catalogue, pass
         )
         st.download_button(
             "Als Markdown exportieren",
-            data=report_markdown(report),
-            file_name=report_filename(project.name, report.exported_at, "md"),
+            data=lambda: report_markdown(report()),
+            file_name=report_filename(project.name, when, "md"),
             mime="text/markdown",
             icon=":material/download:",
             on_click="ignore",
