@@ -12,6 +12,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from typing import Callable, Iterator
 import unicodedata
 from dataclasses import dataclass, field
@@ -58,6 +59,33 @@ def clean_question(raw: object, max_chars: int) -> CleanQuestion:
     return CleanQuestion(text=text, notice=notice)
 
 
+class FairSlots:
+    """At most `n` holders at a time, admitted strictly in arrival order: a released slot is handed
+    to the longest waiter. (`threading.Semaphore` lets a thread that just released overtake the
+    sleeping waiters; under load some askers waited seconds while others went round again.)"""
+
+    def __init__(self, n: int):
+        self._free = n
+        self._lock = threading.Lock()
+        self._waiting: deque[threading.Event] = deque()
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._free > 0 and not self._waiting:
+                self._free -= 1
+                return
+            turn = threading.Event()
+            self._waiting.append(turn)
+        turn.wait()  # the releasing thread hands its slot over
+
+    def __exit__(self, *exc) -> None:
+        with self._lock:
+            if self._waiting:
+                self._waiting.popleft().set()
+            else:
+                self._free += 1
+
+
 @dataclass
 class Status:
     model_ok: bool
@@ -78,6 +106,8 @@ class AssistantService:
         self.settings = settings or get_settings()
         self.catalogue = Catalogue.load(self.settings.catalogue_path)
         self._lock = threading.Lock()
+        # At most this many searches run their Python part at once (see settings.parallel_searches).
+        self._search_slots = FairSlots(self.settings.parallel_searches)
         self._embedder: Embedder | None = None
         self._retriever: HybridRetriever | None = None
         self._engine: AnswerEngine | None = None
@@ -172,7 +202,11 @@ class AssistantService:
         k = top_k or self.settings.top_k
 
         def search(text: str) -> list[Passage]:
-            return retriever.retrieve(text, top_k=max(k, engine.pool_size), filters=filters)
+            # Encode first, outside the search slots: questions asked together meet in the embedder's
+            # batcher. The retrieval then finds the vector in the question cache.
+            retriever.embedder.embed_query(text)
+            with self._search_slots:
+                return retriever.retrieve(text, top_k=max(k, engine.pool_size), filters=filters)
 
         try:
             passages = search(query)
@@ -238,7 +272,9 @@ class AssistantService:
         k = top_k or self.settings.top_k
         filters = Filters(phase=phase_or_none(phase), source=source if source in SOURCES else None)
         try:
-            passages = retriever.retrieve(cleaned.text, top_k=k, filters=filters)
+            retriever.embedder.embed_query(cleaned.text)  # batched with concurrent questions, as in `ask`
+            with self._search_slots:
+                passages = retriever.retrieve(cleaned.text, top_k=k, filters=filters)
         except Exception as exc:  # e.g. the Chroma server went away after start-up
             raise self._search_failure(exc) from exc
         return [Citation.from_passage(i + 1, p) for i, p in enumerate(passages[:k])]

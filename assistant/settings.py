@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     # Largest batch per model call: a burst of 20 askers (bench/load.py) is encoded in two calls,
     # and the cap bounds the time one call takes, so the next batch does not wait too long.
     query_batch_size: int = Field(default=16, ge=1, le=128)
+    # Searches whose Python part (BM25, sentence scores, fusion) runs at the same time; the others
+    # wait, asleep. Every op of a question encoding needs the GIL back; with twenty busy search
+    # threads each op queued behind them and one encoding took seconds (bench/load.py, 20 users).
+    # Two, like the cores: a search is ~7 ms of mostly-GIL work, more threads only queue for the GIL.
+    parallel_searches: int = Field(default=2, ge=1, le=64)
 
     # Answering
     max_question_chars: int = 2000

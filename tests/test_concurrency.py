@@ -132,3 +132,31 @@ def test_load_script_against_the_shared_service(service):
         {"date": "-", "command": "-", "cpus": 2, "load_before": 0, "load_after": 0, "workers": 20, "seconds": 4,
          "omp_wait_policy": "-", "distinct_questions": len(set(qs)), "asks_per_session": 2, "service": result}
     )
+
+
+def test_search_slots_admit_waiters_in_arrival_order():
+    """A released slot goes to the longest waiter; a thread arriving later never overtakes."""
+    from assistant.service import FairSlots
+
+    slots = FairSlots(1)
+    order: list[int] = []
+    slots.__enter__()  # the slot is taken
+
+    def wait_turn(i: int) -> None:
+        with slots:
+            order.append(i)
+
+    threads = []
+    for i in range(5):
+        t = threading.Thread(target=wait_turn, args=(i,))
+        t.start()
+        threads.append(t)
+        deadline = time.monotonic() + 10
+        while len(slots._waiting) < i + 1:  # queued before the next one starts
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+    slots.__exit__(None, None, None)
+    wait_turn(99)  # arrives last, after the release: must queue behind the five
+    for t in threads:
+        t.join(10)
+    assert order == [0, 1, 2, 3, 4, 99]
