@@ -124,8 +124,9 @@ class Gateway:
                 conversation = copy.deepcopy(known) if known is not None else None
         if conversation is None:
             conversation = Conversation()
-            replay = [t.content for t in earlier if t.role == "user"]
-            for old in replay[len(replay) - self.settings.api_replay_turns :] if self.settings.api_replay_turns else []:
+            turns_back = self.settings.api_replay_turns
+            replay = [t.content for t in earlier if t.role == "user"][-turns_back:] if turns_back else []
+            for old in replay:
                 if len(old) <= self.settings.max_question_chars:
                     self._ask(old, phase=phase, conversation=conversation)
         answer = self._ask(question, phase=phase, conversation=conversation)

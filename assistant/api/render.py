@@ -14,17 +14,28 @@ from assistant.corpus import Catalogue
 from assistant.schema import Answer, Citation
 
 _LABELS = {
-    "de": {"sources": "Quellen", "page": "S.", "notice": "Hinweis", "catalogue": "Kriterienkatalog"},
-    "en": {"sources": "Sources", "page": "p.", "notice": "Note", "catalogue": "criteria catalogue"},
+    "de": {"sources": "Quellen", "page": "S.", "notice": "Hinweis", "catalogue": "Kriterienkatalog", "in": "in"},
+    "en": {"sources": "Sources", "page": "p.", "notice": "Note", "catalogue": "criteria catalogue", "in": "in"},
 }
 
 
 class SourceRef(BaseModel):
     n: int
+    source: str
     title: str
     section: str
     page: int | None
     url: str | None
+
+    def where(self, labels: dict[str, str]) -> str:
+        """Where the source sits, without repeating its title: the catalogue, or the chapters
+        above the section ('4 Entwicklungsphasen … > P2 – Prototypentwicklung' → '4 Entwicklungsphasen …')."""
+        if self.source == "catalogue":
+            return labels["catalogue"]
+        parents = [part for part in self.section.split(" > ") if part.strip()]
+        if parents and parents[-1].strip() == self.title.strip():
+            parents = parents[:-1]
+        return f"{labels['in']}: {' > '.join(parents)}" if parents else ""
 
 
 def citation_url(citation: Citation, catalogue: Catalogue) -> str | None:
@@ -39,7 +50,7 @@ def citation_url(citation: Citation, catalogue: Catalogue) -> str | None:
 
 def source_refs(answer: Answer, catalogue: Catalogue) -> list[SourceRef]:
     return [
-        SourceRef(n=c.n, title=c.title, section=c.section, page=c.page, url=citation_url(c, catalogue))
+        SourceRef(n=c.n, source=c.source, title=c.title, section=c.section, page=c.page, url=citation_url(c, catalogue))
         for c in answer.citations
     ]
 
@@ -55,9 +66,9 @@ def reply_text(answer: Answer, catalogue: Catalogue) -> str:
     if refs:
         lines = [f"{labels['sources']}:"]
         for ref in refs:
-            where = ref.section or labels["catalogue"]
-            page = f", {labels['page']} {ref.page}" if ref.page else ""
-            url = f" – {ref.url}" if ref.url else ""
-            lines.append(f"- [{ref.n}] {ref.title} ({where}{page}){url}")
+            where = ref.where(labels)
+            page = f"{labels['page']} {ref.page}" if ref.page else ""
+            details = ", ".join(x for x in (where, page) if x)
+            lines.append(f"- [{ref.n}] {ref.title}" + (f" ({details})" if details else "") + (f" – {ref.url}" if ref.url else ""))
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
