@@ -423,7 +423,7 @@ def _rows(result: dict):
 def markdown(result: dict, baseline: dict | None = None) -> str:
     unique = result.get("unique", False)
     lines = [
-        "## Last: gleichzeitige Fragen (Dienst, Streamlit-App, HTTP-API)",
+        "## Last: gleichzeitige neue Fragen, jede wird eingebettet" if unique else "## Last: gleichzeitige Fragen (Dienst, Streamlit-App, HTTP-API)",
         "",
         f"Stand {result['date']} · Befehl: `{result['command']}` · {result['cpus']} CPU-Kerne, "
         f"Last (1 min) vorher/nachher {result['load_before']}/{result['load_after']}"
