@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # -- offline guarantee ----------------------------------------------------------------------------
 # Every outbound connection from the test process is refused and recorded, before any library is
 # imported; loopback (the app server, the scripted LLM, a local Chroma server) stays allowed.
-# tests/test_offline.py asserts that nothing tried to leave the machine.
+# `no_outbound_connection` checks the record after every test. Processes the tests start run in a
+# loopback-only network namespace instead (tests/netns.py, the `netns` fixture).
 import socket  # noqa: E402
 
 OUTBOUND_ATTEMPTS: list[object] = []
@@ -48,6 +49,41 @@ def _guarded_connect_ex(self, address):
 
 socket.socket.connect = _guarded_connect
 socket.socket.connect_ex = _guarded_connect_ex
+
+
+@pytest.fixture(autouse=True)
+def no_outbound_connection():
+    """After every test, whatever ran before it: nothing in the test process tried to leave the
+    machine (attempts made while a session fixture was set up count against the test that needed
+    it). Each attempt is reported once, then forgotten."""
+    yield
+    attempts = list(OUTBOUND_ATTEMPTS)
+    OUTBOUND_ATTEMPTS.clear()
+    assert attempts == [], f"the test process tried to leave the machine: {attempts}"
+
+
+def offline_namespace():
+    """A loopback-only network namespace for the processes a test starts (tests/netns.py). Where
+    none can be made the test fails with the reason; it does not skip."""
+    from tests.netns import NamespaceUnavailable, OfflineNamespace
+
+    try:
+        return OfflineNamespace()
+    except NamespaceUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture
+def netns():
+    """The test's loopback-only network namespace; at the end no process in it may have tried to
+    reach another machine."""
+    ns = offline_namespace()
+    try:
+        yield ns
+        ns.assert_offline()
+    finally:
+        ns.close()
+
 
 from assistant.settings import Settings  # noqa: E402
 

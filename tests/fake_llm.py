@@ -8,6 +8,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+SLOW_S = 40  # the "slow" model answers only after this long (far beyond any timeout the tests set)
+
 SCRIPTS = {
     "good": "Im Mittelpunkt der Pilotphase steht die Akzeptanz bei den Nutzenden [1]. "
     "Dafür braucht es klar definierte Erfolgskriterien [2].",
@@ -48,7 +50,7 @@ class FakeLLM:
                 fake.requests.append({"body": body, "auth": self.headers.get("Authorization")})
                 model = body.get("model", "good")
                 if model == "slow":
-                    time.sleep(5)
+                    time.sleep(SLOW_S)
                 if model == "garbage":
                     self.send_response(200)
                     self.send_header("Content-Type", "text/event-stream")

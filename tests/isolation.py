@@ -15,7 +15,7 @@ import subprocess
 
 @functools.lru_cache(maxsize=None)
 def unshare_prefix() -> list[str] | None:
-    """The `unshare` command line that works here, or None (the caller skips with a reason)."""
+    """The `unshare` command line that works here, or None (the caller fails with a reason)."""
     if not shutil.which("unshare"):
         return None
     candidates = [["unshare", "-m", "--propagation", "private"]] if os.geteuid() == 0 else []
@@ -31,7 +31,9 @@ def unshare_prefix() -> list[str] | None:
     return None
 
 
-def run_in_namespace(script: str, env: dict, timeout: float = 600) -> subprocess.CompletedProcess:
+def run_in_namespace(script: str, env: dict, timeout: float = 600, wrap=lambda argv: argv) -> subprocess.CompletedProcess:
+    """`script` in a private mount namespace; `wrap` puts the whole command into another namespace
+    first (the tests pass `OfflineNamespace.wrap`, so the script also runs without network)."""
     prefix = unshare_prefix()
     assert prefix is not None
-    return subprocess.run([*prefix, "sh", "-c", script], env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(wrap([*prefix, "sh", "-c", script]), env=env, capture_output=True, text=True, timeout=timeout)

@@ -7,14 +7,16 @@ cache, so the model loads once for the whole module.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import pytest
+import yaml
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from assistant.feedback import FeedbackStore
+from tests.answer_parts import body, cited_in_body
+from tests.fake_llm import FakeLLM
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -89,11 +91,14 @@ def test_chat_answer_shows_markers_and_sources(app_env):
     assistant = [m for m in at.chat_message if m.name == "assistant"]
     assert len(assistant) == 1
     text = plain(assistant[0].markdown[0].value)
-    assert "[1]" in text
-    assert "Pilotphase" in text
+    turn = last_turn(at)
+    # the body is shown with its markers, and it rests on passages of the pilot phase (P3) -- not
+    # just on the question's own word or on the closing "Phase: P3" line
+    shown_body = body(text.replace("**", ""))  # markers are shown in bold
+    assert "[1]" in shown_body and body(turn.answer).split("\n\n")[0] in shown_body
+    assert any(c.phase == "P3" for c in cited_in_body(turn.answer)), [(c.n, c.phase) for c in turn.answer.citations]
     source_labels = [plain(e.label) for e in assistant[0].expander]
     assert source_labels and source_labels[0].startswith(":") and "[1]" in source_labels[0]
-    turn = last_turn(at)
     assert len(source_labels) == len(turn.answer.citations)
     # the cited sentence is highlighted inside its source card
     quoted = [c for c in turn.answer.citations if c.quote]
@@ -106,17 +111,21 @@ def test_chat_answer_shows_markers_and_sources(app_env):
     assert "Worum geht es in der Roadmap?" not in [b.label for b in at.button]
 
 
-def test_starter_question_is_answered_fast_when_warm(app_env):
+def test_starter_question_is_answered_from_the_warm_caches(app_env, monkeypatch):
+    """The warm-up primes the starter questions, so clicking one needs no model call for the
+    question. (How fast that is on a quiet machine: bench/app_latency.py, bench/latency.py.)"""
+    import assistant.embedding
+
     at = new_app()
+    encoded: list[str] = []
+    real_encode = assistant.embedding.Embedder._encode_query
+    monkeypatch.setattr(assistant.embedding.Embedder, "_encode_query", lambda self, text: encoded.append(text) or real_encode(self, text))
     starter = next(b for b in at.button if b.label == "Was muss ich in der Pilotphase beachten?")
-    started = time.perf_counter()
     starter.click().run()
-    elapsed = time.perf_counter() - started
     assert_clean(at)
     assert last_turn(at).question == "Was muss ich in der Pilotphase beachten?"
-    assert not last_turn(at).answer.abstained
-    # model and index are warm (cache_resource), the starter was primed at warm-up
-    assert elapsed < 1.0, f"warm answer took {elapsed:.2f}s"
+    assert not last_turn(at).answer.abstained and last_turn(at).answer.citations
+    assert encoded == [], f"the starter question was encoded again: {encoded}"
 
 
 def test_server_config_keeps_answers_fast_and_private():
@@ -321,8 +330,14 @@ def test_each_view_renders(app_env, monkeypatch):
     progress = at.session_state["onboarding"]
     step = progress.current
     assert step == 0
+    # the step's second question was generated from the catalogue: exactly one of its options is a
+    # milestone of P1 there (read straight from criteria.yaml)
+    raw = yaml.safe_load((ROOT / "corpus" / "catalogue" / "criteria.yaml").read_text(encoding="utf-8"))
+    p1_milestones = next(p["milestones"] for p in raw["phases"] if p["id"] == "P1")
+    milestone_names = {c["name"] for c in raw["criteria"] if c["id"] in p1_milestones}
+    assert "Meilenstein" in plain(second.label)
+    assert len(set(second.options) & milestone_names) == 1, (second.options, milestone_names)
     # answering all questions of the step marks it done; "Weiter" moves on
-    question = second.label
     options = second.options
     second.set_value(options[0]).run()
     assert_clean(at)
@@ -331,7 +346,6 @@ def test_each_view_renders(app_env, monkeypatch):
     assert_clean(at)
     assert at.session_state["onboarding"].current == 1
     assert any(plain(s.value).startswith("Schritt 2 von 6: P2") for s in at.subheader)
-    assert question  # the step's questions were generated from the catalogue
     steps = next(w for w in at.segmented_control if w.key == "onb_step").options
     assert "✓ P1" in steps and steps[-1] == "durchgehend"
     assert loads == [], "a page switch reloaded the embedding model"
@@ -383,16 +397,11 @@ def test_unexpected_failure_shows_a_short_note(app_env, monkeypatch):
 
 
 def test_llm_answer_is_streamed_then_shown_with_sources(app_env, monkeypatch):
-    from assistant.service import AssistantService
-
-    if not hasattr(AssistantService, "ask_stream"):
-        pytest.skip("the service has no streaming engine")
-    fake_llm = pytest.importorskip("tests.fake_llm")
-    with fake_llm.FakeLLM() as server:
+    with FakeLLM() as server:
         monkeypatch.setenv("ASSISTANT_LLM", "openai-compatible")
         monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", server.url)
         monkeypatch.setenv("ASSISTANT_LLM_MODEL", "good")
-        monkeypatch.setenv("ASSISTANT_LLM_TIMEOUT_S", "5")
+        monkeypatch.setenv("ASSISTANT_LLM_TIMEOUT_S", "30")  # generous: a busy shared machine must not force the fallback
         at = new_app()
         assert_clean(at)
         ask(at, "Was muss ich in der Pilotphase beachten?")
@@ -407,10 +416,6 @@ def test_llm_answer_is_streamed_then_shown_with_sources(app_env, monkeypatch):
 
 
 def test_llm_down_falls_back_with_a_warning_naming_the_fix(app_env, monkeypatch):
-    from assistant.service import AssistantService
-
-    if not hasattr(AssistantService, "ask_stream"):
-        pytest.skip("the service has no LLM engine")
     import socket
 
     with socket.socket() as s:  # a port nobody listens on

@@ -75,7 +75,9 @@ def test_service_answers_calmly(service, name):
     if name in ("nul", "ansi", "emoji", "html", "rtl_override"):
         assert answer.error is None and answer.citations  # the real question inside still gets answered
     if name.startswith("injection"):
-        assert "API-Key" not in answer.answer or answer.abstained
+        # expected outcome: refused, nothing cited, nothing revealed
+        assert answer.abstained and not answer.citations, answer.answer
+        assert "API-Key" not in answer.answer and SYSTEM_PROMPT_LINE not in answer.answer
 
 
 def test_non_string_questions(service):
@@ -183,9 +185,10 @@ def test_app_renders_html_questions_as_text(app_env):
     assert_clean(at)
     ask(at, f"<script>alert('{MARK}')</script> <b>{MARK}</b> [x](javascript:alert(1)) Was ist das Masterportal?")
     assert_clean(at)
-    for md in at.markdown:
-        if md.proto.allow_html:
-            assert MARK not in md.value and "Masterportal" not in md.value
+    # wherever the question shows up, it is in a block that does not render raw HTML
+    showing = [md for md in at.markdown if MARK in md.value]
+    assert showing, "the question is not shown at all"
+    assert not [md.value[:80] for md in showing if md.proto.allow_html]
     user = [m for m in at.chat_message if m.name == "user"]
     shown = user[-1].markdown[0].value
     assert "<script>" not in shown and "\\<script\\>" in shown
@@ -198,9 +201,17 @@ def test_app_bad_questions_are_calm(app_env, name):
     ask(at, NASTY[name][:2000])  # the chat input itself caps at 2,000 characters
     assert_clean(at)
     assistant = [m for m in at.chat_message if m.name == "assistant"]
+    turns = at.session_state["chat"].turns
+    assert len(turns) == 1 and assistant
+    answer = turns[0].answer
     if name == "blank":
-        return  # Streamlit's chat input ignores a blank submission
-    assert assistant and plain(assistant[-1].markdown[0].value).strip()
+        # expected outcome: no search, a calm German request for a question, shown as a note
+        assert answer.error == "invalid_question" and answer.abstained and not answer.citations
+        assert any("Frage" in plain(w.value) for w in assistant[-1].warning), [w.value for w in assistant[-1].warning]
+        return
+    assert plain(assistant[-1].markdown[0].value).strip()
+    # the real question inside the noise is answered from the corpus
+    assert answer.error is None and not answer.abstained and answer.citations
 
 
 def test_app_source_never_uses_unsafe_html_for_content():

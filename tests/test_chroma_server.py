@@ -1,5 +1,8 @@
 """ASSISTANT_CHROMA_URL: the vector store on a real Chroma server (`chroma run` from the installed
-chromadb, on a free loopback port). Builds reuse the session's embeddings, so they are quick."""
+chromadb, on a free loopback port). Builds reuse the session's embeddings, so they are quick.
+
+The server runs in a loopback-only network namespace (tests/netns.py); the test thread enters that
+namespace to talk to it, and at the end the namespace's counters must show no attempt to leave it."""
 
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ from assistant.index import build_index, chroma_client, open_index, validate_ind
 from assistant.retrieval import Filters
 from assistant.service import AssistantService
 from tests import conftest
+from tests.conftest import offline_namespace
+from tests.netns import OfflineNamespace
 from tests.test_index import clone_index
 
 CHROMA = Path(sys.executable).parent / "chroma"
@@ -33,30 +38,35 @@ def free_port() -> int:
 
 
 class ChromaServer:
-    def __init__(self, path: Path):
+    """`chroma run` inside `ns`; talk to it from a thread inside `ns` (`with ns.entered()`)."""
+
+    def __init__(self, path: Path, ns: OfflineNamespace):
         if not CHROMA.exists():
-            pytest.skip(f"{CHROMA} fehlt (chromadb installiert?)")
-        self.port = free_port()
+            pytest.fail(f"{CHROMA} fehlt (chromadb installiert?)")
+        self.ns = ns
+        with ns.entered():
+            self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = path / "chroma.log"
         env = dict(os.environ, ANONYMIZED_TELEMETRY="False")
         with open(self.log, "w") as out:
-            self.proc = subprocess.Popen(
+            self.proc = ns.popen(
                 [str(CHROMA), "run", "--path", str(path / "data"), "--host", "127.0.0.1", "--port", str(self.port)],
                 stdout=out, stderr=subprocess.STDOUT, env=env,
             )
         deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=2) as response:
-                    if "heartbeat" in json.loads(response.read()).__str__():
-                        break
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                pytest.fail(f"Chroma-Server startet nicht: {self.log.read_text()[-2000:]}")
-            time.sleep(0.2)
+        with ns.entered():
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=2) as response:
+                        if "heartbeat" in json.loads(response.read()).__str__():
+                            break
+                except OSError:
+                    pass
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail(f"Chroma-Server startet nicht: {self.log.read_text()[-2000:]}")
+                time.sleep(0.2)
 
     def stop(self):
         if self.proc.poll() is None:
@@ -70,9 +80,21 @@ class ChromaServer:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = ChromaServer(tmp_path_factory.mktemp("chroma-server"))
-    yield srv
-    srv.stop()
+    ns = offline_namespace()
+    try:
+        srv = ChromaServer(tmp_path_factory.mktemp("chroma-server"), ns)
+        yield srv
+        srv.stop()
+        ns.assert_offline("the Chroma server")
+    finally:
+        ns.close()
+
+
+@pytest.fixture
+def inside(server):
+    """The test body talks to the module's server from inside its namespace."""
+    with server.ns.entered():
+        yield
 
 
 def collections(settings) -> set[str]:
@@ -85,11 +107,12 @@ def server_index(settings, built_index, embedder, server, tmp_path_factory):
     local = clone_index(settings, tmp_path_factory.mktemp("server-index"), chroma_url=server.url)
     with pytest.raises(IndexUnavailable, match="anderen Vektorspeicher.*build-index --force"):
         validate_index(local)
-    manifest = build_index(local, embedder=embedder, progress=lambda m: None, show_bar=False)
+    with server.ns.entered():
+        manifest = build_index(local, embedder=embedder, progress=lambda m: None, show_bar=False)
     return local, manifest
 
 
-def test_build_goes_to_the_server(server_index):
+def test_build_goes_to_the_server(server_index, inside):
     local, manifest = server_index
     assert AssistantService(local).status().index_ok
     assert manifest["chroma_url"] == local.chroma_url
@@ -102,7 +125,7 @@ def test_build_goes_to_the_server(server_index):
     assert index.vector_store._collection.count() == manifest["chunks"]
 
 
-def test_retrieval_smoke_through_the_server(server_index):
+def test_retrieval_smoke_through_the_server(server_index, inside):
     local, _ = server_index
     service = AssistantService(local)
     retriever, _ = service._ensure_loaded()
@@ -120,7 +143,7 @@ def test_retrieval_smoke_through_the_server(server_index):
     assert conftest.OUTBOUND_ATTEMPTS == []  # the client stayed on this machine
 
 
-def test_rebuilds_prune_old_collections_and_killed_leftovers(server_index, embedder):
+def test_rebuilds_prune_old_collections_and_killed_leftovers(server_index, embedder, inside):
     local, first = server_index
     # a build killed part-way left its temp folder and a half-written collection on the server
     stamp = "20200101T000000000000Z"
@@ -135,8 +158,13 @@ def test_rebuilds_prune_old_collections_and_killed_leftovers(server_index, embed
     assert open_index(local).manifest["collection"] == third["collection"]
 
 
-def test_server_going_away_gives_calm_messages(settings, built_index, embedder, tmp_path, capsys, monkeypatch):
-    srv = ChromaServer(tmp_path)
+def test_server_going_away_gives_calm_messages(settings, built_index, embedder, tmp_path, capsys, monkeypatch, netns):
+    srv = ChromaServer(tmp_path, netns)
+    with netns.entered():
+        _server_going_away(srv, settings, embedder, tmp_path, capsys, monkeypatch)
+
+
+def _server_going_away(srv, settings, embedder, tmp_path, capsys, monkeypatch):
     local = clone_index(settings, tmp_path / "idx", chroma_url=srv.url)
     build_index(local, embedder=embedder, progress=lambda m: None, show_bar=False)
     service = AssistantService(local)

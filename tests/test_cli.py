@@ -1,15 +1,15 @@
-"""The CLI contract as outside tools use it: real subprocesses, real model and index."""
+"""The CLI contract as outside tools use it: real subprocesses (each in a loopback-only network
+namespace), real model and index."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, offline_namespace
 
 CITATION_KEYS = {"n", "source", "kind", "title", "section", "page", "phase", "criteria", "text", "score"}
 ANSWER_KEYS = {"id", "question", "answer", "abstained", "phases", "criteria", "citations", "retrieved", "timings_ms"}
@@ -24,10 +24,16 @@ def run_cli(settings, *args, stdin: str | None = None, extra_env: dict | None = 
         HF_HUB_OFFLINE="1",
     )
     env.update(extra_env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "assistant", *args],
-        cwd=ROOT, env=env, input=stdin, capture_output=True, text=True, timeout=600,
-    )
+    ns = offline_namespace()
+    try:
+        proc = ns.run(
+            [sys.executable, "-m", "assistant", *args],
+            cwd=ROOT, env=env, input=stdin, capture_output=True, text=True, timeout=600,
+        )
+        ns.assert_offline(f"assistant {' '.join(args)[:80]}")
+    finally:
+        ns.close()
+    return proc
 
 
 def check_contract(obj: dict):

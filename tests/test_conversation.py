@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 
 import pytest
 
 from assistant.conversation import Conversation
 from assistant.intent import detect_intent, detect_language, detect_phase, is_manipulation
+from tests.answer_parts import body, cited_in_body
 from tests.conftest import ROOT
 
 
@@ -20,7 +20,9 @@ def test_phase_follow_up_carries_the_topic(service):
     second = service.ask("Und in P4?", conversation=chat)
     assert not second.abstained
     assert second.phases[0] == "P4"
-    assert "Verstetigung" in second.answer
+    # the body itself (not the closing "Phase: P4 – Verstetigung …" line) speaks about P4
+    assert "Verstetigung" in body(second)
+    assert any(c.phase == "P4" or "Verstetigung" in c.text for c in cited_in_body(second))
     assert chat.turns[-1].query != "Und in P4?"  # the search used the carried topic
 
 
@@ -36,7 +38,10 @@ def test_small_municipalities_follow_up_stays_on_topic(service):
     chat = Conversation()
     service.ask("Wie kann die Verstetigung einer Lösung finanziert werden?", conversation=chat)
     follow = service.ask("Was heißt das für kleine Kommunen?", conversation=chat)
-    assert not follow.abstained and follow.citations
+    assert not follow.abstained
+    # still about financing: the dossier's advice that municipalities pool their resources (p. 16)
+    assert any("dass sich Kommunen zusammentun" in c.text for c in follow.citations), [c.chunk_id for c in follow.citations]
+    assert any("Ressourcen" in c.text for c in cited_in_body(follow))
 
 
 def test_new_topic_is_not_a_follow_up():
@@ -80,7 +85,9 @@ def test_a_refused_turn_lends_no_topic(service):
     assert service.ask("Wie wird das Wetter morgen in Berlin?", conversation=chat).abstained
     assert not chat.is_follow_up("Und was ist das Masterportal?")
     answer = service.ask("Und was ist das Masterportal?", conversation=chat)
-    assert not answer.abstained and "Masterportal" in answer.answer
+    assert not answer.abstained
+    # a fact the question does not contain: the Masterportal is open-source software (p. 21)
+    assert any("Open-Source-Software" in c.text for c in cited_in_body(answer)), [c.chunk_id for c in answer.citations]
 
 
 def test_own_topic_after_another_question_is_answered_in_a_conversation(service):
@@ -137,9 +144,9 @@ def test_manipulation_is_recognised():
     assert not is_manipulation("Welche Anweisungen gibt die Roadmap für die Pilotphase?")
 
 
-def test_chat_command_keeps_history(settings, built_index):
+def test_chat_command_keeps_history(settings, built_index, netns):
     env = dict(os.environ, ASSISTANT_INDEX_DIR=str(settings.index_dir), ASSISTANT_USER_DOCS_DIR=str(settings.user_docs_dir))
-    proc = subprocess.run(
+    proc = netns.run(
         [sys.executable, "-m", "assistant", "chat"],
         input="Was muss ich in der Pilotphase beachten?\nUnd in P4?\nexit\n",
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,

@@ -102,11 +102,15 @@ def test_chapter_title_uses_body_spelling(dossier):
     assert not any(s.phase for s in dossier.sections if s.path[0] == "2 Kernergebnisse")
 
 
-def test_catalogue_coverage_read_from_data(catalogue):
-    named, total = catalogue.coverage
-    assert named == len(catalogue.raw["criteria"])
-    assert total == catalogue.raw["stated_totals"]["criteria"]
-    assert f"{named} der {total}" in catalogue.coverage_note()
+def test_catalogue_coverage_read_from_data(catalogue, dossier):
+    # counted independently: criterion entries in the YAML text, and the total the study states
+    yaml_text = (ROOT / "corpus" / "catalogue" / "criteria.yaml").read_text(encoding="utf-8")
+    named = len(set(re.findall(r"^- id: (K\d+)$", yaml_text, re.M)))
+    assert named == 48
+    assert "76 Kriterien in fünf Phasen" in " ".join(dossier.clean.text.split())
+    assert catalogue.coverage == (named, 76)
+    assert "48 der 76" in catalogue.coverage_note() and "übrigen 28" in catalogue.coverage_note()
+    assert "48 of the study's 76" in catalogue.coverage_note("en")
 
 
 @pytest.mark.parametrize(

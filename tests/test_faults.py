@@ -1,7 +1,8 @@
 """Faults an operator meets on a shared server, each with the message that names the fix:
 missing, stale and corrupt index; missing model or wrong weights; a read-only index folder; a build
 killed part-way or failing on a full disk (the previous index keeps answering). LLM endpoint
-down / slow / garbage is covered in tests/test_llm.py (extractive fallback within the timeout)."""
+down / slow / garbage is covered in tests/test_llm.py (extractive fallback within the timeout).
+Every CLI process runs in the test's loopback-only network namespace (`netns`, tests/netns.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import pytest
 
 from assistant import cli
 from assistant import index as index_module
-from assistant.errors import IndexBuildError
+from assistant.errors import AssistantUnavailable, IndexBuildError
 from assistant.index import build_index, validate_index
 from assistant.service import AssistantService
 from tests.conftest import ROOT, make_settings
@@ -105,28 +106,24 @@ INDEX_FAULTS = {
 
 
 @pytest.mark.parametrize("fault", list(INDEX_FAULTS))
-def test_index_fault_names_the_repairing_command(settings, built_index, tmp_path, fault):
+def test_index_fault_names_the_repairing_command(settings, built_index, tmp_path, netns, fault):
     break_it, words, command = INDEX_FAULTS[fault]
     local = clone_index(settings, tmp_path / "clone")
     extra = break_it(local, tmp_path) or {}
-    started = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "assistant", "ask", QUESTION, "--json"],
-        cwd=ROOT, env=cli_env(local, **extra), capture_output=True, text=True, timeout=300,
-    )
+    # No model at all: the index fault is still the one reported, so it is found before the model
+    # is looked at, let alone loaded (~10 s).
+    env = cli_env(local, ASSISTANT_MODEL_CACHE=tmp_path / "kein-modell", **extra)
+    proc = netns.run([sys.executable, "-m", "assistant", "ask", QUESTION, "--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert_unavailable(proc, command)
-    assert words in proc.stderr
-    assert time.perf_counter() - started < 60  # detected before the model is loaded
-    status = subprocess.run(
-        [sys.executable, "-m", "assistant", "status"], cwd=ROOT, env=cli_env(local, **extra), capture_output=True, text=True, timeout=300,
-    )
+    assert words in proc.stderr and "fetch-model" not in proc.stderr
+    status = netns.run([sys.executable, "-m", "assistant", "status"], cwd=ROOT, env=cli_env(local, **extra), capture_output=True, text=True, timeout=300)
     assert status.returncode == 3 and "Traceback" not in status.stderr
 
 
 def test_build_index_force_repairs_a_corrupt_index(settings, built_index, tmp_path, monkeypatch, capsys):
     local = clone_index(settings, tmp_path)
     _garbage_chroma(local, tmp_path)
-    with pytest.raises(Exception):
+    with pytest.raises(AssistantUnavailable, match="beschädigt.*build-index --force"):
         AssistantService(local).warm_up()
     set_cli_env(monkeypatch, local)
     assert cli.main(["build-index", "--force", "--quiet"]) == cli.EXIT_OK, capsys.readouterr().err
@@ -137,18 +134,18 @@ def test_build_index_force_repairs_a_corrupt_index(settings, built_index, tmp_pa
 # -- model faults -----------------------------------------------------------------------------------
 
 
-def test_missing_model_names_fetch_model(settings, built_index, tmp_path):
+def test_missing_model_names_fetch_model(settings, built_index, tmp_path, netns):
     local = clone_index(settings, tmp_path / "clone")
     env = cli_env(local, ASSISTANT_MODEL_CACHE=tmp_path / "leerer-cache")
-    proc = subprocess.run([sys.executable, "-m", "assistant", "ask", QUESTION, "--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    proc = netns.run([sys.executable, "-m", "assistant", "ask", QUESTION, "--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert_unavailable(proc, FETCH)
     assert "fehlt" in proc.stderr
     fresh = cli_env(make_settings(tmp_path / "neu"), ASSISTANT_MODEL_CACHE=tmp_path / "leerer-cache")
-    proc = subprocess.run([sys.executable, "-m", "assistant", "build-index", "--quiet"], cwd=ROOT, env=fresh, capture_output=True, text=True, timeout=300)
+    proc = netns.run([sys.executable, "-m", "assistant", "build-index", "--quiet"], cwd=ROOT, env=fresh, capture_output=True, text=True, timeout=300)
     assert_unavailable(proc, FETCH, json_out=False)
 
 
-def test_weights_hash_mismatch_names_fetch_model_force(settings, built_index, tmp_path):
+def test_weights_hash_mismatch_names_fetch_model_force(settings, built_index, tmp_path, netns):
     cache = tmp_path / "cache"
     fake = cache / "embeddinggemma-300m"
     fake.mkdir(parents=True)
@@ -157,13 +154,13 @@ def test_weights_hash_mismatch_names_fetch_model_force(settings, built_index, tm
     (fake / "model.safetensors").write_bytes(b"\0" * 4096)  # not the pinned weights
     local = clone_index(settings, tmp_path / "clone")
     env = cli_env(local, ASSISTANT_MODEL_CACHE=cache)
-    proc = subprocess.run([sys.executable, "-m", "assistant", "ask", QUESTION, "--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    proc = netns.run([sys.executable, "-m", "assistant", "ask", QUESTION, "--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert_unavailable(proc, f"{FETCH} --force")
     assert "Prüfsumme" in proc.stderr
     fresh = cli_env(make_settings(tmp_path / "neu"), ASSISTANT_MODEL_CACHE=cache)
-    proc = subprocess.run([sys.executable, "-m", "assistant", "build-index", "--force", "--quiet"], cwd=ROOT, env=fresh, capture_output=True, text=True, timeout=300)
+    proc = netns.run([sys.executable, "-m", "assistant", "build-index", "--force", "--quiet"], cwd=ROOT, env=fresh, capture_output=True, text=True, timeout=300)
     assert_unavailable(proc, f"{FETCH} --force", json_out=False)
-    proc = subprocess.run([sys.executable, "-m", "assistant", "status"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    proc = netns.run([sys.executable, "-m", "assistant", "status"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 3 and f"{FETCH} --force" in proc.stdout
     assert not (fake / ".verified-sha256").exists()
 
@@ -192,21 +189,22 @@ DRIVER = textwrap.dedent(
 
 
 def needs_namespace():
-    if unshare_prefix() is None:
-        pytest.skip("unshare (Mount-Namensraum) ist hier nicht erlaubt; Test braucht einen read-only-Mount bzw. tmpfs")
+    if unshare_prefix() is None:  # CI runs as root, where it works: a missing namespace is a failure there
+        pytest.fail("unshare (Mount-Namensraum) ist hier nicht erlaubt; der Test braucht einen read-only-Mount bzw. tmpfs "
+                    "(als root ausführen)", pytrace=False)
 
 
-def run_driver(tmp_path, env, setup: str, commands: list[tuple[str, list[str]]]) -> tuple[dict, str]:
+def run_driver(tmp_path, netns, env, setup: str, commands: list[tuple[str, list[str]]]) -> tuple[dict, str]:
     driver = tmp_path / "driver.py"
     driver.write_text(DRIVER)
     script = f"set -e\n{setup}\ncd {ROOT}\nexec {sys.executable} {driver} '{json.dumps(commands)}'\n"
-    proc = run_in_namespace(script, env)
+    proc = run_in_namespace(script, env, wrap=netns.wrap)
     line = [l for l in proc.stdout.splitlines() if l.startswith("RESULTS=")]
     assert line, (proc.returncode, proc.stdout[-2000:], proc.stderr[-4000:])
     return json.loads(line[0][len("RESULTS="):]), proc.stdout
 
 
-def test_read_only_index_still_answers_and_build_fails_clearly(settings, built_index, tmp_path):
+def test_read_only_index_still_answers_and_build_fails_clearly(settings, built_index, tmp_path, netns):
     needs_namespace()
     local = clone_index(settings, tmp_path / "clone")
     before = sorted(p.name for p in (local.index_dir / "builds").iterdir())
@@ -216,7 +214,7 @@ def test_read_only_index_still_answers_and_build_fails_clearly(settings, built_i
         f"if touch {idx}/probe 2>/dev/null; then echo STILL_WRITABLE; exit 1; fi"
     )
     results, _ = run_driver(
-        tmp_path, cli_env(local), setup,
+        tmp_path, netns, cli_env(local), setup,
         [
             ("build", ["build-index", "--quiet"]),
             ("force", ["build-index", "--force", "--quiet"]),
@@ -237,7 +235,7 @@ def test_read_only_index_still_answers_and_build_fails_clearly(settings, built_i
     assert sorted(p.name for p in (idx / "builds").iterdir()) == before  # nothing written
 
 
-def test_full_disk_keeps_previous_index_answering(settings, built_index, tmp_path):
+def test_full_disk_keeps_previous_index_answering(settings, built_index, tmp_path, netns):
     """A real full disk: the index lives on a small tmpfs that is nearly filled before the build."""
     needs_namespace()
     src = clone_index(settings, tmp_path / "clone")
@@ -255,7 +253,7 @@ def test_full_disk_keeps_previous_index_answering(settings, built_index, tmp_pat
         """
     )
     results, stdout = run_driver(
-        tmp_path, cli_env(local), setup,
+        tmp_path, netns, cli_env(local), setup,
         [("build", ["build-index", "--force", "--quiet"]), ("ask", ["ask", QUESTION, "--json"]), ("status", ["status", "--json"])],
     )
     build = results["build"]
@@ -296,11 +294,11 @@ def test_disk_full_during_build_message_and_cleanup(settings, built_index, tmp_p
 # -- a build killed part-way ------------------------------------------------------------------------
 
 
-def test_killed_build_leaves_previous_index_and_is_cleaned_up(settings, built_index, embedder, tmp_path):
+def test_killed_build_leaves_previous_index_and_is_cleaned_up(settings, built_index, embedder, tmp_path, netns):
     local = clone_index(settings, tmp_path)
     before = (local.index_dir / "current").resolve()
     builds = local.index_dir / "builds"
-    proc = subprocess.Popen(
+    proc = netns.popen(
         [sys.executable, "-m", "assistant", "build-index", "--force", "--quiet"],
         cwd=ROOT, env=cli_env(local), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
@@ -344,6 +342,9 @@ def test_second_concurrent_build_is_refused(settings, built_index, embedder, tmp
 # -- LLM endpoint that trickles tokens ---------------------------------------------------------------
 
 
+TRICKLE = ("Die Pilotphase dient der Erprobung [1]. " + "und dann noch mehr " * 9).split()  # 42 words, 33.6 s
+
+
 def test_trickling_llm_falls_back_within_the_timeout(settings, built_index):
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -358,7 +359,7 @@ def test_trickling_llm_falls_back_within_the_timeout(settings, built_index):
             self.send_header("Content-Type", "text/event-stream")
             self.end_headers()
             try:
-                for word in ["Die", "Pilotphase", "dient", "der", "Erprobung", "[1].", "Und", "mehr"]:
+                for word in TRICKLE:
                     time.sleep(0.8)
                     chunk = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "m",
                              "choices": [{"index": 0, "delta": {"content": word + " "}, "finish_reason": None}]}
@@ -382,4 +383,7 @@ def test_trickling_llm_falls_back_within_the_timeout(settings, built_index):
         server.shutdown()
         server.server_close()
     assert answer.engine == "extractive-fallback" and answer.citations
-    assert elapsed < 3.5, f"took {elapsed:.1f} s with a 1 s timeout"
+    # The reply would trickle for 42 × 0.8 = 33.6 s; an answer long before that shows the 1 s timeout
+    # cut it off. Generous on purpose: on the shared 2-core machine retrieval and composition alone
+    # took up to 9 s under load; speed is measured by the benchmarks, not here.
+    assert elapsed < 20, f"took {elapsed:.1f} s with a 1 s timeout (the whole reply takes 33.6 s)"

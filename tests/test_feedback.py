@@ -134,12 +134,12 @@ for i in range(int(sys.argv[3])):
 """
 
 
-def test_several_processes_write_at_once(tmp_path):
+def test_several_processes_write_at_once(tmp_path, netns):
     path = str(tmp_path / "feedback.sqlite3")
     FeedbackStore(path).count()  # create the schema once
     root = Path(__file__).resolve().parent.parent
     procs = [
-        subprocess.Popen([sys.executable, "-c", WRITER, path, str(n), "150"], cwd=root, stderr=subprocess.PIPE)
+        netns.popen([sys.executable, "-c", WRITER, path, str(n), "150"], cwd=root, stderr=subprocess.PIPE)
         for n in range(3)
     ]
     for p in procs:

@@ -7,7 +7,6 @@ import time
 
 import pytest
 
-from assistant.answer import refusal_text
 from assistant.llm import FALLBACK_NOTE, validate_reply
 from assistant.schema import Answer
 from assistant.service import AssistantService
@@ -23,7 +22,12 @@ def fake():
         yield server
 
 
-def llm_service(settings, url, model, timeout=2.0, key=None):
+# A scripted reply streams in well under a second on a quiet machine; the generous default keeps a
+# busy shared 2-core machine from turning it into a fallback. Timeout tests pass their own.
+GENEROUS_TIMEOUT_S = 30.0
+
+
+def llm_service(settings, url, model, timeout=GENEROUS_TIMEOUT_S, key=None):
     local = make_settings(
         settings.index_dir.parent,
         llm="openai-compatible", llm_base_url=url, llm_model=model, llm_timeout_s=timeout, llm_api_key=key,
@@ -70,7 +74,10 @@ def test_timeout_falls_back_to_extractive_in_time(settings, built_index, fake):
     assert answer.engine == "extractive-fallback" and FALLBACK_NOTE in (answer.notice or "")
     assert fake.url in answer.notice and "ASSISTANT_LLM=none" in answer.notice  # says what fixes it
     assert not answer.abstained and markers(answer.answer)
-    assert elapsed < 4.5  # the scripted server would take 5 s
+    # The scripted server would take SLOW_S = 40 s; well below that shows the 1 s timeout worked.
+    # Generous on purpose: on the shared 2-core machine retrieval and composition alone took up to
+    # 9 s under load; speed is measured by the benchmarks, not here.
+    assert elapsed < 20, f"took {elapsed:.1f} s with a 1 s timeout"
 
 
 @pytest.mark.parametrize("model", ["garbage", "error"])
@@ -91,7 +98,9 @@ def test_endpoint_down_falls_back(settings, built_index):
 
 def test_model_refusal_is_respected(settings, built_index, fake):
     answer = llm_service(settings, fake.url, "refuse").ask(QUESTION)
-    assert answer.abstained and answer.answer == refusal_text("de", None)
+    assert answer.engine == "llm" and answer.abstained  # the model's own refusal, not a fallback
+    assert not answer.citations and not markers(answer.answer)
+    assert "keine Aussage" in answer.answer
 
 
 def test_out_of_scope_and_injection_never_reach_the_model(settings, built_index, fake):

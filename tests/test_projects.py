@@ -450,11 +450,11 @@ for r in range(rounds):
 """
 
 
-def test_two_processes_ticking_at_once_lose_nothing(tmp_path):
+def test_two_processes_ticking_at_once_lose_nothing(tmp_path, netns):
     path = str(tmp_path / "projects.sqlite3")
     p = ProjectStore(path).create("Sensorik Parkraum")
     procs = [
-        subprocess.Popen([sys.executable, "-c", WRITER, path, str(p.id), str(n), "6"], cwd=ROOT, stderr=subprocess.PIPE)
+        netns.popen([sys.executable, "-c", WRITER, path, str(p.id), str(n), "6"], cwd=ROOT, stderr=subprocess.PIPE)
         for n in range(2)
     ]
     for proc in procs:
