@@ -12,8 +12,10 @@ import json
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from assistant.domain import PHASE_IDS
-from assistant.settings import Settings, get_settings
+from assistant.settings import Settings, get_settings, invalid_settings_message
 
 EXIT_OK, EXIT_INPUT, EXIT_UNAVAILABLE = 0, 2, 3
 
@@ -354,8 +356,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INPUT
     try:
         settings = get_settings()
-    except Exception as exc:  # pydantic validation of ASSISTANT_* variables
-        _err(f"Ungültige Einstellung in den ASSISTANT_-Umgebungsvariablen: {exc}")
+    except ValidationError as exc:  # pydantic validation of ASSISTANT_* variables
+        _err(invalid_settings_message(exc))
         return EXIT_INPUT
     try:
         return args.func(args, settings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -133,3 +133,30 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """Fresh settings from the current environment (cheap; callers pass the object on)."""
     return Settings()
+
+
+# German wording of the validation errors an operator can cause with an ASSISTANT_* variable.
+_PROBLEMS = {
+    "greater_than_equal": "mindestens {ge}",
+    "greater_than": "größer als {gt}",
+    "less_than_equal": "höchstens {le}",
+    "less_than": "kleiner als {lt}",
+    "literal_error": "einer von {expected}",
+    "int_parsing": "eine ganze Zahl",
+    "float_parsing": "eine Zahl",
+    "bool_parsing": "true oder false",
+}
+
+
+def invalid_settings_message(exc: ValidationError) -> str:
+    """A German message naming each ASSISTANT_* variable whose value was refused, and what it needs."""
+    parts = []
+    for error in exc.errors():
+        variable = "ASSISTANT_" + str(error["loc"][0]).upper() if error.get("loc") else "ASSISTANT_…"
+        template = _PROBLEMS.get(error.get("type", ""))
+        need = template.format(**(error.get("ctx") or {})).replace(" or ", " oder ") if template else error.get("msg", "")
+        parts.append(f"{variable}={error.get('input')!r} (nötig: {need})")
+    return (
+        "Ungültige Einstellung in den ASSISTANT_-Umgebungsvariablen: " + "; ".join(parts)
+        + ". Bitte den Wert korrigieren oder die Variable entfernen."
+    )

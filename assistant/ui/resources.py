@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass
 
 import streamlit as st
+from pydantic import ValidationError
 
 from assistant import views
 from assistant.chat import STARTER_QUESTIONS, ChatSession
@@ -17,7 +18,7 @@ from assistant.feedback import FeedbackStore
 from assistant.onboarding import OnboardingProgress, OnboardingStep, onboarding_path
 from assistant.errors import AssistantUnavailable
 from assistant.service import AssistantService, Status
-from assistant.settings import Settings, get_settings
+from assistant.settings import Settings, get_settings, invalid_settings_message
 
 log = logging.getLogger("roadmap_lotse.app")
 
@@ -72,7 +73,11 @@ class Resources:
 def load() -> None:
     """Read the settings and get the cached service for this run. When the catalogue itself is
     unreadable nothing can be shown: a German message names what to check and the run stops."""
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # a wrong ASSISTANT_* value: name it instead of crashing
+        st.error(views.md_inline(invalid_settings_message(exc)))
+        st.stop()
     key = settings_key(settings)
     try:
         service = _service(key, settings)
