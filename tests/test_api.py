@@ -10,7 +10,6 @@ import json
 import os
 import secrets
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -209,9 +208,9 @@ def test_overlong_questions_and_bodies_get_413(settings, client):
     assert response.status_code == 413
 
 
-def test_refuses_to_bind_all_interfaces_without_tokens(settings, tmp_path):
+def test_refuses_to_bind_all_interfaces_without_tokens(settings, tmp_path, netns):
     def serve(*args, **env):
-        return subprocess.run(
+        return netns.run(
             [sys.executable, "-m", "assistant", "serve", *args],
             cwd=ROOT, env=sub_env(settings, **env), capture_output=True, text=True, timeout=120,
         )
@@ -369,11 +368,12 @@ def test_mcp_over_http(api):
     assert not contract["abstained"] and "P2" in contract["phases"]
 
 
-def test_mcp_over_stdio(settings, built_index):
+def test_mcp_over_stdio(settings, built_index, netns):
     from mcp import ClientSession, StdioServerParameters
     from mcp.client.stdio import stdio_client
 
-    params = StdioServerParameters(command=sys.executable, args=["-m", "assistant", "mcp"], env=sub_env(settings), cwd=str(ROOT))
+    command = netns.wrap([sys.executable, "-m", "assistant", "mcp"])  # the server process runs offline
+    params = StdioServerParameters(command=command[0], args=command[1:], env=sub_env(settings), cwd=str(ROOT))
 
     async def main():
         with open(os.devnull, "w") as errlog:
