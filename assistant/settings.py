@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     # asking its last earlier user questions again; the follow-up logic looks one turn back, two
     # give it a safe margin at the cost of two (mostly cached) extra searches.
     api_replay_turns: int = Field(default=2, ge=0, le=10)
+    # OpenAI stream: words per chunk of the (finished) reply. A dozen words arrive like typed text in
+    # chat front ends while a reply of ~150 words stays a dozen events.
+    api_stream_words_per_chunk: int = Field(default=12, ge=1, le=500)
 
     @property
     def dossier_dir(self) -> Path:

@@ -25,7 +25,6 @@ from assistant.domain import PhaseId
 
 MODEL_ID = "roadmap-lotse"
 _CREATED = 1_733_000_000  # fixed "created" of the model card (the API has no model versions)
-_WORDS_PER_CHUNK = 12  # streamed pieces: small enough to look like streaming, few enough events
 
 
 class ContentPart(BaseModel):
@@ -106,7 +105,7 @@ class ModelList(BaseModel):
     data: list[ModelCard]
 
 
-def text_pieces(text: str, words: int = _WORDS_PER_CHUNK) -> list[str]:
+def text_pieces(text: str, words: int) -> list[str]:
     """The reply cut after every few words; joined again they give exactly `text`."""
     tokens = re.findall(r"\s*\S+\s*", text) or [text]
     return ["".join(tokens[i : i + words]) for i in range(0, len(tokens), words)]
@@ -153,7 +152,7 @@ def build_router(gateway: Gateway) -> APIRouter:
                 return _sse(ChatCompletionChunk(id=completion_id, created=created, choices=[ChunkChoice(delta=delta, finish_reason=finish)]))
 
             yield chunk(ChunkDelta(role="assistant", content=""))
-            for piece in text_pieces(reply.text):
+            for piece in text_pieces(reply.text, gateway.settings.api_stream_words_per_chunk):
                 yield chunk(ChunkDelta(content=piece))
             yield chunk(ChunkDelta(), finish="stop")
             yield _sse("[DONE]")
