@@ -1,0 +1,276 @@
+"""Define and compare: the glossary entry first, then the catalogue summary, then the sentence of
+the dossier that defines the term — never an example sentence first. A comparison gives both sides,
+each with its definition and citation, or the dossier passage that contrasts them."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.answer.draft import AnswerContext, Draft
+from assistant.answer.extract import REFERRING, quotable_chunk, quotable_sentence, render, sentences_of, window, Scored
+from assistant.frames.lexicon import fold_text
+from assistant.schema import Chunk, Passage
+
+GLOSSARY_SECTION = "Glossar"
+
+# Definitional wording right after the term, or the term introduced as "sogenannte …" / "unter … versteht".
+_AFTER = re.compile(r"^\W{0,3}(\([^)]{0,60}\)\s*)?,?\s*(ist|sind|bezeichnet|bezeichnen|beschreibt|beschreiben|bedeutet|"
+                    r"bedeuten|meint|umfasst|dient|dienen|heißt|gilt|stellt|als)\b", re.IGNORECASE)
+_BEFORE = re.compile(r"(sogenannte[nmrs]?|unter (einem|einer|dem|der)?|man spricht (hier )?von (einem|einer)?|als)\s*$", re.IGNORECASE)
+_EXAMPLE = re.compile(r"\b(Beispiel|zeigt|wurde|wurden|20\d\d|Stadt|Hamburg|Münster|Berlin|Bamberg)\b")
+
+
+def glossary_chunk(ctx: AnswerContext, term: str) -> Chunk | None:
+    name = ctx.lexicon.term_glossary.get(term)
+    if not name:
+        return None
+    for cid in ctx.index.order:
+        chunk = ctx.index.chunks[cid]
+        if chunk.section == GLOSSARY_SECTION and chunk.text.startswith(name):
+            return chunk
+    return None
+
+
+def _term_positions(sentence: str, surfaces: list[str]) -> list[tuple[int, int]]:
+    folded = fold_text(sentence)
+    spans = []
+    for surface in surfaces:
+        needle = fold_text(surface)
+        if len(needle) < 3:
+            continue
+        for m in re.finditer(rf"(?<!\w){re.escape(needle)}\w{{0,3}}(?!\w)", folded):
+            spans.append((m.start(), m.end()))
+    return spans
+
+
+def defining_sentence(ctx: AnswerContext, surfaces: list[str], exclude: set[str]) -> Scored | None:
+    """The dossier sentence that best defines a term: it names the term early, in definitional wording,
+    and is not an example."""
+    best: Scored | None = None
+    for cid in ctx.index.order:
+        chunk = ctx.index.chunks[cid]
+        if chunk.source != "dossier" or not quotable_chunk(chunk) or chunk.section == GLOSSARY_SECTION or cid in exclude:
+            continue
+        for position, (text, vector) in enumerate(sentences_of(ctx, chunk)):
+            if not quotable_sentence(text):
+                continue
+            spans = _term_positions(text, surfaces)
+            if not spans:
+                continue
+            folded = fold_text(text)
+            start, end = min(spans)
+            score = 0.5 * (float(vector @ ctx.vector) if vector is not None else 0.0)
+            if _AFTER.search(folded[end:]) or _BEFORE.search(folded[:start]):
+                score += 0.4
+            score += 0.2 * (1 - min(1.0, start / max(1, len(folded))))
+            score -= 0.25 if _EXAMPLE.search(text) else 0.0
+            score -= 0.1 if REFERRING.match(text) else 0.0
+            if best is None or score > best.score:
+                best = Scored(Passage(chunk=chunk, score=0.0), position, text, score)
+    return best
+
+
+def _entry_line(ctx: AnswerContext, draft: Draft, entry_id: str) -> str | None:
+    """'Laut Kriterienkatalog: „Name“ (K12, P2 – …; Skalierungstreiber …; Meilenstein …): summary [n]'."""
+    entry = ctx.catalogue.get(entry_id)
+    passage = ctx.catalogue_passage(entry_id)
+    if entry is None or passage is None:
+        return None
+    labels = ctx.labels
+    facts = []
+    if entry.kind == "criterion":
+        facts.append(", ".join(ctx.catalogue.phase_label(p) for p in entry.phases) or labels["no_phase_known"])
+        driver = ctx.catalogue.get(entry.data.get("driver") or "")
+        if driver is not None:
+            facts.append(f"{labels['driver']} {driver.id} – {driver.name}")
+        milestone = entry.data.get("milestone")
+        facts.append(labels["is_milestone"] if milestone is True else labels["no_milestone"] if milestone is False else labels["milestone_unknown"])
+        if entry.data.get("workstreams"):
+            facts.append(f"{labels['workstreams']}: {', '.join(entry.data['workstreams'])}")
+        if entry.data.get("stakeholders"):
+            facts.append(f"{labels['stakeholders']}: {', '.join(entry.data['stakeholders'])}")
+    elif entry.kind == "driver":
+        if entry.data.get("sub_drivers"):
+            facts.append(f"{labels['sub_drivers']}: {'; '.join(entry.data['sub_drivers'])}")
+        criteria = ctx.catalogue.criteria_of_driver(entry.id)
+        if criteria:
+            facts.append(f"{labels['criteria']}: " + ", ".join(f"{c.name} ({c.id})" for c in criteria))
+    elif entry.kind == "good_practice":
+        facts += [x for x in (entry.data.get("place"), ctx.catalogue.phase_label(entry.data.get("phase"))) if x]
+    summary = f" {entry.summary}" if entry.summary else ""
+    draft.focus.setdefault(_SLOT_OF_KIND[entry.kind], []).append(entry.id)
+    head = f"„{entry.display_name}“ ({entry.id}" + (f"; {'; '.join(facts)}" if facts else "") + ")"
+    return f"{labels['catalogue_says']}: {head}.{summary} [{draft.cite(passage)}]"
+
+
+_SLOT_OF_KIND = {"criterion": "criteria", "driver": "drivers", "good_practice": "good_practices", "mechanism": "mechanisms", "phase": "phases"}
+
+
+def definition_parts(ctx: AnswerContext, draft: Draft, term: str | None, entry_id: str | None, budget: int) -> list[str]:
+    """Lines defining one term or catalogue entry: glossary, catalogue, defining sentence."""
+    lines: list[str] = []
+    used = 0
+    exclude: set[str] = set()
+    if term:
+        chunk = glossary_chunk(ctx, term)
+        if chunk is not None:
+            sentences = [s for s, _ in sentences_of(ctx, chunk)][:2]
+            line = " ".join(draft.quote(s, chunk) for s in sentences)
+            lines.append(line)
+            used += len(line.split())
+            exclude.add(chunk.id)
+    if entry_id:
+        line = _entry_line(ctx, draft, entry_id)
+        if line and used + len(line.split()) <= budget + 40:
+            lines.append(line)
+            used += len(line.split())
+    if used < budget * 0.8:
+        surfaces = (ctx.lexicon.surfaces("term", term) if term else []) + (
+            [ctx.catalogue.get(entry_id).name] if entry_id and ctx.catalogue.get(entry_id) else []
+        )
+        best = defining_sentence(ctx, surfaces, exclude) if surfaces else None
+        if best is not None:
+            sentences = window(ctx, best, [best], max_sentences=2, max_words=max(25, budget - used), min_sentences=1)
+            lines.append(" ".join(draft.quote(s, best.passage) for s in sentences))
+    return lines
+
+
+_KIND_WORDS = {
+    "driver": re.compile(r"treiber|driver", re.I),
+    "criterion": re.compile(r"kriteri|criteri", re.I),
+    "mechanism": re.compile(r"mechanism|förder", re.I),
+    "good_practice": re.compile(r"good practice|beispiel|example", re.I),
+}
+
+
+def _subject(ctx: AnswerContext) -> tuple[str | None, str | None]:
+    """The term and catalogue entry a definition is about. Without a named entry, a question that
+    names the kind ("der Treiber mit der ressourcenarmen Struktur") takes the best retrieved entry of
+    that kind."""
+    f = ctx.frame
+    entry = next(iter(f.criteria or f.good_practices or f.drivers or f.mechanisms), None)
+    if entry is None and f.phases and not f.terms:
+        entry = f.phases[0]
+    if entry is None:
+        for p in ctx.passages[:3]:
+            kind_words = _KIND_WORDS.get(p.chunk.kind)
+            if p.chunk.source == "catalogue" and kind_words and kind_words.search(ctx.question):
+                entry = p.chunk.ref_id
+                break
+    generic = {"Skalierungstreiber", "Erfolgskriterien", "Phasen", "Fördermechanismen"}
+    terms = [t for t in f.terms if not (entry and t in generic)]  # "der Treiber X": X, not the word "Treiber"
+    term = terms[0] if terms else None
+    return term, entry
+
+
+# A question about one catalogue entry's attribute ("Zu welchem Treiber gehört …?", "Welche
+# Stakeholder hat …?") is answered by that entry's catalogue line.
+ATTRIBUTE = re.compile(
+    r"treiber|driver|sub-driver|phase|meilenstein|milestone|workstream|stakeholder|beteiligt|zugeordnet|"
+    r"gehört|gehoert|belong|kategorie|category|wo |where|ort\b", re.I
+)
+
+
+def is_attribute_question(ctx: AnswerContext) -> bool:
+    f = ctx.frame
+    named = f.criteria + f.good_practices + f.mechanisms
+    return len(named) == 1 and not f.drivers and bool(ATTRIBUTE.search(ctx.question))
+
+
+def define(ctx: AnswerContext) -> Draft | None:
+    term, entry = _subject(ctx)
+    if term is None and entry is None:
+        return None
+    draft = Draft(ctx)
+    for line in definition_parts(ctx, draft, term, entry, ctx.max_words):
+        draft.add(line)
+    return None if draft.empty else draft
+
+
+# -- compare ------------------------------------------------------------------------------------
+
+def _sides(ctx: AnswerContext) -> list[tuple[str, str | None, str | None]]:
+    """(label, term, entry) for the two things compared, in the question's order."""
+    f = ctx.frame
+    for entries in (f.phases, f.operator_types, f.good_practices, f.criteria, f.drivers):
+        if len(entries) >= 2:
+            return [(e, None, e) for e in entries[:2]]
+    if len(f.terms) >= 2:
+        return [(t, t, None) for t in f.terms[:2]]
+    if f.terms and (f.phases or f.criteria):
+        other = (f.criteria or f.phases)[0]
+        return [(f.terms[0], f.terms[0], None), (other, None, other)]
+    return []
+
+
+def _contrast_passage(ctx: AnswerContext, surfaces_a: list[str], surfaces_b: list[str]) -> list[tuple[Passage, list[str]]] | None:
+    """A dossier passage that speaks of both sides within a few sentences: quote that stretch."""
+    best = None
+    for p in ctx.passages[: ctx.settings.answer_pool]:
+        if not quotable_chunk(p.chunk):
+            continue
+        sentences = [s for s, _ in sentences_of(ctx, p.chunk)]
+        a = [i for i, s in enumerate(sentences) if _term_positions(s, surfaces_a)]
+        b = [i for i, s in enumerate(sentences) if _term_positions(s, surfaces_b)]
+        for i in a:
+            for j in b:
+                lo, hi = min(i, j), max(i, j)
+                if hi - lo <= 3:
+                    while lo > 0 and REFERRING.match(sentences[lo]) and hi - lo < 3:
+                        lo -= 1
+                    span = sentences[lo : hi + 1]
+                    if best is None or len(span) < len(best[1]):
+                        best = (p, span)
+    return [best] if best else None
+
+
+def _operator_row(ctx: AnswerContext, draft: Draft, key: str) -> str | None:
+    """The row of Abbildung 3 for one operator type, cited to the figure."""
+    from assistant.answer.listing import operator_figure
+
+    figure, rows = operator_figure(ctx)
+    row = next((r for r in rows if r.startswith(key.split("/")[0].split()[0])), None)
+    return f"{row} [{draft.cite(figure)}]" if figure is not None and row else None
+
+
+def _phase_side(ctx: AnswerContext, draft: Draft, phase: str, budget: int) -> list[str]:
+    """One phase: its catalogue summary; with a topic, the phase's criteria and sentence about it."""
+    from assistant.answer.explain import phase_pool
+    from assistant.answer.extract import extract
+
+    line = _entry_line(ctx, draft, phase)
+    lines = [line] if line else []
+    topic = ctx.frame.own_topic or ctx.frame.topic
+    if topic:
+        parts = extract(ctx, phase_pool(ctx, phase), max_words=max(25, budget // 2), second=False, max_sentences=2)
+        if parts:
+            lines.append(render(draft, parts))
+    return lines
+
+
+def compare(ctx: AnswerContext) -> Draft | None:
+    sides = _sides(ctx)
+    if len(sides) < 2:
+        return None
+    draft = Draft(ctx)
+    f = ctx.frame
+    half = max(30, ctx.max_words // 2)
+    if sides[0][2] in f.operator_types:
+        rows = [_operator_row(ctx, draft, key) for _, _, key in sides]
+        for row in rows:
+            draft.add(row or "")
+        return None if draft.empty else draft
+    if sides[0][2] in f.phases:
+        for _, _, phase in sides:
+            for line in _phase_side(ctx, draft, phase, half):
+                draft.add(line)
+        return None if draft.empty else draft
+    if all(term for _, term, _ in sides):
+        contrast = _contrast_passage(ctx, ctx.lexicon.surfaces("term", sides[0][1]), ctx.lexicon.surfaces("term", sides[1][1]))
+        if contrast:
+            draft.add(render(draft, contrast))
+    for label, term, entry in sides:
+        lines = definition_parts(ctx, draft, term, entry, half)
+        if lines:
+            draft.add(lines[0])
+    return None if draft.empty else draft

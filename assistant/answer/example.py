@@ -1,0 +1,85 @@
+"""Examples: the good practices that fit the frame's topic and phase, with what each example shows.
+
+Candidates are the catalogue's good practices. Each is scored by how close its catalogue entry and
+the dossier passages about it are to the question, plus a bonus when the question names it or when
+it belongs to the asked phase. The best one is presented with its place and phase, its catalogue
+summary and a short verbatim extract from the dossier; close runners-up follow as further examples.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.answer.draft import AnswerContext, Draft
+from assistant.answer.extract import extract, render
+from assistant.corpus import CatalogueEntry
+from assistant.schema import Passage
+
+NAMED_BONUS = 0.3  # the question names the good practice
+PHASE_BONUS = 0.08  # the good practice belongs to the asked phase
+CRITERION_BONUS = 0.08  # the catalogue links the good practice to a criterion the question is about
+RUNNER_UP_MARGIN = 0.04  # further examples within this of the best
+_PLURAL = re.compile(r"beispiele|good practices|practices|examples|welche (städte|kommunen|beispiele)|mehrere|weitere", re.IGNORECASE)
+
+
+def _passages_about(ctx: AnswerContext, gp: CatalogueEntry) -> list[Passage]:
+    return [
+        Passage(chunk=c, score=0.0)
+        for cid in ctx.index.order
+        if (c := ctx.index.chunks[cid]).source == "dossier" and gp.id in c.good_practices
+    ]
+
+
+def _score(ctx: AnswerContext, gp: CatalogueEntry) -> float:
+    sims = [ctx.similarity(f"catalogue-{gp.id}")] + [ctx.similarity(p.chunk.id) for p in _passages_about(ctx, gp)]
+    score = max(sims)
+    if gp.id in ctx.frame.good_practices:
+        score += NAMED_BONUS
+    if gp.data.get("phase") in ctx.frame.phases:
+        score += PHASE_BONUS
+    linked = set(gp.data.get("criteria") or []) | {
+        c for c in ctx.frame.criteria if gp.id in ((ctx.catalogue.get(c).data.get("good_practices") or []) if ctx.catalogue.get(c) else [])
+    }
+    if linked & set(ctx.frame.criteria):
+        score += CRITERION_BONUS
+    return score
+
+
+def ranked_practices(ctx: AnswerContext) -> list[tuple[float, CatalogueEntry]]:
+    ranked = sorted(((_score(ctx, gp), gp) for gp in ctx.catalogue.good_practices), key=lambda x: -x[0])
+    if ctx.frame.phases:
+        in_phase = [x for x in ranked if x[1].data.get("phase") in ctx.frame.phases]
+        if in_phase:
+            ranked = in_phase + [x for x in ranked if x not in in_phase]
+    return ranked
+
+
+def example(ctx: AnswerContext) -> Draft | None:
+    ranked = ranked_practices(ctx)
+    if not ranked:
+        return None
+    labels, catalogue = ctx.labels, ctx.catalogue
+    best_score, best = ranked[0]
+    draft = Draft(ctx)
+    draft.focus["good_practices"] = [best.id]
+    details = "; ".join(x for x in (best.data.get("place"), catalogue.phase_label(best.data.get("phase"))) if x)
+    n = draft.cite(ctx.catalogue_passage(best.id))
+    lead = labels["example"].format(name=best.name) + (f" ({details})" if details else "") + f". {best.summary} [{n}]"
+    draft.add(lead)
+    about = _passages_about(ctx, best)
+    if about:
+        used = len(lead.split())
+        parts = extract(ctx, about, max_words=max(30, ctx.max_words - used), second=False, max_sentences=3)
+        if parts:
+            draft.add(render(draft, parts))
+    wants_several = bool(_PLURAL.search(ctx.question))
+    others = [gp for score, gp in ranked[1:] if wants_several or score >= best_score - RUNNER_UP_MARGIN][:2]
+    if others:
+        draft.add(
+            f"{labels['further_examples']}: "
+            + "; ".join(
+                f"„{gp.name}“" + (f" ({gp.data['place']})" if gp.data.get("place") else "") + f" [{draft.cite(ctx.catalogue_passage(gp.id))}]"
+                for gp in others
+            )
+        )
+    return draft

@@ -1,0 +1,116 @@
+"""Explain / how-to and phase overview: coherent extracts from the best passages; a phase overview
+leads with the phase's catalogue summary and milestones."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.answer.draft import AnswerContext, Draft
+from assistant.domain import DEVELOPMENT_PHASES
+from assistant.answer.extract import Scored, extract, quotable_chunk, render, sentences_of, window
+from assistant.answer.stored import positions
+from assistant.schema import Passage
+
+
+def dossier_pool(ctx: AnswerContext) -> list[Passage]:
+    """The retrieved passages an extract may quote: dossier (and user) text, best first; passages of
+    the asked phase go first."""
+    pool = [p for p in ctx.passages[: ctx.settings.answer_pool] if quotable_chunk(p.chunk)]
+    phases = set(ctx.frame.phases)
+    if phases:
+        pool = [p for p in pool if p.chunk.phase in phases] + [p for p in pool if p.chunk.phase not in phases]
+    return pool
+
+
+def stored_extract(ctx: AnswerContext) -> list[tuple[Passage, list[str]]] | None:
+    """When the question is very close to a stored question of a dossier passage, the extract
+    starts at the sentences recorded as that question's answer (corpus/questions)."""
+    if ctx.stored is None:
+        return None
+    match = ctx.stored.best(ctx.vector)
+    if match is None or match.similarity < ctx.settings.stored_answer_min:
+        return None
+    chunk = ctx.index.chunks.get(match.chunk_id)
+    if chunk is None or not quotable_chunk(chunk):
+        return None
+    sentences = [s for s, _ in sentences_of(ctx, chunk)]
+    hits = positions(sentences, match.answer)
+    if not hits:
+        return None
+    passage = Passage(chunk=chunk, score=match.similarity)
+    best = Scored(passage, hits[0], sentences[hits[0]], 1.0)
+    span = hits[-1] - hits[0] + 1
+    text = window(ctx, best, [Scored(passage, i, sentences[i], 1.0) for i in hits], max(span, 2), ctx.max_words)
+    return [(passage, text)]
+
+
+def explain(ctx: AnswerContext) -> Draft | None:
+    pool = dossier_pool(ctx)
+    parts = stored_extract(ctx) or extract(ctx, pool)
+    if not parts:
+        return None
+    draft = Draft(ctx)
+    draft.add(render(draft, parts))
+    return draft
+
+
+def phase_pool(ctx: AnswerContext, phase: str) -> list[Passage]:
+    """Passages of the phase's own section: the retrieved ones first, then the rest of the section."""
+    retrieved = [p for p in ctx.passages if p.chunk.phase == phase and quotable_chunk(p.chunk)]
+    seen = {p.chunk.id for p in retrieved}
+    rest = [
+        Passage(chunk=c, score=0.0)
+        for cid in ctx.index.order
+        if (c := ctx.index.chunks[cid]).phase == phase and quotable_chunk(c) and cid not in seen and c.source == "dossier"
+    ]
+    return retrieved + rest
+
+
+def phase_lead(ctx: AnswerContext, draft: Draft, phase: str) -> None:
+    """'P3 – Pilotphase: <summary> [n]' and the milestones line, both from the catalogue."""
+    entry = ctx.catalogue.get(phase)
+    passage = ctx.catalogue_passage(phase)
+    if entry is None or passage is None:
+        return
+    n = draft.cite(passage)
+    labels = ctx.labels
+    draft.add(f"{ctx.catalogue.phase_label(phase)}: {entry.summary} [{n}]")
+    milestones = ctx.catalogue.milestones(phase)
+    if milestones:
+        draft.add(f"{labels['milestones_of']}: " + "; ".join(f"{m.name} ({m.id})" for m in milestones) + f" [{n}]")
+    else:
+        draft.add(f"{labels['no_milestones']} [{n}]")
+
+
+_NEXT = re.compile(r"\b(nach|after|following|folgt|folgende|nächste|naechste|next)\b", re.IGNORECASE)
+_BEFORE = re.compile(r"\b(vor|before|preceding|vorherige|previous)\b\s+(der|dem|the)?\s*\w*\s*(phase|P\d|prototyp|pilot|verstetigung|transfer|ideenfindung)", re.IGNORECASE)
+
+
+def relative_phase(question: str, phase: str) -> str:
+    """"Welche Phase kommt nach der Prototypentwicklung?" asks for the neighbour of the named phase."""
+    if phase not in DEVELOPMENT_PHASES or not re.search(r"\b(welche|which|what)\b.{0,20}\bphase\b", question, re.I):
+        return phase
+    i = DEVELOPMENT_PHASES.index(phase)
+    if _BEFORE.search(question) and i > 0:
+        return DEVELOPMENT_PHASES[i - 1]
+    if _NEXT.search(question) and i + 1 < len(DEVELOPMENT_PHASES):
+        return DEVELOPMENT_PHASES[i + 1]
+    return phase
+
+
+def phase_overview(ctx: AnswerContext) -> Draft | None:
+    if not ctx.frame.phases:
+        return None
+    phase = relative_phase(ctx.question, ctx.frame.phases[0])
+    if phase != ctx.frame.phases[0]:
+        ctx.frame = ctx.frame.model_copy(update={"phases": [phase]})
+    elif ctx.frame.own_topic if ctx.frame.follow_up else ctx.frame.topic:
+        # "Welche Rolle spielen Inkubatoren in der Pilotphase?": the question's own topic, in that phase
+        return explain(ctx)
+    draft = Draft(ctx)
+    phase_lead(ctx, draft, phase)
+    used = sum(len(line.split()) for line in draft.lines)
+    parts = extract(ctx, phase_pool(ctx, phase), max_words=max(40, ctx.max_words - used), second=False, max_sentences=3)
+    if parts:
+        draft.add(render(draft, parts))
+    return None if draft.empty else draft

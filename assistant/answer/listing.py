@@ -1,0 +1,360 @@
+"""List and count: exact lists from the catalogue data, with their number.
+
+Every item is cited to its catalogue entry, plus a dossier passage where the study discusses it.
+The coverage caveat ("48 of 76 criteria", read from the data) appears only when criteria are
+counted or listed. Counts of things outside the catalogue (publications, experts, cities) are
+answered with the dossier sentence that states the number.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+from assistant.answer.draft import AnswerContext, Draft
+from assistant.answer.explain import dossier_pool
+from assistant.answer.extract import extract, render
+from assistant.corpus import CatalogueEntry
+from assistant.domain import CONTINUOUS_PHASE, DEVELOPMENT_PHASES, Operation
+from assistant.frames import Target
+from assistant.schema import Chunk
+
+_NUMBER = re.compile(r"\b(\d+|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf)\b", re.IGNORECASE)
+
+
+def _dossier_passage_for(ctx: AnswerContext, entry_id: str, phase: str | None = None) -> Chunk | None:
+    """The dossier passage that discusses a catalogue entry (its own phase's section first)."""
+    found = [
+        c for cid in ctx.index.order
+        if (c := ctx.index.chunks[cid]).source == "dossier" and (entry_id in c.criteria or entry_id in c.good_practices)
+    ]
+    found.sort(key=lambda c: (0 if phase and c.phase == phase else 1, -ctx.similarity(c.id)))
+    return found[0] if found else None
+
+
+def _item(ctx: AnswerContext, draft: Draft, entry: CatalogueEntry, extra: str = "", with_dossier: bool = True) -> str:
+    refs = [draft.cite(ctx.catalogue_passage(entry.id))]
+    if with_dossier:
+        chunk = _dossier_passage_for(ctx, entry.id, entry.phase)
+        if chunk is not None:
+            refs.append(draft.cite(chunk))
+    marks = "".join(f"[{n}]" for n in dict.fromkeys(refs))
+    return f"- {entry.display_name} ({entry.id}{extra}) {marks}"
+
+
+def _coverage(ctx: AnswerContext) -> str:
+    return ctx.catalogue.coverage_note(ctx.lang)
+
+
+def _filtered_criteria(ctx: AnswerContext) -> tuple[list[CatalogueEntry], str]:
+    """The criteria the frame asks for, and a phrase naming the filter ("für P3 – Pilotphase")."""
+    f, labels, catalogue = ctx.frame, ctx.labels, ctx.catalogue
+    criteria = list(catalogue.criteria)
+    what: list[str] = []
+    if f.phases:
+        criteria = [c for c in criteria if any(p in c.phases for p in f.phases)]
+        what.append(labels["for_phase"].format(phase=" / ".join(catalogue.phase_label(p) for p in f.phases)))
+    if f.drivers:
+        criteria = [c for c in criteria if c.data.get("driver") in f.drivers]
+        what.append(labels["for_driver"].format(driver=" / ".join(f"{d} – {catalogue.get(d).name}" for d in f.drivers if catalogue.get(d))))
+    if f.workstreams:
+        criteria = [c for c in criteria if set(f.workstreams) & set(c.data.get("workstreams") or [])]
+        what.append(labels["for_workstream"].format(ws=", ".join(f.workstreams)))
+    if f.milestone is not None:
+        criteria = [c for c in criteria if c.data.get("milestone") is f.milestone]
+    if f.criteria and not (f.phases or f.drivers or f.workstreams or f.milestone):
+        criteria = [c for c in criteria if c.id in f.criteria] or criteria
+    return criteria, " ".join(what) or labels["for_all"]
+
+
+def _topic_filter(ctx: AnswerContext, entries: list[CatalogueEntry]) -> list[CatalogueEntry]:
+    """A follow-up that narrows a list by topic ("Welche davon drehen sich ums Geld?"): keep the
+    entries whose catalogue text is closest to the question."""
+    if not (ctx.frame.follow_up and ctx.frame.own_topic and len(entries) > 3):
+        return entries
+    scored = sorted(entries, key=lambda e: -ctx.similarity(f"catalogue-{e.id}"))
+    top = ctx.similarity(f"catalogue-{scored[0].id}")
+    return [e for e in scored[:3] if ctx.similarity(f"catalogue-{e.id}") >= top - 0.03]
+
+
+def _criterion_line(ctx: AnswerContext, draft: Draft, c: CatalogueEntry, show_phase: bool, with_dossier: bool) -> str:
+    extra = f", {c.phase}" if show_phase and c.phase else ""
+    if c.data.get("milestone") is True and ctx.frame.milestone is None:
+        extra += f"; {ctx.labels['milestone_mark']}"
+    return _item(ctx, draft, c, extra, with_dossier)
+
+
+def _milestones(ctx: AnswerContext, draft: Draft, criteria: list[CatalogueEntry], what: str, count_only: bool) -> None:
+    """Milestone criteria grouped by phase, each phase cited to its catalogue entry (which records them)."""
+    labels, catalogue, f = ctx.labels, ctx.catalogue, ctx.frame
+    if f.milestone is False:
+        draft.add(labels["milestones_no"].format(what=what, n=len(criteria)) + ":")
+        draft.add("\n".join(_criterion_line(ctx, draft, c, True, not count_only) for c in criteria))
+        unknown = [c for c in catalogue.criteria if c.data.get("milestone") is None]
+        draft.add(labels["milestones_unknown"].format(n=len(unknown)))
+        return
+    draft.add(labels["milestones_in"].format(what=what, n=len(criteria)) + ":")
+    lines = []
+    for phase in dict.fromkeys(c.phase for c in criteria):
+        group = [c for c in criteria if c.phase == phase]
+        passage = ctx.catalogue_passage(phase) if phase else None
+        head = f"{catalogue.phase_label(phase)} [{draft.cite(passage)}]:" if passage else ""
+        lines.append(head + "\n" + "\n".join(_criterion_line(ctx, draft, c, False, not count_only) for c in group))
+    draft.add("\n".join(lines))
+
+
+def _criteria_list(ctx: AnswerContext, count_only: bool) -> Draft:
+    draft = Draft(ctx, further=False, is_list=True)
+    labels = ctx.labels
+    criteria, what = _filtered_criteria(ctx)
+    criteria = _topic_filter(ctx, criteria)
+    f = ctx.frame
+    if f.milestone is not None:
+        if not criteria and f.phases == ["D"]:
+            # "über alle Phasen hinweg" asked for all milestones, not the cross-phase group D
+            draft.add(labels["milestones_none"].format(what=what))
+            draft.add(labels["all_phases_instead"])
+            ctx.frame = f.model_copy(update={"phases": []})
+            criteria, what = _filtered_criteria(ctx)
+        if not criteria:
+            draft.add(labels["milestones_none"].format(what=what))
+            for p in f.phases:
+                draft.add(f"{ctx.catalogue.phase_label(p)} [{draft.cite(ctx.catalogue_passage(p))}]")
+        else:
+            _milestones(ctx, draft, criteria, what, count_only)
+    else:
+        if not (f.phases or f.drivers or f.workstreams or f.criteria):
+            _study_total(ctx, draft)
+        if not criteria:
+            draft.add(labels["none_match"])
+        else:
+            source = _filter_source(ctx)
+            ref = f" [{draft.cite(source)}]" if source is not None else ""
+            draft.add(_n(labels["criteria_in"].format(what=what, n=len(criteria))) + ref + ":")
+            if not count_only or len(criteria) <= 12:
+                draft.add("\n".join(_criterion_line(ctx, draft, c, not f.phases, not count_only) for c in criteria))
+    draft.add(_coverage(ctx))
+    return draft
+
+
+def _filter_source(ctx: AnswerContext):
+    """The catalogue entry that records a filtered list: the phase or the driver asked for."""
+    f = ctx.frame
+    if len(f.phases) == 1 and not f.drivers:
+        return ctx.catalogue_passage(f.phases[0])
+    if len(f.drivers) == 1 and not f.phases:
+        return ctx.catalogue_passage(f.drivers[0])
+    return None
+
+
+def _n(text: str) -> str:
+    """'1 Kriterien' → '1 Kriterium' (the one plural the lists need)."""
+    return re.sub(r"\b1 Kriterien\b", "1 Kriterium", re.sub(r"\b1 criteria\b", "1 criterion", text))
+
+
+def _study_total(ctx: AnswerContext, draft: Draft) -> None:
+    """The study's own figure (76 criteria in five phases), cited to the dossier sentence stating it."""
+    named, total = ctx.catalogue.coverage
+    sentence = None
+    for cid in ctx.index.order:
+        chunk = ctx.index.chunks[cid]
+        if chunk.source == "dossier" and not chunk.section.startswith(("Titelei", "Literatur")):
+            for text, _ in ctx.index.sentences.get(cid, []):
+                if re.search(rf"\b{total} Kriterien\b", text):
+                    sentence = (text, chunk)
+                    break
+        if sentence:
+            break
+    if sentence:
+        draft.add(draft.quote(sentence[0], sentence[1]))
+    else:
+        phases = len(DEVELOPMENT_PHASES)
+        draft.add(ctx.labels["study_total"].format(total=total, phases=phases))
+
+
+def _phases_list(ctx: AnswerContext) -> Draft:
+    draft = Draft(ctx, further=False, is_list=True)
+    catalogue = ctx.catalogue
+    draft.add(ctx.labels["phases_list"].format(n=len(DEVELOPMENT_PHASES)) + ":")
+    items = []
+    for pid in (*DEVELOPMENT_PHASES, CONTINUOUS_PHASE):
+        entry = catalogue.get(pid)
+        if entry is not None:
+            items.append(f"- {catalogue.phase_label(pid)}: {entry.summary} [{draft.cite(ctx.catalogue_passage(pid))}]")
+    draft.add("\n".join(items))
+    return draft
+
+
+def _drivers_list(ctx: AnswerContext) -> Draft:
+    draft = Draft(ctx, further=False, is_list=True)
+    drivers = ctx.catalogue.drivers
+    draft.add(ctx.labels["drivers_list"].format(n=len(drivers)) + ":")
+    draft.add("\n".join(f"- {d.id} – {d.name} [{draft.cite(ctx.catalogue_passage(d.id))}]" for d in drivers))
+    return draft
+
+
+def _good_practices_list(ctx: AnswerContext) -> Draft:
+    draft = Draft(ctx, further=False, is_list=True)
+    catalogue, labels, f = ctx.catalogue, ctx.labels, ctx.frame
+    practices = list(catalogue.good_practices)
+    what = ""
+    if f.phases:
+        in_phase = [g for g in practices if g.data.get("phase") in f.phases]
+        phase_names = " / ".join(catalogue.phase_label(p) for p in f.phases)
+        if not in_phase:
+            draft.add(labels["gp_none_phase"].format(phase=phase_names))
+        else:
+            practices, what = in_phase, " " + labels["for_phase"].format(phase=phase_names)
+    draft.add(labels["gp_list"].format(n=len(practices), what=what) + ":")
+    lines = []
+    for g in practices:
+        details = "; ".join(x for x in (g.data.get("place"), g.data.get("phase")) if x)
+        lines.append(_item(ctx, draft, g, f"; {details}" if details else ""))
+    draft.add("\n".join(lines))
+    return draft
+
+
+def _mechanisms_list(ctx: AnswerContext) -> Draft:
+    draft = Draft(ctx, further=False, is_list=True)
+    labels = ctx.labels
+    categories = [m for m in ctx.catalogue.mechanisms if m.data.get("kind") == "Kategorie"]
+    singles = [m for m in ctx.catalogue.mechanisms if m.data.get("kind") != "Kategorie"]
+    draft.add(labels["mechanisms_list"].format(n=len(categories)) + ":")
+    draft.add("\n".join(f"- {m.display_name} ({m.id}) [{draft.cite(ctx.catalogue_passage(m.id))}]" for m in categories))
+    named = [m for m in singles if m.name]
+    unnamed = [m for m in singles if not m.name]
+    if named:
+        names = "; ".join(f"{m.name} ({m.id}) [{draft.cite(ctx.catalogue_passage(m.id))}]" for m in named)
+        if unnamed:
+            names += "; " + labels["mechanisms_unnamed"].format(n=len(unnamed))
+        draft.add(labels["mechanisms_more"].format(names=names))
+    return draft
+
+
+def _key_findings_list(ctx: AnswerContext) -> Draft | None:
+    """The numbered subsections of the key-findings chapter, each cited with its first passage."""
+    firsts: dict[str, Chunk] = {}
+    for cid in ctx.index.order:
+        chunk = ctx.index.chunks[cid]
+        parts = chunk.section.split(" > ")
+        if chunk.source == "dossier" and len(parts) >= 2 and "Kernergebnisse" in parts[0] and re.match(r"^\d+\.", parts[1]):
+            firsts.setdefault(parts[1], chunk)
+    if not firsts:
+        return None
+    draft = Draft(ctx, further=False, is_list=True)
+    draft.add(ctx.labels["key_findings"].format(n=len(firsts)) + ":")
+    draft.add("\n".join(f"- {title} [{draft.cite(chunk)}]" for title, chunk in firsts.items()))
+    return draft
+
+
+_OPERATOR_ROW = re.compile(r"^(öffentliche Hand|privatwirtschaftliches|zivilgesellschaftliche)")
+FIGURE_OPERATORS = "Abbildung 3"
+
+
+def operator_figure(ctx: AnswerContext) -> tuple[Chunk | None, list[str]]:
+    """The passage holding Abbildung 3 (operators of digital solutions) and its three rows."""
+    figure = next((c for cid in ctx.index.order if "öffentliche Hand:" in (c := ctx.index.chunks[cid]).text and c.source == "dossier"), None)
+    rows = [line for line in figure.text.split("\n\n") if _OPERATOR_ROW.match(line)] if figure else []
+    return figure, rows
+
+
+def _operator_types_list(ctx: AnswerContext) -> Draft | None:
+    figure, rows = operator_figure(ctx)
+    if figure is None or not rows:
+        return None
+    draft = Draft(ctx, further=False, is_list=True)
+    # the running text that introduces the figure ("… (s. Abbildung 3) können … betrieben werden")
+    for cid in ctx.index.order:
+        chunk = ctx.index.chunks[cid]
+        sentence = next((t for t, _ in ctx.index.sentences.get(cid, []) if FIGURE_OPERATORS in t), None)
+        if sentence and chunk.id != figure.id and chunk.source == "dossier":
+            draft.add(draft.quote(sentence, chunk))
+            break
+    n = draft.cite(figure)
+    draft.add(ctx.labels["operators"] + f" [{n}]:")
+    draft.add("\n".join(f"- {row} [{n}]" for row in rows))
+    return draft
+
+
+def _glossary_list(ctx: AnswerContext) -> Draft | None:
+    from assistant.answer.define import GLOSSARY_SECTION
+
+    entries = [c for cid in ctx.index.order if (c := ctx.index.chunks[cid]).section == GLOSSARY_SECTION]
+    if not entries:
+        return None
+    draft = Draft(ctx, further=False, is_list=True)
+    names = {name: key for key, name in ctx.lexicon.term_glossary.items()}
+    lines = []
+    for chunk in entries:
+        name = next((n for n in names if chunk.text.startswith(n)), chunk.text.split(" ")[0])
+        lines.append(f"- {name} [{draft.cite(chunk)}]")
+    draft.add(ctx.labels["glossary_list"].format(n=len(entries)) + ":")
+    draft.add("\n".join(lines))
+    concepts = [ctx.catalogue.get(e) for e in dict.fromkeys(ctx.lexicon.term_entry.values()) if ctx.catalogue.get(e)]
+    if concepts:
+        draft.add(ctx.labels["concepts_list"] + ": " + "; ".join(f"{c.name} ({c.id}) [{draft.cite(ctx.catalogue_passage(c.id))}]" for c in concepts))
+    return draft
+
+
+def _workstreams_list(ctx: AnswerContext) -> Draft:
+    draft = Draft(ctx, further=False, is_list=True)
+    names = list(ctx.catalogue.raw.get("workstreams") or [])
+    draft.add(ctx.labels["workstreams_list"].format(n=len(names)) + ": " + ", ".join(names) + ".")
+    with_ws = [c for c in ctx.catalogue.criteria if c.data.get("workstreams")]
+    lines = [_item(ctx, draft, c, f"; {', '.join(c.data['workstreams'])}", with_dossier=False) for c in with_ws]
+    draft.add("\n".join(lines))
+    return draft
+
+
+LISTS: dict[Target, Callable[[AnswerContext], Draft | None]] = {
+    Target.PHASES: _phases_list,
+    Target.DRIVERS: _drivers_list,
+    Target.GOOD_PRACTICES: _good_practices_list,
+    Target.MECHANISMS: _mechanisms_list,
+    Target.KEY_FINDINGS: _key_findings_list,
+    Target.OPERATOR_TYPES: _operator_types_list,
+    Target.WORKSTREAMS: _workstreams_list,
+    Target.GLOSSARY: _glossary_list,
+}
+
+
+def _target(ctx: AnswerContext) -> Target | None:
+    f = ctx.frame
+    if f.target is not None:
+        # "Welche Kriterien gehören zu Phase P3?" names the target criteria and a phase
+        return f.target
+    if f.milestone is not None or f.workstreams or f.drivers and f.operation == Operation.LIST:
+        return Target.CRITERIA
+    return None
+
+
+def list_items(ctx: AnswerContext) -> Draft | None:
+    target = _target(ctx)
+    if target is None:
+        return None
+    if target == Target.CRITERIA:
+        return _criteria_list(ctx, count_only=False)
+    if target == Target.PHASES and len(ctx.frame.phases) == 1:
+        from assistant.answer.explain import phase_overview
+
+        return phase_overview(ctx)  # "Welche Phase kommt nach P2?" is about one phase, not a list of phases
+    return LISTS[target](ctx)
+
+
+def _number_bonus(sentence: str) -> float:
+    return 0.15 if _NUMBER.search(sentence) else 0.0
+
+
+def count_items(ctx: AnswerContext) -> Draft | None:
+    target = _target(ctx)
+    if target == Target.CRITERIA:
+        return _criteria_list(ctx, count_only=True)
+    if target is not None and target in LISTS:
+        return LISTS[target](ctx)
+    # a number the catalogue does not hold: the dossier sentence that states it
+    parts = extract(ctx, dossier_pool(ctx), bonus=_number_bonus, second=False, max_sentences=2)
+    if not parts:
+        return LISTS[target](ctx) if target in LISTS else None
+    draft = Draft(ctx)
+    draft.add(render(draft, parts))
+    return draft

@@ -1,0 +1,138 @@
+"""Questions about the study itself: authors, publisher, date, DOI/ISBN, commissioning ministry,
+method (publications, interviews, workshop), and the online roadmap. Each facet has cue words and a
+locator for the passage of the dossier (Impressum, title page, introduction, method) that states it;
+the answer quotes that passage verbatim."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from assistant.answer.draft import AnswerContext, Draft
+from assistant.answer.extract import extract, render, sentences_of
+from assistant.frames.lexicon import fold_text
+from assistant.schema import Chunk, Passage
+
+
+@dataclass(frozen=True)
+class Facet:
+    name: str
+    cue: re.Pattern  # on folded question text
+    find: Callable[[AnswerContext], list[tuple[Chunk, list[str]]]]  # (chunk, verbatim lines/sentences)
+
+
+def _section(ctx: AnswerContext, suffix: str) -> list[Chunk]:
+    return [c for cid in ctx.index.order if (c := ctx.index.chunks[cid]).source == "dossier" and c.section.endswith(suffix)]
+
+
+def _lines(chunk: Chunk, pattern: str | None = None) -> list[str]:
+    lines = [line.strip() for line in chunk.text.split("\n") if line.strip()]
+    lines = [re.sub(r"\[([^\]]+)\]\(mailto:[^)]*\)", r"\1", line) for line in lines]  # e-mail links as plain text
+    return [line for line in lines if pattern is None or re.search(pattern, line)]
+
+
+def _sentence_with(ctx: AnswerContext, pattern: str, sections: tuple[str, ...] = ()) -> list[tuple[Chunk, list[str]]]:
+    for cid in ctx.index.order:
+        chunk = ctx.index.chunks[cid]
+        if chunk.source != "dossier" or (sections and not chunk.section.startswith(sections)):
+            continue
+        for text, _ in sentences_of(ctx, chunk):
+            if re.search(pattern, text):
+                return [(chunk, [text])]
+    return []
+
+
+def _authors(ctx: AnswerContext) -> list[tuple[Chunk, list[str]]]:
+    title = [c for c in _section(ctx, "Smart-City-Lösungen skalieren: Eine Roadmap für Kommunen")]
+    out = []
+    for chunk in title[:1]:
+        names = [line for line in _lines(chunk) if line.count(",") >= 3]
+        if names:
+            out.append((chunk, names[:1]))
+    return out
+
+
+def _publisher(ctx: AnswerContext) -> list[tuple[Chunk, list[str]]]:
+    out = [(c, [" ".join(_lines(c)[:2])]) for c in _section(ctx, "> Herausgeber")[:1]]
+    return out + _sentence_with(ctx, r"im Auftrag des")
+
+
+def _commissioned(ctx: AnswerContext) -> list[tuple[Chunk, list[str]]]:
+    return _sentence_with(ctx, r"im Auftrag des")
+
+
+def _date(ctx: AnswerContext) -> list[tuple[Chunk, list[str]]]:
+    out = [(c, ["Stand: " + " ".join(_lines(c))]) for c in _section(ctx, "> Stand")[:1]]
+    return out + [(c, _lines(c, r"^Bonn \d{4}$")) for c in _section(ctx, "> Vervielfältigung")[:1] if _lines(c, r"^Bonn \d{4}$")]
+
+
+def _identifiers(ctx: AnswerContext) -> list[tuple[Chunk, list[str]]]:
+    return [(c, _lines(c, r"^(DOI|ISBN)")) for c in _section(ctx, "> Vervielfältigung")[:1] if _lines(c, r"^(DOI|ISBN)")]
+
+
+def _method(ctx: AnswerContext) -> list[tuple[Chunk, list[str]]]:
+    out = []
+    for pattern in (r"45 nationale und internationale Publikationen", r"Gespräche mit elf Expertinnen und Experten", r"Expertentworkshop|Workshop mit"):
+        for hit in _sentence_with(ctx, pattern, sections=("1 Einführung",)):
+            if hit not in out:
+                out.append(hit)
+    return out
+
+
+def _tool(ctx: AnswerContext) -> list[tuple[Chunk, list[str]]]:
+    return _sentence_with(ctx, r"https://skalierung\.smart-city-dialog\.de")
+
+
+def _supervision(ctx: AnswerContext) -> list[tuple[Chunk, list[str]]]:
+    return [(c, [" ".join(_lines(c)[:3])]) for c in _section(ctx, "> Wissenschaftliche Begleitung")[:1]]
+
+
+def _institutions(ctx: AnswerContext) -> list[tuple[Chunk, list[str]]]:
+    """The authors with their institutions, as the Impressum lists them (without e-mail lines)."""
+    out = []
+    for chunk in _section(ctx, "> Autorinnen und Autoren")[:1]:
+        lines = [line for line in _lines(chunk) if "@" not in line]
+        out.append((chunk, ["; ".join(lines)]))
+    return out
+
+
+def _editors(ctx: AnswerContext) -> list[tuple[Chunk, list[str]]]:
+    return [(c, [" ".join(_lines(c))]) for c in _section(ctx, "> Redaktion")[:1]]
+
+
+FACETS: tuple[Facet, ...] = (
+    Facet("institutions", re.compile(r"einrichtung|institut|organisation|hinter (dem|den) autor|arbeiten die autor|from which|affiliat"), _institutions),
+    Facet("authors", re.compile(r"autor|author|geschrieben|verfasst|wrote|written|wer hat (die|das) (studie|dossier)"), _authors),
+    Facet("commissioned", re.compile(r"auftrag|commission|ministeri|behalf"), _commissioned),
+    Facet("publisher", re.compile(r"herausgeb|publisher|published by|who published|veroffentlicht von|wer hat .* herausgegeben"), _publisher),
+    Facet("identifiers", re.compile(r"\bdoi\b|\bisbn\b|zitier|cite"), _identifiers),
+    Facet("date", re.compile(r"wann|welchem jahr|erschienen|\bstand\b|when|which year|datum|date"), _date),
+    Facet("supervision", re.compile(r"wissenschaftlich begleitet|begleitung|supervis"), _supervision),
+    Facet("editors", re.compile(r"redaktion|editor"), _editors),
+    Facet("tool", re.compile(r"online|tool|webseite|website|\burl\b|adresse|link|interaktiv"), _tool),
+    Facet("method", re.compile(r"method|vorgehen|wie wurde|how was|entwickelt|erarbeitet|grundlage|interview|expert|publikation|literatur|workshop"), _method),
+)
+
+
+def meta(ctx: AnswerContext) -> Draft | None:
+    folded = fold_text(ctx.question)
+    facets = [f for f in FACETS if f.cue.search(folded)]
+    found: list[tuple[Chunk, list[str]]] = []
+    for facet in facets[:2]:
+        for hit in facet.find(ctx):
+            if hit not in found:
+                found.append(hit)
+    draft = Draft(ctx, further=False)
+    if not found:
+        # "Worum geht es in der Studie?": the introduction says it best
+        pool = [p for p in ctx.passages[: ctx.settings.answer_pool] if p.chunk.source == "dossier" and not p.chunk.section.startswith("Literatur")]
+        parts = extract(ctx, pool)
+        if not parts:
+            return None
+        draft.further = True
+        draft.add(render(draft, parts))
+        return draft
+    for chunk, lines in found:
+        draft.add(" ".join(draft.quote(line, Passage(chunk=chunk, score=0.0)) for line in lines if line))
+    return draft

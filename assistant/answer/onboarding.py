@@ -1,0 +1,42 @@
+"""Onboarding ("Ich bin neu – womit fange ich an?"): the check before building anything
+("Vor dem Start": reuse before own development), the five phases at a glance, the milestones of the
+first phase, and a pointer to the app's "Einarbeitung" view."""
+
+from __future__ import annotations
+
+from assistant.answer.draft import AnswerContext, Draft
+from assistant.answer.extract import sentences_of
+from assistant.domain import DEVELOPMENT_PHASES
+
+BEFORE_START = "Vor dem Start"
+STRUCTURE = ("Kriterien", "Skalierungstreiber", "Phasen", "Fördermechanismen")  # sections of "Die Anwendung der Roadmap"
+
+
+def onboarding(ctx: AnswerContext) -> Draft | None:
+    labels, catalogue = ctx.labels, ctx.catalogue
+    draft = Draft(ctx, further=False)
+    draft.add(labels["onboarding_intro"])
+    before = next((c for cid in ctx.index.order if (c := ctx.index.chunks[cid]).section.endswith(BEFORE_START)), None)
+    if before is not None:
+        sentences = [s for s, _ in sentences_of(ctx, before)][:2]
+        draft.add(labels["onboarding_before"] + " " + " ".join(draft.quote(s, before) for s in sentences))
+    phases = []
+    for pid in DEVELOPMENT_PHASES:
+        passage = ctx.catalogue_passage(pid)
+        if passage is not None:
+            phases.append(f"{catalogue.phase_label(pid)} [{draft.cite(passage)}]")
+    if phases:
+        draft.add(labels["onboarding_phases"] + " " + " → ".join(phases))
+    parts = []
+    for section in STRUCTURE:
+        chunk = next((c for cid in ctx.index.order if (c := ctx.index.chunks[cid]).section.endswith(f"> {section}")), None)
+        if chunk is not None:
+            parts.append(f"{section} [{draft.cite(chunk)}]")
+    if parts:
+        draft.add(labels["onboarding_structure"] + " " + ", ".join(parts) + ".")
+    milestones = catalogue.milestones(DEVELOPMENT_PHASES[0])
+    if milestones:
+        n = draft.cite(ctx.catalogue_passage(DEVELOPMENT_PHASES[0]))
+        draft.add(labels["onboarding_first"] + " " + "; ".join(f"{m.name} ({m.id})" for m in milestones) + f" [{n}]")
+    draft.add(labels["onboarding_view"])
+    return draft

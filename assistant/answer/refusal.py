@@ -1,0 +1,121 @@
+"""Refusal: when the sources are silent, say so — and never refuse a question they cover.
+
+Manipulation attempts (instructions to ignore rules, requests for prompts, settings, keys) are
+refused whatever the retrieval finds. Otherwise the decision uses retrieval evidence (the cosine of
+the question to its best passage or sentence, plus its cosine to the closest stored question of any
+passage) and the frame: questions that name something of the study (a phase, criterion, term …) need
+less evidence than those that name nothing. Questions the catalogue answers by its data (lists and
+counts of criteria, phases, drivers …), questions about the study itself, onboarding questions and
+bare follow-ups of an answered turn are always in scope. A question that names something the
+sources never mention (a capitalised word outside their vocabulary: another city's strategy, a
+product, a different study) needs more evidence. The thresholds are calibrated on the dev
+splits only (docs/benchmarks.md, refusal calibration).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from assistant.answer.texts import refusal_text
+from assistant.domain import Operation
+from assistant.frames import Frame
+from assistant.frames.lexicon import fold_text, stem, tokens
+from assistant.schema import Answer, Passage
+
+_MANIPULATION = re.compile(
+    r"(ignor\w*|vergiss|forget|disregard|missachte)\b.{0,40}\b(anweisung|instruktion|instruction|regel|rule|prompt|vorgabe)"
+    r"|system\s?-?prompt|systemnachricht|system message|developer message|entwickler-?nachricht|developer mode|entwicklermodus"
+    r"|(zeig|gib|nenn|verrat|print|show|reveal|list|dump|output)\w*\b.{0,40}\b(prompt|konfiguration|configuration|einstellungen|settings|"
+    r"umgebungsvariable\w*|environment|env\b|api[- ]?key|schlüssel|passw\w*|password|secret|token|credentials)"
+    r"|umgebungsvariablen|environment variables|\bapi[- ]?key|jailbreak|\bDAN\b|du bist (jetzt|ab sofort|nun|ab jetzt)"
+    r"|ab sofort bist du|you are now|from now on you|act as|tu so als|pretend (to be|you)",
+    re.IGNORECASE,
+)
+
+
+def is_manipulation(text: str) -> bool:
+    return bool(_MANIPULATION.search(text))
+
+
+def refusal_answer(question: str, lang: str, catalogue=None, intent: str = "refused") -> Answer:
+    return Answer(question=question, answer=refusal_text(lang), abstained=True, intent=intent, lang=lang)
+
+
+def evidence(vector: np.ndarray, passages: list[Passage], index) -> tuple[float, float, float]:
+    """(best passage cosine, best sentence cosine) among the retrieved passages, and the cosine of
+    the closest stored question of any passage (corpus/questions)."""
+    best_passage = max((float(index.vectors[p.chunk.id] @ vector) for p in passages if p.chunk.id in index.vectors), default=0.0)
+    best_sentence = 0.0
+    for p in passages:
+        for _, v in index.sentences.get(p.chunk.id, []):
+            best_sentence = max(best_sentence, float(v @ vector))
+    rows = [i for i, owner in enumerate(index.query_owner) if owner in index.chunks]
+    best_question = float((index.query_vectors[rows] @ vector).max()) if rows else 0.0
+    return best_passage, best_sentence, best_question
+
+
+_COMMON_NOUN = re.compile(r"(ung|ungen|heit|keit|schaft|tion|tionen|itat|glieder|nisse?|ismus|ierung|ende|enden|ment|ments|er|ern)$")
+
+
+class Vocabulary:
+    """The words of the sources (dossier and catalogue), to notice names the sources never use."""
+
+    def __init__(self, texts: list[str]):
+        self.words = {t for text in texts for t in tokens(text)}
+        self.stems = {stem(w) for w in self.words}
+        self._prefixes = {w[:5] for w in self.words if len(w) >= 5}
+
+    def knows(self, word: str) -> bool:
+        if stem(word) in self.stems:
+            return True
+        prefix = word[: max(5, len(word) - 3)]
+        if len(prefix) == 5 and prefix in self._prefixes or any(w.startswith(prefix) for w in self.words if len(prefix) > 5 and w[:5] == prefix[:5]):
+            return True
+        for i in range(4, len(word) - 3):  # compounds: "Softwareanbieter" = "software" + "anbieter"
+            head, tail = word[:i], word[i:]
+            for h in (head, head[:-1] if head.endswith("s") else None):
+                if h and len(h) >= 4 and stem(h) in self.stems and stem(tail) in self.stems:
+                    return True
+        return False
+
+    def unknown_names(self, question: str) -> list[str]:
+        """Capitalised words (not the first) that the sources never use, ordinary noun forms aside."""
+        words = re.findall(r"[\wÄÖÜäöüß-]+", question)
+        out = []
+        for i, word in enumerate(words):
+            if i == 0 or len(word) < 3 or not word[0].isupper():
+                continue
+            folded = fold_text(word)
+            if _COMMON_NOUN.search(folded):
+                continue
+            if not all(self.knows(part) for part in folded.split("-") if part):
+                out.append(word)
+        return out
+
+
+def coverage_score(vector: np.ndarray, passages: list[Passage], index) -> float:
+    """How well the sources cover a question: best passage-or-sentence cosine plus best stored-question cosine."""
+    best_passage, best_sentence, best_question = evidence(vector, passages, index)
+    return max(best_passage, best_sentence) + best_question
+
+
+ALWAYS_IN_SCOPE = {Operation.ONBOARDING}
+
+
+def sources_silent(
+    frame: Frame, vector: np.ndarray, passages: list[Passage], index, settings, question: str = "", vocabulary: "Vocabulary | None" = None
+) -> bool:
+    """Should this (non-manipulative) question be refused because the sources do not cover it?"""
+    if frame.operation in ALWAYS_IN_SCOPE or (frame.operation == Operation.META and frame.cued):
+        return False  # onboarding, and questions about the study itself ("Wer hat … geschrieben?")
+    if frame.operation in (Operation.LIST, Operation.COUNT) and frame.target is not None:
+        return False  # the catalogue answers it from its data
+    if frame.follow_up and not frame.own_topic:
+        return False  # a bare ellipsis ("Und in P4?") inherits an answered question
+    score = coverage_score(vector, passages, index)
+    threshold = settings.refuse_below_linked if frame.entity_count else settings.refuse_below
+    if vocabulary is not None and vocabulary.unknown_names(question):
+        threshold = max(threshold, settings.refuse_below_unknown_name)
+    return score < threshold

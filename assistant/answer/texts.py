@@ -1,0 +1,148 @@
+"""Every user-visible phrase of the answer engine, in German and English (one table per language)."""
+
+from __future__ import annotations
+
+LABELS: dict[str, dict[str, str]] = {
+    "de": {
+        "phase": "Phase",
+        "phases": "Phasen",
+        "criteria": "Kriterien",
+        "no_phase": "keine bestimmte Phase",
+        "no_criteria": "keine im Katalog benannten",
+        "more": "Mehr dazu",
+        "page": "S.",
+        "en_intro": "",
+        "milestones_of": "Meilensteine laut Katalog",
+        "no_milestones": "Für diese Phase sind im Katalog keine Meilensteine belegt.",
+        "catalogue_says": "Laut Kriterienkatalog",
+        "glossary_says": "Das Glossar der Studie",
+        "in_phase": "Phase",
+        "no_phase_known": "im Katalog keiner Phase zugeordnet",
+        "driver": "Skalierungstreiber",
+        "is_milestone": "im Katalog als Meilenstein markiert",
+        "no_milestone": "im Katalog kein Meilenstein",
+        "milestone_unknown": "Meilenstein-Status im Katalog nicht bekannt",
+        "workstreams": "Workstreams",
+        "stakeholders": "Beteiligte",
+        "milestone_mark": "Meilenstein",
+        "sub_drivers": "Sub-Driver",
+        # lists and counts
+        "criteria_in": "Im Katalog sind {what} {n} Kriterien benannt",
+        "criteria_all": "Der Katalog benennt {n} Kriterien",
+        "milestones_in": "Als Meilensteine markiert der Katalog {what} {n} Kriterien",
+        "milestones_none": "Im Katalog sind {what} keine Kriterien als Meilensteine markiert.",
+        "milestones_no": "Ausdrücklich kein Meilenstein sind laut Katalog {what} {n} Kriterien",
+        "milestones_unknown": "Bei den übrigen {n} Kriterien gibt der Katalog den Meilenstein-Status nicht an.",
+        "all_phases_instead": "Über alle Phasen hinweg:",
+        "glossary_list": "Das Glossar der Studie erklärt {n} Grundbegriffe",
+        "concepts_list": "Weitere Begriffe, die der Katalog als Kriterien führt",
+        "for_phase": "für {phase}",
+        "for_driver": "für den Skalierungstreiber {driver}",
+        "for_workstream": "mit dem Workstream „{ws}“",
+        "for_all": "insgesamt",
+        "none_match": "Im Katalog gibt es dazu keine passenden Kriterien.",
+        "coverage": "Hinweis: Der Katalog enthält {named} der {total} Kriterien der Studie mit Namen; die übrigen {rest} sind nicht namentlich bekannt und werden nicht erfunden.",
+        "study_total": "Die Roadmap umfasst laut Studie {total} Kriterien in {phases} Phasen.",
+        "phases_list": "Die Roadmap gliedert sich in {n} Phasen, dazu kommen Kriterien, die durchgehend gelten",
+        "drivers_list": "Die Roadmap nennt {n} Skalierungstreiber",
+        "gp_list": "Der Katalog nennt {n} Good Practices{what}",
+        "mechanisms_list": "Der Katalog nennt {n} Kategorien von Fördermechanismen",
+        "mechanisms_more": "Dazu kommen einzelne Mechanismen: {names}",
+        "mechanisms_unnamed": "{n} weitere ohne lesbaren Titel",
+        "key_findings": "Die Studie fasst ihre Ergebnisse in {n} Kernergebnissen zusammen",
+        "operators": "Als mögliche Betreiber nennt das Dossier (Abbildung 3) drei Gruppen",
+        "workstreams_list": "Der Katalog ordnet Kriterien {n} Workstreams zu",
+        "gp_none_phase": "Für {phase} nennt der Katalog kein eigenes Good Practice.",
+        # examples
+        "example": "Ein passendes Beispiel ist „{name}“",
+        "further_examples": "Weitere Beispiele",
+        "what_it_shows": "Was es zeigt",
+        # compare
+        "compare_intro": "Der Unterschied im Überblick:",
+        # onboarding
+        "onboarding_intro": "Ein guter Einstieg in die Roadmap in drei Schritten:",
+        "onboarding_before": "1. Vor dem Start prüfen, ob es schon eine Lösung gibt:",
+        "onboarding_phases": "2. Die fünf Phasen kennenlernen:",
+        "onboarding_structure": "Die Roadmap ist aufgebaut aus",
+        "onboarding_first": "3. In P1 beginnen – die Meilensteine der Ideenfindung:",
+        "onboarding_view": "Schritt für Schritt mit Selbsttest führt die Seite „Einarbeitung“ durch die Phasen.",
+        # meta
+        "unknown_names": "Zu {names} enthält die Roadmap keine Angaben. Was sie selbst dazu sagt:",
+    },
+    "en": {
+        "phase": "Phase",
+        "phases": "Phases",
+        "criteria": "Criteria",
+        "no_phase": "no specific phase",
+        "no_criteria": "none named in the catalogue",
+        "more": "More on this",
+        "page": "p.",
+        "en_intro": "From the study (the sources are German and quoted verbatim):",
+        "milestones_of": "Milestones in the catalogue",
+        "no_milestones": "The catalogue records no milestones for this phase.",
+        "catalogue_says": "According to the criteria catalogue",
+        "glossary_says": "The study's glossary",
+        "in_phase": "phase",
+        "no_phase_known": "no phase in the catalogue",
+        "driver": "scaling driver",
+        "is_milestone": "marked as a milestone in the catalogue",
+        "no_milestone": "not a milestone in the catalogue",
+        "milestone_unknown": "milestone status unknown in the catalogue",
+        "workstreams": "workstreams",
+        "stakeholders": "stakeholders",
+        "milestone_mark": "milestone",
+        "sub_drivers": "sub-drivers",
+        "criteria_in": "The catalogue names {n} criteria {what}",
+        "criteria_all": "The catalogue names {n} criteria",
+        "milestones_in": "The catalogue marks {n} criteria {what} as milestones",
+        "milestones_none": "The catalogue marks no criteria {what} as milestones.",
+        "milestones_no": "The catalogue explicitly marks {n} criteria {what} as not a milestone",
+        "milestones_unknown": "For the other {n} criteria the catalogue gives no milestone status.",
+        "all_phases_instead": "Across all phases:",
+        "glossary_list": "The study's glossary explains {n} basic terms",
+        "concepts_list": "Further terms the catalogue lists as criteria",
+        "for_phase": "for {phase}",
+        "for_driver": "for the scaling driver {driver}",
+        "for_workstream": "with the workstream “{ws}”",
+        "for_all": "in all",
+        "none_match": "The catalogue has no matching criteria.",
+        "coverage": "Note: the catalogue names {named} of the study's {total} criteria; the other {rest} are not known by name and are not invented here.",
+        "study_total": "According to the study, the roadmap has {total} criteria in {phases} phases.",
+        "phases_list": "The roadmap has {n} phases, plus criteria that apply throughout",
+        "drivers_list": "The roadmap names {n} scaling drivers (Skalierungstreiber)",
+        "gp_list": "The catalogue names {n} good practices{what}",
+        "mechanisms_list": "The catalogue names {n} categories of funding mechanisms (Fördermechanismen)",
+        "mechanisms_more": "Plus single mechanisms: {names}",
+        "mechanisms_unnamed": "{n} more without a readable title",
+        "key_findings": "The study sums up its results in {n} key findings (Kernergebnisse)",
+        "operators": "The dossier names three groups of possible operators (figure 3)",
+        "workstreams_list": "The catalogue assigns criteria to {n} workstreams",
+        "gp_none_phase": "The catalogue names no good practice of its own for {phase}.",
+        "example": "A fitting example is “{name}”",
+        "further_examples": "Further examples",
+        "what_it_shows": "What it shows",
+        "compare_intro": "The difference at a glance:",
+        "onboarding_intro": "A good way into the roadmap, in three steps:",
+        "onboarding_before": "1. Before you start, check whether a solution already exists:",
+        "onboarding_phases": "2. Get to know the five phases:",
+        "onboarding_structure": "The roadmap is built from",
+        "onboarding_first": "3. Start in P1 – the milestones of idea generation (Ideenfindung):",
+        "onboarding_view": "The “Einarbeitung” page guides you through the phases step by step, with a self-check.",
+        "unknown_names": "The roadmap says nothing about {names}. What it says itself:",
+    },
+}
+
+
+def refusal_text(lang: str, catalogue=None) -> str:
+    """The refusal (the catalogue argument is accepted for older callers and unused)."""
+    if lang == "en":
+        return (
+            "The roadmap contains no statement on this. I can help with, for example: "
+            "what matters in the pilot phase (P3), examples of open interfaces (Masterportal), "
+            "or how operator models secure a solution's long-term operation."
+        )
+    return (
+        "Dazu enthält die Roadmap keine Aussage. Ich kann zum Beispiel helfen bei: "
+        "Was ist in der Pilotphase (P3) wichtig? Gibt es ein Beispiel für offene Schnittstellen? "
+        "Welche Betreibermodelle gibt es für Smart-City-Lösungen?"
+    )

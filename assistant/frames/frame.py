@@ -1,0 +1,200 @@
+"""The question frame: what a question asks (operation), about what (entities), with which
+filters, in which language — and how a follow-up inherits the slots it does not name.
+
+`FrameParser.parse` builds a frame from a question and its embedding; `Frame.follow` merges an
+elliptical follow-up into the previous turn's frame ("Und in P4?" keeps the operation and topic and
+replaces the phase; "Gibt es dafür ein Beispiel?" keeps topic and phase and asks for an example;
+"Welche davon sind Meilensteine?" filters the previous list).
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from assistant.domain import Operation, PhaseId
+from assistant.frames.lexicon import STOPWORDS, Lexicon, fold_text, tokens
+from assistant.frames.operations import OperationClassifier
+
+
+class Target(StrEnum):
+    """What a list or count question enumerates."""
+
+    CRITERIA = "criteria"
+    PHASES = "phases"
+    DRIVERS = "drivers"
+    GOOD_PRACTICES = "good_practices"
+    MECHANISMS = "mechanisms"
+    KEY_FINDINGS = "key_findings"
+    OPERATOR_TYPES = "operator_types"
+    WORKSTREAMS = "workstreams"
+    GLOSSARY = "glossary"
+
+
+class Frame(BaseModel):
+    """A parsed question. Part of the JSON answer contract (field `frame`), for debugging."""
+
+    operation: Operation
+    target: Target | None = None
+    phases: list[PhaseId] = Field(default_factory=list)
+    drivers: list[str] = Field(default_factory=list)
+    workstreams: list[str] = Field(default_factory=list)
+    criteria: list[str] = Field(default_factory=list)
+    good_practices: list[str] = Field(default_factory=list)
+    mechanisms: list[str] = Field(default_factory=list)
+    terms: list[str] = Field(default_factory=list)
+    operator_types: list[str] = Field(default_factory=list)
+    milestone: bool | None = None  # filter: only milestone criteria (False: only those marked "no")
+    topic: list[str] = Field(default_factory=list)  # content words beyond the named entities
+    own_topic: list[str] = Field(default_factory=list)  # a follow-up's own topic words (before inheriting)
+    inherited: list[str] = Field(default_factory=list)  # slots a follow-up took from the previous turn
+    lang: Literal["de", "en"] = "de"
+    confidence: float = 0.0  # margin of the operation decision
+    cued: bool = False  # a cue word decided the operation
+    follow_up: bool = False  # merged with the previous turn's frame
+
+    @property
+    def entity_count(self) -> int:
+        return sum(
+            len(x)
+            for x in (self.phases, self.drivers, self.workstreams, self.criteria, self.good_practices, self.mechanisms, self.terms, self.operator_types)
+        )
+
+    def follow(self, previous: "Frame") -> "Frame":
+        """This follow-up's frame with every slot it leaves open taken from `previous`."""
+        operation = self.operation if self.cued else previous.operation
+        if operation == Operation.PHASE and not (self.phases or previous.phases):
+            operation = Operation.EXPLAIN
+        merged = self.model_copy(update={"operation": operation, "follow_up": True})
+        for slot in ("phases", "drivers", "workstreams", "criteria", "good_practices", "mechanisms", "terms", "operator_types"):
+            if not getattr(self, slot) and getattr(previous, slot):
+                setattr(merged, slot, list(getattr(previous, slot)))
+                merged.inherited.append(slot)
+        if merged.target is None and operation in (Operation.LIST, Operation.COUNT):
+            merged.target = previous.target
+        if merged.milestone is None and operation in (Operation.LIST, Operation.COUNT):
+            merged.milestone = previous.milestone
+        merged.own_topic = list(self.topic)
+        merged.topic = list(dict.fromkeys(self.topic + previous.topic))
+        merged.lang = self.lang
+        return merged
+
+
+_TARGET_OF_LINK = {
+    "criteria": Target.CRITERIA,
+    "milestones": Target.CRITERIA,
+    "phases": Target.PHASES,
+    "drivers": Target.DRIVERS,
+    "good_practices": Target.GOOD_PRACTICES,
+    "mechanisms": Target.MECHANISMS,
+    "key_findings": Target.KEY_FINDINGS,
+    "operator_types": Target.OPERATOR_TYPES,
+    "workstreams": Target.WORKSTREAMS,
+    "glossary": Target.GLOSSARY,
+}
+
+# Words that only carry the operation or point back; they are not part of a question's topic.
+_FRAME_WORDS = frozenset(
+    fold_text(w)
+    for w in """
+    erklare erklaer erklär erklaren erklären beschreibe nenne nenn liste zähle zaehle aufzählen gib zeig zeige
+    unterschied unterschiede unterscheiden unterscheidet vergleich vergleiche beispiel beispiele example examples
+    good practice practices best definition define bedeutet bedeutung heißt meint versteht verstehen
+    wichtig wichtige beachten passiert geht ziel ziele aufgabe aufgaben tun vordergrund kommt
+    roadmap studie dossier katalog kriterienkatalog laut steht sagt sagen nennt nennen gemeint
+    wirklich konkret kurz knapp einfach bitte danke difference explain describe list name tell show important
+    happens happen focus matter matters study catalogue say says mean means meant
+    davon dafür dazu hierzu darin damit dabei diese dieser dieses diesen das es it this these those that them
+    und and what about auch noch
+    gibt geben there any one eins einem
+    """.split()
+)
+
+
+class FrameParser:
+    """Turns a question (and its embedding) into a `Frame`."""
+
+    def __init__(self, lexicon: Lexicon, classifier: OperationClassifier):
+        self.lexicon = lexicon
+        self.classifier = classifier
+
+    def parse(self, question: str, vector: np.ndarray | None, lang: str = "de") -> Frame:
+        linked = self.lexicon.link(question)
+        target_links = linked.of("target")
+        target = _TARGET_OF_LINK[target_links[0]] if target_links else None
+        milestone = None
+        if "milestones" in target_links and not ("criteria" in target_links and _BOTH.search(fold_text(question))):
+            # "Welche Kriterien und Meilensteine …" asks for all criteria (milestones marked), not a filter
+            milestone = not _NEGATED_MILESTONE.search(fold_text(question))
+        phases = [p for p in linked.of("phase")]
+        guess = self.classifier.classify(
+            question, vector, has_target=target is not None and _target_is_head(linked), has_phase=bool(phases)
+        )
+        covered = linked.covered()
+        topic = [
+            t
+            for i, t in enumerate(linked.tokens)
+            if i not in covered and t not in STOPWORDS and t not in _FRAME_WORDS and len(t) > 2 and not t.isdigit()
+        ]
+        return Frame(
+            operation=guess.operation,
+            target=target,
+            phases=phases,  # type: ignore[arg-type]
+            drivers=linked.of("driver"),
+            workstreams=linked.of("workstream"),
+            criteria=linked.of("criterion"),
+            good_practices=linked.of("good_practice"),
+            mechanisms=linked.of("mechanism"),
+            terms=linked.of("term"),
+            operator_types=linked.of("operator_type"),
+            milestone=milestone,
+            topic=list(dict.fromkeys(topic)),
+            lang="en" if lang == "en" else "de",
+            confidence=guess.confidence,
+            cued=guess.cued,
+        )
+
+
+_BOTH = re.compile(r"(kriterien|criteria) (und|and) (meilenstein|milestone)|(meilensteine|milestones) (und|and) (kriterien|criteria)")
+_NEGATED_MILESTONE = re.compile(r"\b(kein|keine|keinen|nicht|not|no|non)\b[\w\s-]{0,25}(meilenstein|milestone)")
+
+
+def _target_is_head(linked) -> bool:
+    """Is the list target what the question asks for ("Welche Kriterien …", "Nenne die Treiber"),
+    rather than a word further on ("Auf welche Quelle stützt sich die Einteilung der Treiber?")?"""
+    starts = [link.start for link in linked.links if link.type == "target"]
+    return bool(starts) and min(starts) <= 3
+
+
+# -- follow-ups ---------------------------------------------------------------------------------
+
+_FOLLOW_UP_START = re.compile(
+    r"^(und|aber|also|auch|dazu|dafur|hierzu|davon|welche davon|was davon|wie viele davon|was heisst das|"
+    r"was bedeutet das|gibt es dafur|gibt es dazu|gibt es hierzu|and|what about|how about|and what|and how|"
+    r"which of (these|them|those)|how many of)\b"
+)
+_POINTER = re.compile(r"\b(dafur|dazu|hierzu|davon|damit|dabei|darin|daruber|daran|dies|diese[rsmn]?|it|this|these|those|them|that)\b")
+# "das"/"es" point back only when they stand alone ("Was heißt das?"), not as an article ("das Glossar").
+_PRONOUN = re.compile(r"(?i:\b(das|es)\b)(?!\s+[A-ZÄÖÜ])")
+_EXPLETIVE = re.compile(r"\b(gibt|geht|steht|gab) es\b|\b(is|are) there\b", re.IGNORECASE)
+
+
+def is_follow_up(question: str, frame: Frame, previous: Frame | None) -> bool:
+    """Elliptical questions only: a follow-up marker at the start, a short question that points
+    back, or a question with no topic and no entity of its own ("Gibt es ein Beispiel?")."""
+    if previous is None:
+        return False
+    folded = fold_text(question).strip()
+    if _FOLLOW_UP_START.match(folded):
+        return True
+    words = tokens(question)
+    if not frame.topic and frame.entity_count == 0:
+        return True
+    if len(words) > 8:
+        return False
+    unreferenced = _EXPLETIVE.sub(" ", question)
+    return bool(_POINTER.search(fold_text(unreferenced)) or _PRONOUN.search(unreferenced))

@@ -1,0 +1,311 @@
+"""Entity linking: which phases, drivers, workstreams, criteria, good practices, mechanisms,
+glossary terms, operator types and list targets a question names.
+
+Surface forms come from the catalogue (names, `name_variants`, ids such as K14 or GP03), from the
+dossier's glossary and from `assistant/data/lexicon.yaml` (everyday and English wording). Matching
+works on folded tokens (case, umlaut spellings, gender forms, hyphens) and German Snowball stems, so
+inflections meet ("Meilensteine" ~ "Meilenstein"); a single long form also matches inside a compound
+("Pilotphasen-Kriterien", "Verstetigungsphase"). Long catalogue names also match when nearly all
+their content words occur in the question.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from assistant.corpus import Catalogue
+
+LEXICON_FILE = Path(__file__).resolve().parent.parent / "data" / "lexicon.yaml"
+
+ENTITY_TYPES = ("phase", "driver", "workstream", "criterion", "good_practice", "mechanism", "term", "operator_type", "target")
+
+# Function words that never carry a topic (German and English).
+STOPWORDS = frozenset(
+    """
+    der die das den dem des ein eine einer eines einem einen kein keine und oder aber zu zum zur von vom mit
+    für fuer in im an am auf aus bei nach über ueber unter vor durch ist sind war waren wird werden wurde wurden
+    wie was welche welcher welches welchen wer wem wen wo woran worauf worum wozu wann warum weshalb wieso gibt
+    es ich wir sie man mich mir uns unsere unser unseren unserer muss müssen muessen soll sollte sollten kann
+    können koennen darf dürfen nicht auch als dass so sich noch schon bitte denn doch mal eigentlich genau kurz
+    etwa dabei dazu dafür dafuer davon damit darin darüber daran hierzu hierbei dies diese dieser dieses diesen
+    das hat haben habe hast gibt geben gib mehr sehr viele viel wie viele wieviele ganz eher ob wenn dann
+    the a an of to in on for and or is are was were be been what which how who whom does do did can could
+    should would about there this that these those it its with from by at as me my we our us you your please
+    tell give explain any some more many much
+    """.split()
+)
+
+_GENDER = re.compile(r"(\w)(?:\*|:|_|/-?|\u00b7)(innen|in)\b", re.IGNORECASE)
+_SPLIT = re.compile(r"[^\w]+")
+DISTINCTIVE_MAX_PASSAGES = 3  # a "distinctive" word occurs in at most this many passages of the corpus
+ID_PATTERN = re.compile(r"\b(?:(P|T|K|GP|M)\s?(\d{1,2}))\b", re.IGNORECASE)
+
+
+def fold_text(text: str) -> str:
+    """Lower case, gender forms joined ("Bürger*innen" → "bürgerinnen"), umlauts as base letters."""
+    text = _GENDER.sub(r"\1\2", text).casefold().replace("ß", "ss")
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+def tokens(text: str) -> list[str]:
+    return [t for t in _SPLIT.split(fold_text(text)) if t]
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("german")
+
+
+@lru_cache(maxsize=20000)
+def stem(token: str) -> str:
+    return _stemmer().stemWord(token)
+
+
+def stems(text: str) -> list[str]:
+    return [stem(t) for t in tokens(text)]
+
+
+def content_stems(text: str) -> list[str]:
+    return [stem(t) for t in tokens(text) if t not in STOPWORDS and len(t) > 1]
+
+
+@dataclass(frozen=True)
+class Link:
+    """One entity the question names, with the token positions of the words that named it."""
+
+    type: str
+    key: str  # phase id, driver/criterion/... id, workstream name, term key, target name
+    start: int
+    end: int  # exclusive
+
+
+@dataclass
+class Linked:
+    """Everything entity linking found in one question."""
+
+    links: list[Link] = field(default_factory=list)
+    tokens: list[str] = field(default_factory=list)
+
+    def of(self, type_: str) -> list[str]:
+        out: list[str] = []
+        for link in sorted(self.links, key=lambda l: l.start):
+            if link.type == type_ and link.key not in out:
+                out.append(link.key)
+        return out
+
+    def covered(self, types: tuple[str, ...] = ENTITY_TYPES) -> set[int]:
+        return {i for link in self.links if link.type in types for i in range(link.start, link.end)}
+
+
+@dataclass(frozen=True)
+class _Form:
+    type: str
+    key: str
+    stems: tuple[str, ...]
+    folded: str  # single-token forms: the folded word, for compound matching
+    fuzzy: bool = False  # long catalogue names: also match by content-word coverage
+
+
+class Lexicon:
+    """All surface forms, indexed for linking (built once per catalogue and glossary)."""
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        glossary_terms: list[str] | None = None,
+        data: dict | None = None,
+        corpus_texts: list[str] | None = None,
+    ):
+        self.catalogue = catalogue
+        data = data if data is not None else yaml.safe_load(LEXICON_FILE.read_text(encoding="utf-8"))
+        self.term_glossary: dict[str, str] = {}
+        self.term_entry: dict[str, str] = {}  # term → catalogue entry about the same concept
+        self._surfaces: dict[tuple[str, str], list[str]] = {}
+        forms: list[_Form] = []
+
+        def add(type_: str, key: str, surface: str, fuzzy: bool = False) -> None:
+            ts = tokens(surface)
+            if not ts:
+                return
+            self._surfaces.setdefault((type_, key), [])
+            if surface not in self._surfaces[(type_, key)]:
+                self._surfaces[(type_, key)].append(surface)
+            forms.append(_Form(type_, key, tuple(stem(t) for t in ts), ts[0] if len(ts) == 1 else "", fuzzy))
+
+        for pid, surfaces in (data.get("phases") or {}).items():
+            for s in surfaces:
+                add("phase", str(pid), str(s))
+        for name, surfaces in (data.get("workstreams") or {}).items():
+            for s in [name, *surfaces]:
+                add("workstream", name, str(s))
+        for target, surfaces in (data.get("targets") or {}).items():
+            for s in surfaces:
+                add("target", target, str(s))
+        for key, spec in (data.get("terms") or {}).items():
+            for s in [key, *(spec.get("forms") or [])]:
+                add("term", key, str(s))
+            if spec.get("glossary"):
+                self.term_glossary[key] = spec["glossary"]
+            if spec.get("entry"):
+                self.term_entry[key] = spec["entry"]
+        for key, surfaces in (data.get("operator_types") or {}).items():
+            for s in [key, *surfaces]:
+                add("operator_type", key, str(s))
+        for term in glossary_terms or []:
+            if not any(f.type == "term" and f.key == term for f in forms):
+                add("term", term, term)
+                self.term_glossary.setdefault(term, term)
+        type_of_kind = {"phase": "phase", "driver": "driver", "criterion": "criterion", "good_practice": "good_practice", "mechanism": "mechanism"}
+        for entry in catalogue.entries.values():
+            type_ = type_of_kind[entry.kind]
+            for name in {entry.name, *entry.variants}:
+                if not name:
+                    continue
+                plain = re.sub(r"\s*\([^()]*\)\s*$", "", name)  # "Wagniskapital-Strategie (Venture Capital Strategy)"
+                for surface in {name, plain}:
+                    add(type_, entry.id, surface, fuzzy=len(content_stems(surface)) >= 3)
+            if entry.kind == "good_practice":
+                for short in {n.split(".")[0] for n in (entry.name, *entry.variants) if "." in n}:
+                    add(type_, entry.id, short)
+        self.forms = forms
+        self._by_first: dict[str, list[_Form]] = {}
+        for f in forms:
+            self._by_first.setdefault(f.stems[0], []).append(f)
+        self._compound_forms = [f for f in forms if f.folded and len(f.folded) >= 6 and not f.fuzzy]
+        self._fuzzy_forms = [f for f in forms if f.fuzzy]
+        # long words that occur in the name of exactly one catalogue entry, and rarely in the dossier,
+        # name that entry on their own ("Marktanalysen" → K02); needs the corpus texts to judge "rarely"
+        document_frequency: dict[str, int] = {}
+        for text in corpus_texts or []:
+            for st in set(stems(text)):
+                document_frequency[st] = document_frequency.get(st, 0) + 1
+        owners: dict[str, set[tuple[str, str]]] = {}
+        nouns: set[str] = set()  # stems of capitalised words (German nouns) in catalogue names
+        for (type_, key), surfaces in self._surfaces.items():
+            if type_ in ("criterion", "driver", "mechanism", "good_practice"):
+                for surface in surfaces:
+                    for word in re.findall(r"[\wÄÖÜäöüß]+", surface):
+                        owners.setdefault(stem(fold_text(word)), set()).add((type_, key))
+                        if word[0].isupper() and not word.endswith("ierung"):  # "Positionierung" ~ "positionieren"
+                            nouns.add(stem(fold_text(word)))
+        other = {st for f in forms if f.type not in ("criterion", "driver", "mechanism", "good_practice") for st in f.stems}
+        self._distinctive = {
+            st: next(iter(entries)) for st, entries in owners.items()
+            if corpus_texts and st in nouns and len(entries) == 1 and len(st) >= 9 and document_frequency.get(st, 0) <= DISTINCTIVE_MAX_PASSAGES
+            and st not in other and st not in _GENERIC_STEMS and st not in _STOP_STEMS
+        }
+
+    def surfaces(self, type_: str, key: str) -> list[str]:
+        """Every surface form of one entity (as written in the lexicon or catalogue)."""
+        return list(self._surfaces.get((type_, key), []))
+
+    # -- linking ---------------------------------------------------------------------------------
+
+    def link(self, text: str) -> Linked:
+        toks = tokens(text)
+        sts = [stem(t) for t in toks]
+        links: list[Link] = []
+        for i, s in enumerate(sts):
+            for form in self._by_first.get(s, ()):
+                n = len(form.stems)
+                if tuple(sts[i : i + n]) == form.stems:
+                    links.append(Link(form.type, form.key, i, i + n))
+        direct = {i for link in links for i in range(link.start, link.end)}
+        for i, tok in enumerate(toks):
+            if i in direct:
+                continue  # a word the lexicon knows as a whole is not read as a compound
+            for form in self._compound_forms:
+                if tok != form.folded and len(tok) - len(form.folded) >= 3 and (
+                    tok.startswith(form.folded) or tok.endswith(form.folded)
+                ):
+                    links.append(Link(form.type, form.key, i, i + 1))
+        links += self._ids(text, toks)
+        links += self._fuzzy(sts, {i for link in links for i in range(link.start, link.end)})
+        taken = {i for link in links for i in range(link.start, link.end)}
+        links += [Link(*self._distinctive[s], i, i + 1) for i, s in enumerate(sts) if s in self._distinctive and i not in taken]
+        # a concept names its catalogue entry too ("MVP" → K12)
+        for link in list(links):
+            entry = self.term_entry.get(link.key) if link.type == "term" else None
+            if entry and self.catalogue.get(entry) is not None:
+                links.append(Link(self.catalogue.get(entry).kind, entry, link.start, link.end))
+        return Linked(links=_prefer_longest(links), tokens=toks)
+
+    def _fuzzy(self, sts: list[str], covered: set[int]) -> list[Link]:
+        """Long names named loosely: most of their distinctive words occur in the question, and at
+        least one of them is not already part of another link ("vertikale Skalierung" alone names
+        the phase, not the criterion "Finanzierung vertikale Skalierung")."""
+        present = {s: i for i, s in enumerate(sts)}
+        out = []
+        for form in self._fuzzy_forms:
+            content = [s for s in form.stems if s not in _STOP_STEMS and s not in _GENERIC_STEMS]
+            hits = [present[s] for s in content if s in present]
+            if (
+                content
+                and len(hits) >= 2
+                and len(hits) / len(content) >= 0.66
+                and any(i not in covered for i in hits)
+            ):
+                out.append(Link(form.type, form.key, min(hits), max(hits) + 1))
+        return out
+
+    def _ids(self, text: str, toks: list[str]) -> list[Link]:
+        out = []
+        for match in ID_PATTERN.finditer(text):
+            prefix, number = match.group(1).upper(), int(match.group(2))
+            if prefix == "P" and 1 <= number <= 5:
+                key, type_ = f"P{number}", "phase"
+            elif prefix == "T" and 1 <= number <= 7:
+                key, type_ = f"T{number}", "driver"
+            elif prefix in ("K", "GP", "M"):
+                key = f"{prefix}{number:02d}"
+                entry = self.catalogue.get(key)
+                if entry is None:
+                    continue
+                type_ = entry.kind
+            else:
+                continue
+            position = _token_index(text, match.start(), toks)
+            out.append(Link(type_, key, position, position + (2 if " " in match.group(0) else 1)))
+        return out
+
+
+_STOP_STEMS = frozenset(stem(w) for w in STOPWORDS)
+# Words that open many catalogue names and say little about which entry is meant.
+_GENERIC_STEMS = frozenset(
+    stem(w)
+    for w in "erreichen aufbau nutzung förderung foerderung schaffung entwicklung durchführung durchfuehrung "
+    "etablierung erstellung einrichtung kontinuierliche kontinuierlich identifikation definition anschließende "
+    "anschliessende verbunden sowie zur".split()
+)
+
+
+def _token_index(text: str, char_pos: int, toks: list[str]) -> int:
+    return len(tokens(text[:char_pos]))
+
+
+def _prefer_longest(links: list[Link]) -> list[Link]:
+    """Drop a link whose span lies inside a longer link of the same type, a list target inside a
+    longer link of any type ("pilot phase" names P3, not the target "phases"), and duplicates."""
+    unique = list(dict.fromkeys(links))
+    out = []
+    for link in unique:
+        inside = any(
+            other is not link
+            and (other.type == link.type or link.type == "target")
+            and other.start <= link.start
+            and link.end <= other.end
+            and (other.end - other.start) > (link.end - link.start)
+            for other in unique
+        )
+        if not inside:
+            out.append(link)
+    return out

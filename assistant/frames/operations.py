@@ -1,0 +1,127 @@
+"""Operation of a question (define, list, count, compare, explain, example, phase, meta,
+onboarding): nearest neighbours over a labelled bank of example questions, plus cue words.
+
+The bank (`assistant/data/operation_examples.yaml`) is embedded at index build with the same
+question prompt as user questions, so classifying costs one matrix product with the question
+vector retrieval has already computed. Cue words are few and strong ("wie viele", "Unterschied",
+"Beispiel"); the neighbours decide everything else.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from assistant.domain import Operation
+from assistant.frames.lexicon import fold_text
+
+BANK_FILE = Path(__file__).resolve().parent.parent / "data" / "operation_examples.yaml"
+
+
+def load_bank(path: Path = BANK_FILE) -> list[tuple[str, Operation]]:
+    """(example question, operation) pairs of the bank, in file order."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return [(str(q), Operation(op)) for op, questions in raw.items() for q in questions]
+
+
+@dataclass(frozen=True)
+class Cue:
+    operation: Operation
+    pattern: re.Pattern
+    weight: float
+    needs: str | None = None  # "target": only when the question names what to list; "short": ≤ 7 words
+
+
+def _cue(op: Operation, pattern: str, weight: float, needs: str | None = None) -> Cue:
+    return Cue(op, re.compile(pattern), weight, needs)
+
+
+# Patterns run on folded text (lower case, umlauts as base letters, ß as ss).
+CUES: tuple[Cue, ...] = (
+    _cue(Operation.COUNT, r"\bwie ?viele?\b|\banzahl\b|\bhow many\b|\bnumber of\b", 1.0),
+    _cue(Operation.COMPARE, r"unterschied|unterscheid|vergleich|\bvs\b|\bversus\b|gegenuber|im gegensatz|dasselbe|"
+         r"das gleiche|\bdifferen|\bdiffer|\bcompare|\bcomparison", 0.9),
+    _cue(Operation.EXAMPLE, r"beispiel|\bexample|vorbild|praxis ?beispiel|"
+         r"welche (stadt|kommune|stadte|kommunen) ha(t|ben)|wer hat (das|so etwas|es) (schon|bereits)|which cit(y|ies) ha", 0.7),
+    _cue(Operation.LIST, r"^(bei |in |zu |an |von |mit |for |in |of )?(welche|welcher|welches|welchen|which|what are the|was sind die|was sind alle)\b|"
+         r"\b(nenn|liste|list|name (all|the)|aufzahl|auflisten|zahl \w+ auf)|\balle\b|\bsamtliche\b|\buberblick\b|\bubersicht\b", 0.8, "target"),
+    _cue(Operation.DEFINE, r"^(was (ist|sind|bedeutet|bedeuten|heisst|meint|versteht man)|was genau (ist|sind|meint)|"
+         r"definition|define|what (is|are|does)|erklar\w* (mir )?(den |kurz )?begriff|begriff)\b", 0.45, "short"),
+    _cue(Operation.META, r"\bautor|\bauthor|herausgeb|\bpublisher|geschrieben|verfasst|\bdoi\b|\bisbn\b|erschienen|"
+         r"\bimpressum|in auftrag|auftraggeber|wissenschaftlich begleitet|wer hat (die|das) (studie|dossier)|"
+         r"welchen stand|stand der (studie|roadmap)|\bbehalf\b|commissioned|institut|\bwhich year|aus welchem jahr|"
+         r"\bwho (wrote|published|commissioned)|\bpublished\b|\bwritten\b|(studie|dossier|study) (erstellt|entwickelt)|"
+         r"(methode|method|methodik|vorgehen) (der|des|of the|zur)? ?(studie|dossier|study|roadmap)|"
+         r"wie wurde (die|das) (studie|dossier|roadmap) (entwickelt|erstellt|erarbeitet)|how was the (study|roadmap|dossier)|"
+         r"online.?(tool|roadmap|version)|wo finde ich die (roadmap|studie)|\burl\b|webseite|website", 0.8),
+    _cue(Operation.ONBOARDING, r"\bneu\b.{0,30}\b(team|hier|dabei|im thema|in der)|\bneuling|\beinsteig|\beinstieg|"
+         r"wo (fange|fangen|beginne|beginnen|starte|starten)|womit (fange|fangen|beginne|beginnen|starte|starten)|"
+         r"\banfangen\b|erste schritte|wie (starten|beginnen) wir|getting started|get started|where (do|should) (i|we) start|"
+         r"\bnew (to|in|on) the|first steps", 1.0),
+    _cue(Operation.PHASE, r"wichtig|beachten|worum geht|passiert|\bziel|aufgabe|zu tun|im vordergrund|worauf kommt|"
+         r"\bfocus|\bmatter|\bhappen|\bimportant|what about|worauf (muss|sollte|mussen|sollten)", 0.55, "phase"),
+    _cue(Operation.EXPLAIN, r"^(wie|warum|weshalb|wieso|wann|wozu|woran|was (sollte|sollten|muss|mussen|kann|konnen|tun|"
+         r"empfiehlt|sagt|bringt|heisst das|bedeutet das)|how|why|when|what should|what does the (study|roadmap) say)\b", 0.25),
+)
+
+
+# Operations that only a cue word can choose: their example questions are close to many ordinary
+# questions ("Lohnt sich eine Eigenentwicklung?" is not a newcomer's question).
+CUE_ONLY = (Operation.ONBOARDING,)
+_LEADING = re.compile(r"^((und|and|also|okay|ok|gut|danke|aber|so|nun|jetzt|zuruck zum thema|back to)\W+)+")
+
+
+@dataclass(frozen=True)
+class OperationGuess:
+    operation: Operation
+    confidence: float  # margin between the best and the second-best score
+    cued: bool  # a cue word voted for the chosen operation
+    scores: dict[str, float]
+
+
+class OperationClassifier:
+    """k nearest neighbours over the embedded bank, plus cue-word weights."""
+
+    def __init__(self, labels: list[Operation], vectors: np.ndarray, k: int = 7):
+        self.labels = labels
+        self.vectors = vectors
+        self.k = k
+
+    def classify(self, question: str, vector: np.ndarray | None, *, has_target: bool, has_phase: bool) -> OperationGuess:
+        scores = {op: 0.0 for op in Operation}
+        if vector is not None and len(self.labels):
+            sims = self.vectors @ vector
+            top = np.argsort(-sims)[: self.k]
+            weights = np.maximum(sims[top] - (sims[top[-1]] - 0.02), 0.0)  # relative to the k-th neighbour
+            total = float(weights.sum()) or 1.0
+            for idx, w in zip(top.tolist(), weights.tolist()):
+                scores[self.labels[idx]] += w / total
+        # "Und was bedeutet …?", "Okay, and how many …?": the cue follows the conjunction
+        folded = _LEADING.sub("", fold_text(question).strip())
+        words = len(folded.split())
+        cued: set[Operation] = set()
+        for cue in CUES:
+            if cue.needs == "target" and not has_target:
+                continue
+            if cue.needs == "phase" and not has_phase:
+                continue
+            if cue.needs == "short" and words > 9:
+                continue
+            if cue.pattern.search(folded):
+                scores[cue.operation] += cue.weight
+                cued.add(cue.operation)
+        for op in CUE_ONLY:
+            if op not in cued:
+                scores[op] = 0.0  # never decided by neighbours alone
+        ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+        best, second = ranked[0], ranked[1]
+        return OperationGuess(
+            operation=best[0],
+            confidence=round(best[1] - second[1], 4),
+            cued=best[0] in cued,
+            scores={op.value: round(s, 4) for op, s in ranked},
+        )

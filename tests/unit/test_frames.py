@@ -1,0 +1,113 @@
+"""Question frames without the model: entity linking, cue words, follow-up merging."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.corpus import Catalogue
+from assistant.domain import Operation
+from assistant.frames import Frame, FrameParser, Lexicon, OperationClassifier, Target, is_follow_up
+from assistant.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> Lexicon:
+    return Lexicon(Catalogue.load(PROJECT_ROOT / "corpus" / "catalogue" / "criteria.yaml"))
+
+
+@pytest.fixture(scope="module")
+def parser(lexicon) -> FrameParser:
+    import numpy as np
+
+    return FrameParser(lexicon, OperationClassifier([], np.zeros((0, 1), dtype="float32")))
+
+
+def kinds(lexicon, text):
+    return {(link.type, link.key) for link in lexicon.link(text).links}
+
+
+def test_phases_are_linked_through_inflection_compounds_and_english(lexicon):
+    assert ("phase", "P3") in kinds(lexicon, "Was muss ich in der Pilotphase beachten?")
+    assert ("phase", "P4") in kinds(lexicon, "Was passiert in der Verstetigungsphase?")
+    assert ("phase", "P3") in kinds(lexicon, "Welche Pilotphasen-Kriterien gibt es?")
+    assert ("phase", "P5") in kinds(lexicon, "What about the transfer phase?")
+    assert ("phase", "P2") in kinds(lexicon, "Und in P2?")
+    both = kinds(lexicon, "Unterschied zwischen vertikaler und horizontaler Skalierung?")
+    assert {("phase", "P4"), ("phase", "P5")} <= both
+    # "Pilotphasen" is a phase, not the list target "Phasen"
+    assert ("target", "phases") not in kinds(lexicon, "Welche Pilotphasen-Kriterien gibt es?")
+
+
+def test_catalogue_entries_by_id_name_short_form_and_loose_wording(lexicon):
+    assert ("criterion", "K14") in kinds(lexicon, "Was bedeutet K14?")
+    assert ("good_practice", "GP03") in kinds(lexicon, "Was ist DIGIFARM?")
+    assert ("good_practice", "GP04") in kinds(lexicon, "Was zeigt kulturis?")
+    assert ("driver", "T4") in kinds(lexicon, "Kriterien zum Treiber Betriebsexzellenz durch Digitalisierung")
+    # the phase's words alone do not name the criterion "Finanzierung vertikale Skalierung"
+    assert ("criterion", "K26") not in kinds(lexicon, "Was ist vertikale Skalierung?")
+
+
+def test_gender_forms_and_umlaut_spellings_meet(lexicon):
+    assert ("operator_type", "zivilgesellschaftliche Organisation/Initiative") in kinds(lexicon, "Können Vereine eine Lösung betreiben?")
+    assert ("target", "drivers") in kinds(lexicon, "Welche Skalierungstreiber gibt es?")
+    assert ("workstream", "finanziell") in kinds(lexicon, "Welche Kriterien sind finanziell?")
+
+
+@pytest.mark.parametrize(
+    "question, operation",
+    [
+        ("Wie viele Kriterien gibt es in P4?", Operation.COUNT),
+        ("How many scaling drivers are there?", Operation.COUNT),
+        ("Was ist der Unterschied zwischen Prototyp und Pilot?", Operation.COMPARE),
+        ("Gibt es ein Beispiel für offene Schnittstellen?", Operation.EXAMPLE),
+        ("Welche Kriterien sind Meilensteine?", Operation.LIST),
+        ("Wer hat die Studie geschrieben?", Operation.META),
+        ("Ich bin neu im Smart-City-Team. Womit fange ich an?", Operation.ONBOARDING),
+        ("Was muss ich in der Pilotphase beachten?", Operation.PHASE),
+    ],
+)
+def test_cue_words_decide_clear_cases_without_the_model(parser, question, operation):
+    assert parser.parse(question, None).operation == operation
+
+
+def test_list_frames_carry_target_and_filters(parser):
+    frame = parser.parse("Welche Kriterien sind Meilensteine?", None)
+    assert frame.target == Target.CRITERIA and frame.milestone is True
+    frame = parser.parse("Welche Kriterien gehören zum Treiber T2?", None)
+    assert frame.target == Target.CRITERIA and frame.drivers == ["T2"]
+
+
+def test_follow_up_replaces_what_it_names_and_inherits_the_rest(parser):
+    first = parser.parse("Was muss ich in der Pilotphase beachten?", None)
+    follow = parser.parse("Und in P4?", None)
+    assert is_follow_up("Und in P4?", follow, first)
+    merged = follow.follow(first)
+    assert merged.operation == Operation.PHASE and merged.phases == ["P4"] and merged.follow_up
+
+    example = parser.parse("Gibt es dafür ein Beispiel?", None)
+    assert is_follow_up("Gibt es dafür ein Beispiel?", example, merged)
+    merged2 = example.follow(merged)
+    assert merged2.operation == Operation.EXAMPLE and merged2.phases == ["P4"]
+
+    listing = parser.parse("Welche Kriterien gibt es in P1?", None)
+    filtered = parser.parse("Welche davon sind Meilensteine?", None).follow(listing)
+    assert filtered.operation == Operation.LIST and filtered.target == Target.CRITERIA
+    assert filtered.phases == ["P1"] and filtered.milestone is True
+
+
+def test_a_question_with_its_own_topic_is_not_a_follow_up(parser):
+    first = parser.parse("Was muss ich in der Pilotphase beachten?", None)
+    other = "Wie definiert das Glossar den Begriff Betreibermodell?"
+    assert not is_follow_up(other, parser.parse(other, None), first)
+    assert not is_follow_up("Und in P4?", parser.parse("Und in P4?", None), None)  # nothing to follow
+
+
+def test_frame_is_part_of_the_answer_contract():
+    from assistant.schema import Answer
+
+    answer = Answer(question="q", answer="a", abstained=False, frame=Frame(operation=Operation.LIST, target=Target.CRITERIA, phases=["P3"]))
+    contract = answer.to_contract()
+    assert contract["frame"]["operation"] == "list" and contract["frame"]["phases"] == ["P3"]
+    assert contract["intent"] is None and "citations" in contract  # the older fields stay
