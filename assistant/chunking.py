@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from assistant.corpus import Catalogue, CatalogueEntry, Dossier, Section
 from assistant.schema import Chunk
 
-CHUNKER_VERSION = "5"
+CHUNKER_VERSION = "6"  # 6: no sentence break after "(z." of "(z. B."
 MAX_PASSAGE_CHARS = 1200
 
 # Sentence ends: ., !, ? (optionally followed by a closing quote or bracket) before whitespace and
@@ -33,7 +33,7 @@ def split_sentences(text: str) -> list[str]:
         head = text[start : match.start() + 1].rstrip()
         if (
             head.endswith(_ABBREVIATIONS)
-            or re.search(r"(^|\s)[A-Za-zÄÖÜäöü]\.$", head)  # "z." of "z. B.", initials
+            or re.search(r"(^|[\s(])[A-Za-zÄÖÜäöü]\.$", head)  # "z." of "z. B." (also "(z. B."), initials
             or (re.search(r"\d\.$", head) and len(head) < 4)
         ):
             continue

@@ -80,6 +80,10 @@ def cmd_ask(args, settings: Settings) -> int:
 
 
 def _ask_jsonl(service, args) -> int:
+    """One JSON answer per input line. Consecutive lines with the same `conversation` value are the
+    turns of one conversation, in file order (follow-ups resolve against the earlier turns)."""
+    from assistant.conversation import Conversation
+
     source = sys.stdin if args.jsonl == "-" else None
     try:
         handle = source or open(args.jsonl, encoding="utf-8")
@@ -87,6 +91,8 @@ def _ask_jsonl(service, args) -> int:
         _err(f"Datei nicht lesbar: {args.jsonl} ({exc.strerror})")
         return EXIT_INPUT
     status = EXIT_OK
+    conversation_key: object = None
+    conversation: Conversation | None = None
     with handle:
         for line_no, line in enumerate(handle, 1):
             if not line.strip():
@@ -99,7 +105,18 @@ def _ask_jsonl(service, args) -> int:
                 _print_json({"id": None, "line": line_no, "error": "Zeile ist kein gültiges JSON-Objekt.", "abstained": True})
                 status = EXIT_INPUT
                 continue
-            answer = service.ask(item.get("question"), top_k=args.top_k, phase=args.phase or item.get("phase_filter"), question_id=item.get("id"))
+            key = item.get("conversation")
+            if key is None:
+                conversation_key, conversation = None, None
+            elif key != conversation_key or conversation is None:
+                conversation_key, conversation = key, Conversation()
+            answer = service.ask(
+                item.get("question"),
+                top_k=args.top_k,
+                phase=args.phase or item.get("phase_filter"),
+                question_id=item.get("id"),
+                conversation=conversation,
+            )
             _print_json(answer.to_contract())
             sys.stdout.flush()
     return status

@@ -1,8 +1,9 @@
-"""Conversation: keeps the turns of a chat and resolves elliptical follow-ups without an LLM.
+"""Conversation: the turns of a chat, and the frame that an elliptical follow-up inherits.
 
-"Und in P4?", "Gibt es dafür ein Beispiel?" or "Was heißt das für kleine Kommunen?" only make
-sense with the previous turn: we carry its topic (question, phase, cited criteria) into the
-retrieval query of the follow-up.
+A conversation keeps the last answered turn's *frame*, not a merged string. A follow-up ("Und in
+P4?", "Gibt es dafür ein Beispiel?", "Welche davon sind Meilensteine?") replaces the slots it names
+and inherits the rest (`Frame.follow`); its search text adds the inherited topic and entity names
+to the question. After a refusal the next question stands on its own.
 """
 
 from __future__ import annotations
@@ -10,75 +11,66 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant.intent import detect_phase, strip_phase_words
+from assistant.corpus import Catalogue
+from assistant.frames import Frame, fold_text, is_follow_up
 from assistant.schema import Answer
-
-_FOLLOW_UP_START = re.compile(
-    r"^(und|aber|also|auch|dazu|dafür|hierzu|was heißt das|was bedeutet das|gibt es dafür|gibt es hierzu|"
-    r"and|what about|how about)\b",
-    re.IGNORECASE,
-)
-_POINTER = re.compile(r"\b(dafür|dazu|hierzu|davon|damit|dabei|darin|darüber|daran|dies|diese[rsmn]?|it|this|these|that)\b", re.IGNORECASE)
-# "das" and "es" point back only when they stand alone: before a capitalised word "das" is the
-# article of a topic the question names itself ("das Glossar"). No IGNORECASE on the look-ahead.
-_PRONOUN = re.compile(r"(?i:\b(das|es)\b)(?!\s+[A-ZÄÖÜ])")
-# Expletive "es"/"there" carries no reference: "Gibt es ein Beispiel für …?", "Is there …?"
-_EXPLETIVE = re.compile(r"\b(gibt|geht|steht|gab) es\b|\b(is|are) there\b", re.IGNORECASE)
-_NO_TOPIC_WORDS = frozenset(
-    "gibt es ein eine einen beispiel beispiele noch mehr genauer details dazu bitte und auch was "
-    "wie ist sind is are there an a any example examples more please what about how".split()
-)
 
 
 @dataclass
 class Turn:
     question: str
-    query: str  # what was actually searched (the resolved topic)
+    frame: Frame | None
+    query: str  # what was searched
     answer: Answer
 
 
 @dataclass
 class Conversation:
     turns: list[Turn] = field(default_factory=list)
-    _pending_query: str | None = None
 
-    def is_follow_up(self, question: str) -> bool:
-        """Elliptical questions only: a follow-up marker at the start, a short question that points
-        back, or one without a topic of its own ("Gibt es ein Beispiel?"). Only an answered turn
-        can lend its topic: after a refusal the next question stands on its own."""
+    @property
+    def last_frame(self) -> Frame | None:
+        """The frame a follow-up may inherit: the last answered turn's, with what its answer was about
+        (e.g. the example it chose); None after a refusal."""
         if not self.turns or self.turns[-1].answer.abstained:
-            return False
-        text = question.strip()
-        if _FOLLOW_UP_START.match(text):
-            return True
-        words = re.findall(r"\w+", text)
-        if not any(w.lower() not in _NO_TOPIC_WORDS for w in words):
-            return True
-        unreferenced = _EXPLETIVE.sub(" ", text)
-        return len(words) <= 7 and bool(_POINTER.search(unreferenced) or _PRONOUN.search(unreferenced))
+            return None
+        return self.turns[-1].answer.frame or self.turns[-1].frame
 
-    def resolve(self, question: str) -> tuple[str, str | None]:
-        """(query to search, phase carried from earlier turns or named in the follow-up)."""
-        phase = detect_phase(question)
-        if not self.is_follow_up(question):
-            self._pending_query = question
-            return question, phase
-        previous = self.turns[-1]
-        topic = strip_phase_words(previous.query) if phase else previous.query
-        cited = [c.name for c in previous.answer.criteria[:2]]
-        carried_phase = phase or (previous.answer.phases[0] if len(previous.answer.phases) == 1 else None)
-        query = " ".join(x for x in (question, topic, *cited) if x)
-        self._pending_query = query
-        return query, carried_phase
+    def resolve(self, question: str, frame: Frame, catalogue: Catalogue) -> tuple[Frame, str]:
+        """(frame to answer, text to search) for a new question in this conversation."""
+        previous = self.last_frame
+        if previous is None or not is_follow_up(question, frame, previous):
+            return frame, question
+        merged = frame.follow(previous)
+        asked = self.turns[-1].frame or previous
+        return merged, search_text(question, merged, frame, asked, catalogue, self.turns[-1].question)
 
-    def treat_as_new_topic(self, question: str) -> None:
-        """The carried topic led nowhere: the turn is recorded as a question of its own."""
-        self._pending_query = question
-
-    def add(self, question: str, answer: Answer) -> None:
-        self.turns.append(Turn(question=question, query=self._pending_query or question, answer=answer))
-        self._pending_query = None
+    def add(self, question: str, frame: Frame | None, query: str, answer: Answer) -> None:
+        self.turns.append(Turn(question=question, frame=frame, query=query, answer=answer))
 
     def clear(self) -> None:
         self.turns.clear()
-        self._pending_query = None
+
+
+def search_text(question: str, merged: Frame, own: Frame, asked: Frame, catalogue: Catalogue, previous_question: str = "") -> str:
+    """The follow-up's words plus what it inherited: the earlier question (without its phase words
+    when the follow-up names a new phase) and the names of what the earlier *answer* was about
+    beyond that question (e.g. the example it chose)."""
+    if own.phases:
+        previous_question = " ".join(w for w in previous_question.split() if not _names_a_phase(w))
+    names: list[str] = []
+    for slot in ("criteria", "good_practices", "drivers", "mechanisms"):  # the phase travels in the frame
+        if getattr(own, slot):
+            continue
+        for entry_id in getattr(merged, slot):
+            entry = catalogue.get(entry_id)
+            if entry is not None and entry_id not in getattr(asked, slot):
+                names.append(entry.display_name)
+    return " ".join([question, previous_question, *names]).strip()
+
+
+_PHASE_WORD = re.compile(r"^(P\s?[1-5]|\w*(phase|prototyp|pilot|verstetigung|verfestigung|transfer|ideenfindung|skalierung)\w*)\W*$", re.IGNORECASE)
+
+
+def _names_a_phase(word: str) -> bool:
+    return bool(_PHASE_WORD.match(word))

@@ -338,6 +338,20 @@ class Embedder:
             dtype=np.float32,
         )
 
+    def embed_queries(self, texts: Sequence[str], batch_size: int = 32, show_progress: bool = False) -> np.ndarray:
+        """Many questions at once (stored questions at index build), encoded exactly like a user's
+        question: the question prompt and the configured query precision."""
+        import torch
+
+        model = self.query_model
+        encode = model.encode_query if self._has_prompts else model.encode
+        use_bf16 = self.query_precision == "bfloat16"
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16):
+            raw = encode(list(texts), batch_size=batch_size, convert_to_tensor=True, show_progress_bar=show_progress)
+        vectors = raw.float().numpy()
+        norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return (vectors / norms).astype(np.float32)
+
     def embed_query(self, text: str) -> np.ndarray:
         with self._lock:
             cached = self._cache.get(text)

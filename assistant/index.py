@@ -4,7 +4,10 @@ Layout under `index/`:
     current -> builds/<stamp>      symlink, swapped atomically after a successful build
     builds/<stamp>/manifest.json   corpus hash, model id + weights hash, chunker version, counts, time
     builds/<stamp>/chunks.json     every Chunk with its metadata (the source of truth for citations)
-    builds/<stamp>/vectors.npz     chunk embeddings, reused by the next build for unchanged chunks
+    builds/<stamp>/vectors.npz     every embedding keyed by text hash, reused by the next build
+    builds/<stamp>/sentences.npz   sentence embeddings per chunk (sentence-level retrieval, quotes)
+    builds/<stamp>/queries.npz     question-side texts: stored questions per passage (corpus/questions)
+                                   and the operation examples (assistant/data), embedded as questions
     builds/<stamp>/chroma/         Chroma PersistentClient (or a collection on a Chroma server)
     builds/<stamp>/bm25/           llama-index BM25Retriever (bm25s) with German stemming + stop words
 
@@ -57,6 +60,8 @@ MANIFEST = "manifest.json"
 CHUNKS = "chunks.json"
 VECTORS = "vectors.npz"
 SENTENCES = "sentences.npz"
+QUERIES = "queries.npz"
+OPERATION_OWNER = "op:"  # owner prefix of operation examples in queries.npz (else: a chunk id)
 BUILD_LOCK = ".build.lock"
 CHROMA_BATCH = 2000  # vectors per Chroma add (below Chroma's own limit)
 BM25_LANGUAGE = "german"
@@ -121,20 +126,31 @@ class CorpusState:
     chunks: list[Chunk]
     corpus_hash: str
     catalogue: Catalogue
+    queries: list[tuple[str, str]]  # (owner, text): stored questions of passages, operation examples
+
+
+def _query_texts_fingerprint(settings: Settings) -> str:
+    """Hash of the question-side texts (question bank and operation examples): part of the corpus hash."""
+    from assistant.frames.operations import BANK_FILE
+    from assistant.questions import load_question_bank
+
+    bank = load_question_bank(settings.corpus_dir)
+    return hashlib.sha256((bank.fingerprint + hashlib.sha256(BANK_FILE.read_bytes()).hexdigest()).encode()).hexdigest()
 
 
 def load_corpus_chunks(settings: Settings) -> CorpusState:
     from assistant import userdocs  # local import: optional formats pull in pypdf/docx lazily
+    from assistant.frames.operations import load_bank
+    from assistant.questions import load_question_bank, resolve_bank
 
     catalogue = Catalogue.load(settings.catalogue_path)
     dossier = load_dossier(find_dossier(settings.dossier_dir))
     user = userdocs.load_user_chunks(settings, catalogue)
     chunks = chunking.build_chunks(dossier, catalogue) + user.chunks
-    return CorpusState(
-        chunks=chunks,
-        corpus_hash=corpus_hash(dossier, catalogue, extra=user.fingerprint + chunking.CHUNKER_VERSION),
-        catalogue=catalogue,
-    )
+    stored = resolve_bank(load_question_bank(settings.corpus_dir), chunks)
+    queries = [(q.chunk_id, q.text) for q in stored] + [(OPERATION_OWNER + op.value, text) for text, op in load_bank()]
+    extra = user.fingerprint + chunking.CHUNKER_VERSION + _query_texts_fingerprint(settings)
+    return CorpusState(chunks=chunks, corpus_hash=corpus_hash(dossier, catalogue, extra=extra), catalogue=catalogue, queries=queries)
 
 
 def current_corpus_hash(settings: Settings) -> str:
@@ -146,7 +162,7 @@ def current_corpus_hash(settings: Settings) -> str:
     h = hashlib.sha256()
     h.update(hashlib.sha256(dossier_path.read_bytes()).hexdigest().encode())
     h.update(catalogue.content_hash.encode())
-    h.update((userdocs.fingerprint(settings) + chunking.CHUNKER_VERSION).encode())
+    h.update((userdocs.fingerprint(settings) + chunking.CHUNKER_VERSION + _query_texts_fingerprint(settings)).encode())
     return h.hexdigest()
 
 
@@ -170,6 +186,19 @@ def _previous_vectors(settings: Settings, model_hash: str) -> dict[str, np.ndarr
         return dict(zip(data["keys"].tolist(), data["vectors"]))
     except Exception:  # no usable previous build: embed everything
         return {}
+
+
+def _embed_or_reuse(keys: list[str], texts: list[str], reuse: dict[str, np.ndarray], dimension: int, embed) -> np.ndarray:
+    """Vectors for `texts`: taken from `reuse` by key where possible, the rest from `embed(texts)`."""
+    vectors = np.zeros((len(texts), dimension), dtype=np.float32)
+    todo = [i for i, key in enumerate(keys) if key not in reuse]
+    if todo:
+        for i, vector in zip(todo, embed([texts[i] for i in todo])):
+            vectors[i] = vector
+    for i, key in enumerate(keys):
+        if key in reuse:
+            vectors[i] = reuse[key]
+    return vectors
 
 
 def _nodes_for(chunks: list[Chunk], vectors: np.ndarray):
@@ -331,15 +360,18 @@ def _build(
     # that only drops or reorders text (e.g. `assistant remove`) never loads the model.
     reuse = _previous_vectors(settings, model_hash)
     keys = [_text_key(c) for c in state.chunks]
-    todo = [i for i, k in enumerate(keys) if k not in reuse]
     sentence_owner, sentence_texts = [], []
     for chunk in state.chunks:
         for sentence in chunking.chunk_sentences(chunk):
             sentence_owner.append(chunk.id)
             sentence_texts.append(sentence)
     sentence_keys = [hashlib.sha256(("s:" + t).encode("utf-8")).hexdigest() for t in sentence_texts]
-    sentence_todo = [i for i, k in enumerate(sentence_keys) if k not in reuse]
-    if embedder is None and (todo or sentence_todo or not reuse):
+    query_owner = [owner for owner, _ in state.queries]
+    query_texts = [text for _, text in state.queries]
+    # stored questions are encoded like user questions, so their key includes the query precision
+    query_keys = [hashlib.sha256((f"q:{settings.query_precision}:" + t).encode("utf-8")).hexdigest() for t in query_texts]
+    todo = [k for k in keys + sentence_keys + query_keys if k not in reuse]
+    if embedder is None and (todo or not reuse):
         embedder = shared_embedder(settings)
     dimension = int(embedder.dimension) if embedder is not None else len(next(iter(reuse.values())))
 
@@ -348,25 +380,21 @@ def _build(
     collection_name = _collection_name(stamp)
     tmp.mkdir()
     try:
-        progress(f"{len(state.chunks)} Abschnitte, davon {len(todo)} neu einzubetten …")
-        vectors = np.zeros((len(state.chunks), dimension), dtype=np.float32)
-        if todo:
-            fresh = embedder.embed_documents([state.chunks[i].text_for_embedding() for i in todo], show_progress=show_bar)
-            for i, vector in zip(todo, fresh):
-                vectors[i] = vector
-        for i, key in enumerate(keys):
-            if key in reuse:
-                vectors[i] = reuse[key]
-
-        progress(f"{len(sentence_texts)} Sätze, davon {len(sentence_todo)} neu einzubetten …")
-        sentence_vectors = np.zeros((len(sentence_texts), dimension), dtype=np.float32)
-        if sentence_todo:
-            fresh = embedder.embed_documents([sentence_texts[i] for i in sentence_todo], batch_size=32, show_progress=show_bar)
-            for i, vector in zip(sentence_todo, fresh):
-                sentence_vectors[i] = vector
-        for i, key in enumerate(sentence_keys):
-            if key in reuse:
-                sentence_vectors[i] = reuse[key]
+        # passages as documents, sentences as documents, stored questions as questions
+        plan = (
+            ("Abschnitte", keys, [c.text_for_embedding() for c in state.chunks],
+             lambda texts: embedder.embed_documents(texts, show_progress=show_bar)),
+            ("Sätze", sentence_keys, sentence_texts,
+             lambda texts: embedder.embed_documents(texts, batch_size=32, show_progress=show_bar)),
+            ("gespeicherte Fragen", query_keys, query_texts,
+             lambda texts: embedder.embed_queries(texts, batch_size=32, show_progress=show_bar)),
+        )
+        embedded = []
+        for label, stage_keys, texts, embed in plan:
+            fresh = sum(1 for k in stage_keys if k not in reuse)
+            progress(f"{len(texts)} {label}, davon {fresh} neu einzubetten …")
+            embedded.append(_embed_or_reuse(stage_keys, texts, reuse, dimension, embed))
+        vectors, sentence_vectors, query_vectors = embedded
 
         nodes = _nodes_for(state.chunks, vectors)
         _write_vector_store(settings, tmp, collection_name, nodes)
@@ -377,10 +405,11 @@ def _build(
         np.savez(
             tmp / VECTORS,
             ids=np.array([c.id for c in state.chunks]),
-            keys=np.array(keys + sentence_keys),
-            vectors=np.concatenate([vectors, sentence_vectors]),
+            keys=np.array(keys + sentence_keys + query_keys),
+            vectors=np.concatenate([vectors, sentence_vectors, query_vectors]),
         )
         np.savez(tmp / SENTENCES, owner=np.array(sentence_owner), texts=np.array(sentence_texts), vectors=sentence_vectors)
+        np.savez(tmp / QUERIES, owner=np.array(query_owner), texts=np.array(query_texts), vectors=query_vectors)
         counts: dict[str, int] = {}
         for c in state.chunks:
             counts[f"{c.source}:{c.kind}"] = counts.get(f"{c.source}:{c.kind}", 0) + 1
@@ -395,8 +424,10 @@ def _build(
             "chunks": len(state.chunks),
             "counts": counts,
             "sentences": len(sentence_texts),
-            "embedded_new": len(todo) + len(sentence_todo),
-            "reused_embeddings": len(state.chunks) - len(todo) + len(sentence_texts) - len(sentence_todo),
+            "stored_questions": sum(1 for o in query_owner if not o.startswith(OPERATION_OWNER)),
+            "operation_examples": sum(1 for o in query_owner if o.startswith(OPERATION_OWNER)),
+            "embedded_new": len(todo),
+            "reused_embeddings": len(keys) + len(sentence_keys) + len(query_keys) - len(todo),
             "catalogue_criteria": named,
             "study_criteria": total,
             "collection": collection_name,
@@ -526,7 +557,7 @@ def validate_index(settings: Settings, corpus_sha256: str | None = None, build: 
         raise index_needs_rebuild("Der Suchindex wurde mit einem anderen Embedding-Modell gebaut.")
     if (manifest.get("chroma_url") or None) != (settings.chroma_url or None):
         raise index_needs_rebuild("Der Suchindex gehört zu einem anderen Vektorspeicher.")
-    for required in (CHUNKS, VECTORS, SENTENCES, "bm25"):
+    for required in (CHUNKS, VECTORS, SENTENCES, QUERIES, "bm25"):
         if not (build / required).exists():
             raise index_needs_rebuild(f"Der Suchindex ist unvollständig ({required} fehlt).")
     damaged = _damaged_file(build, settings)
@@ -541,7 +572,7 @@ def _damaged_file(build: Path, settings: Settings) -> str | None:
     import zipfile
 
     try:
-        for name in (VECTORS, SENTENCES):
+        for name in (VECTORS, SENTENCES, QUERIES):
             if not zipfile.is_zipfile(build / name):
                 return name
         if not (build / "bm25" / "retriever.json").is_file():
@@ -568,6 +599,9 @@ class OpenIndex:
     bm25: object  # llama-index BM25Retriever
     vectors: dict[str, np.ndarray]  # chunk id → document embedding (for relevance checks)
     sentences: dict[str, list[tuple[str, np.ndarray]]]  # chunk id → its sentences with embeddings
+    query_owner: list[str]  # per stored question-side text: chunk id, or "op:<operation>"
+    query_texts: list[str]
+    query_vectors: np.ndarray
 
 
 def open_index(settings: Settings) -> OpenIndex:
@@ -588,6 +622,10 @@ def open_index(settings: Settings) -> OpenIndex:
             stored_sentences["owner"].tolist(), stored_sentences["texts"].tolist(), stored_sentences["vectors"]
         ):
             sentences.setdefault(owner, []).append((text, vector))
+        stored_queries = np.load(build / QUERIES)
+        query_owner = stored_queries["owner"].tolist()
+        query_texts = stored_queries["texts"].tolist()
+        query_vectors = np.asarray(stored_queries["vectors"], dtype=np.float32)
     except IndexUnavailable:
         raise
     except Exception as exc:
@@ -605,6 +643,9 @@ def open_index(settings: Settings) -> OpenIndex:
         bm25=bm25,
         vectors=vectors,
         sentences=sentences,
+        query_owner=query_owner,
+        query_texts=query_texts,
+        query_vectors=query_vectors,
     )
 
 

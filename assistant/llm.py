@@ -126,16 +126,20 @@ class LLMEngine:
             if chunk.delta:
                 yield chunk.delta
 
+    def parse(self, question: str, lang: str):
+        return self.extractive.parse(question, lang)
+
     def compose(
         self,
         question: str,
-        query: str,
+        frame,
         passages: list[Passage],
-        lang: str,
-        phase_hint: str | None = None,
+        query: str | None = None,
         on_token: Callable[[str], None] | None = None,
     ) -> Answer:
-        baseline = self.extractive.compose(question=question, query=query, passages=passages, lang=lang, phase_hint=phase_hint)
+        baseline = self.extractive.compose(question=question, frame=frame, passages=passages, query=query)
+        lang = frame.lang
+        phase_hint = frame.phases[0] if frame.phases else None
         if baseline.abstained:
             return baseline  # refusals and manipulation never reach the model
         sources = passages[: self.extractive.pool_size]
@@ -171,7 +175,7 @@ class LLMEngine:
         mapping = {old: new for new, old in enumerate(order, 1)}
         text = re.sub(r"\[(\d+)\]", lambda m: f"[{mapping[int(m.group(1))]}]", text)
         cited_passages = [sources[i - 1] for i in order]
-        answer = Answer(question=question, answer="", abstained=False, intent=baseline.intent, lang=lang, engine="llm")
+        answer = Answer(question=question, answer="", abstained=False, intent=baseline.intent, lang=lang, engine="llm", frame=frame)
         answer.citations = [Citation.from_passage(i, p) for i, p in enumerate(cited_passages, 1)]
         answer.phases, answer.criteria = self.extractive.references(cited_passages, phase_hint)
         labels = self.extractive.labels(lang)

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from assistant.corpus import Catalogue
 from assistant.embedding import Embedder
-from assistant.intent import detect_language, detect_phase
+from assistant.frames.lexicon import Lexicon
+from assistant.language import detect_language
 from assistant.index import OpenIndex
 from assistant.schema import Passage
 from assistant.settings import Settings
@@ -87,6 +88,23 @@ class HybridRetriever:
         self._sentence_owner = None
         self._bm25_ids: list[str] | None = None
         self._sentence_vectors = None
+        self.lexicon = Lexicon(catalogue) if catalogue is not None else None
+        # stored questions per passage (corpus/questions): owners and one matrix
+        owners = [o for o in index.query_owner if o in index.chunks]
+        rows = [i for i, o in enumerate(index.query_owner) if o in index.chunks]
+        self._question_owner = np.array(owners)
+        self._question_vectors = index.query_vectors[rows] if rows else np.zeros((0, 1), dtype=np.float32)
+
+    def best_question_similarity(self, query: str) -> dict[str, float]:
+        """For every passage with stored questions, the cosine of its best-matching question."""
+        best: dict[str, float] = {}
+        if not len(self._question_owner):
+            return best
+        sims = self._question_vectors @ self.embedder.embed_query(query)
+        for owner, sim in zip(self._question_owner.tolist(), sims.tolist()):
+            if sim > best.get(owner, -2.0):
+                best[owner] = sim
+        return best
 
     def _sentence_matrix(self):
         """All sentence embeddings as one matrix (built lazily, once per open index)."""
@@ -132,6 +150,27 @@ class HybridRetriever:
         )
         return [i for i in (result.ids or []) if i in self.index.chunks]
 
+    def split_compounds(self, query: str) -> str:
+        """German compounds the index does not know as a whole get their known parts appended
+        ("Pilotphasenkriterien" → "+ Pilotphase Kriterien"), so keyword search can meet them."""
+        retriever = self.index.bm25
+        vocab = getattr(retriever.bm25, "vocab_dict", None) or {}
+        stem = retriever.stemmer.stemWord if retriever.stemmer is not None else (lambda w: w)
+        extra: list[str] = []
+        for word in re.findall(r"[a-zäöüß]{9,}", query.lower()):
+            if stem(word) in vocab:
+                continue
+            for i in range(4, len(word) - 3):
+                left, right = word[:i], word[i:]
+                for head in (left, left[:-1] if left.endswith("s") else None, left[:-1] if left.endswith("n") else None):
+                    if head and len(head) >= 4 and stem(head) in vocab and stem(right) in vocab:
+                        extra += [head, right]
+                        break
+                else:
+                    continue
+                break
+        return " ".join([query, *extra]) if extra else query
+
     def bm25_scores(self, query: str) -> dict[str, float]:
         """BM25 score of every chunk. We score through the retriever's bm25s model directly, with the
         retriever's own German stemmer and token pattern: its `retrieve()` rebuilds a llama-index
@@ -139,8 +178,11 @@ class HybridRetriever:
         import bm25s
 
         retriever = self.index.bm25
+        text = normalize_query(expand_for_keywords(query))
+        if self.settings.bm25_compound_split:
+            text = self.split_compounds(text)
         tokens = bm25s.tokenize(
-            normalize_query(expand_for_keywords(query)),
+            text,
             stemmer=retriever.stemmer,
             token_pattern=retriever.token_pattern,
             return_ids=False,
@@ -169,18 +211,24 @@ class HybridRetriever:
         bm25 = self.bm25_scores(query)
         sentence_best = self.best_sentence_similarity(query)
         sentence_ranked = sorted(sentence_best, key=lambda cid: -sentence_best[cid])
+        question_best = self.best_question_similarity(query) if cfg.question_weight > 0 else {}
+        question_ranked = sorted(question_best, key=lambda cid: -question_best[cid])
         rankings = {
             "dense": (self.dense(query, pool, filters), cfg.dense_weight),
             "sparse": (self.sparse(query, pool, filters, bm25), cfg.sparse_weight),
             "sentence": ([c for c in sentence_ranked if filters.accepts(self.index.chunks[c])][:pool], cfg.sentence_weight),
         }
+        if question_best:
+            rankings["question"] = ([c for c in question_ranked if filters.accepts(self.index.chunks[c])][:pool], cfg.question_weight)
         if self.catalogue is not None:
             rankings["prior"] = (self.prior(query, rankings, filters), cfg.prior_weight)
         if cfg.fusion == "rrf":
             return fuse(rankings, self.index, k=cfg.rrf_k)[:top_k]
-        return self.score_fusion(query, rankings, bm25, sentence_best)[:top_k]
+        return self.score_fusion(query, rankings, bm25, sentence_best, question_best)[:top_k]
 
-    def score_fusion(self, query: str, rankings, bm25: dict[str, float], sentence_best: dict[str, float]) -> list[Passage]:
+    def score_fusion(
+        self, query: str, rankings, bm25: dict[str, float], sentence_best: dict[str, float], question_best: dict[str, float] | None = None
+    ) -> list[Passage]:
         """Linear fusion of calibrated scores over the union of candidates:
         w_dense·cos(question, passage) + w_sentence·cos(question, best sentence)
         + w_sparse·BM25/max(BM25) + w_prior·[named by the question] − catalogue_penalty·[catalogue entry].
@@ -201,6 +249,7 @@ class HybridRetriever:
             score = (
                 cfg.dense_weight * (float(vector @ query_vector) if vector is not None else 0.0)
                 + cfg.sentence_weight * sentence_best.get(cid, 0.0)
+                + cfg.question_weight * max(0.0, (question_best or {}).get(cid, 0.0) - cfg.question_floor)
                 + cfg.sparse_weight * bm25.get(cid, 0.0) / top_bm25
                 + cfg.prior_weight * (cid in linked)
                 - catalogue_penalty * (chunk.source == "catalogue")
@@ -226,7 +275,8 @@ class HybridRetriever:
         assert self.catalogue is not None
         query = expand_for_keywords(query)  # English questions name entries by their German names too
         named = set(self.catalogue.find_in_text(query, ("criterion", "good_practice")))
-        phase = detect_phase(query)
+        phases = self.lexicon.link(query).of("phase")
+        phase = phases[0] if len(phases) == 1 else None
         linked: set[str] = set()
         for chunk in self.index.chunks.values():
             if chunk.ref_id and chunk.ref_id in named:

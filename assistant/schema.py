@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from assistant.domain import Kind, Source
+from assistant.frames.frame import Frame
 
 
 class Chunk(BaseModel):
@@ -111,6 +112,7 @@ class Answer(BaseModel):
     notice: str | None = None  # e.g. "question was shortened"
     engine: str = "extractive"
     error: str | None = None
+    frame: Frame | None = None  # the parsed question (operation, entities, filters), for debugging
 
     def to_contract(self) -> dict:
         return self.model_dump(mode="json")

@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 import unicodedata
 from dataclasses import dataclass, field
 
-from assistant.answer import AnswerEngine, detect_language, refusal_answer
+from assistant.answer import AnswerEngine, detect_language, is_manipulation, refusal_answer
 from assistant.conversation import Conversation
 from assistant.corpus import Catalogue
 from assistant.domain import SOURCES, phase_or_none
@@ -192,14 +192,20 @@ class AssistantService:
             )
         retriever, engine = self._ensure_loaded()
         lang = detect_language(cleaned.text)
-        query = cleaned.text
-        carried_phase = None
-        if conversation is not None:
-            query, carried_phase = conversation.resolve(cleaned.text)
+        extractive = getattr(engine, "extractive", engine)  # the LLM engine wraps the extractive one
         phase = phase_or_none(phase)
         filters = Filters(phase=phase, source=source if source in SOURCES else None)
         t0 = time.perf_counter()
         k = top_k or self.settings.top_k
+        if is_manipulation(cleaned.text):
+            answer = refusal_answer(cleaned.text, lang, intent="refused_manipulation")
+            return self._finish(answer, question_id, cleaned, [], k, started, t0, t0, conversation, None, cleaned.text)
+        frame = extractive.parse(cleaned.text, lang)
+        if phase and phase not in frame.phases:
+            frame = frame.model_copy(update={"phases": [phase]})  # the caller's phase filter is the asked phase
+        query = cleaned.text
+        if conversation is not None:
+            frame, query = conversation.resolve(cleaned.text, frame, self.catalogue)
 
         def search(text: str) -> list[Passage]:
             # Encode first, outside the search slots: questions asked together meet in the embedder's
@@ -213,18 +219,23 @@ class AssistantService:
         except Exception as exc:  # e.g. the Chroma server went away after start-up
             return self._search_failed(cleaned.text, question_id, exc)
         t1 = time.perf_counter()
-        compose_args = dict(question=cleaned.text, query=query, passages=passages, lang=lang, phase_hint=phase or carried_phase)
+        compose_args = dict(question=cleaned.text, frame=frame, passages=passages, query=query)
         if on_token is not None and hasattr(engine, "extractive"):
             compose_args["on_token"] = on_token
         answer = engine.compose(**compose_args)
-        if conversation is not None and query != cleaned.text and answer.abstained and answer.intent != "refused_manipulation":
+        if frame.follow_up and answer.abstained and answer.intent != "refused_manipulation":
             # Read as a follow-up, the question found nothing; read on its own it may well.
+            frame = extractive.parse(cleaned.text, lang)
+            query = cleaned.text
             try:
-                passages = search(cleaned.text)
+                passages = search(query)
             except Exception as exc:
                 return self._search_failed(cleaned.text, question_id, exc)
-            answer = engine.compose(**{**compose_args, "query": cleaned.text, "passages": passages, "phase_hint": phase})
-            conversation.treat_as_new_topic(cleaned.text)
+            answer = engine.compose(**{**compose_args, "frame": frame, "passages": passages, "query": query})
+        return self._finish(answer, question_id, cleaned, passages, k, started, t0, t1, conversation, frame, query)
+
+    @staticmethod
+    def _finish(answer, question_id, cleaned, passages, k, started, t0, t1, conversation, frame, query) -> Answer:
         t2 = time.perf_counter()
         answer.id = question_id
         answer.retrieved = [Citation.from_passage(i + 1, p) for i, p in enumerate(passages[:k])]
@@ -234,8 +245,10 @@ class AssistantService:
             answer=round((t2 - t1) * 1000, 2),
             total=round((t2 - started) * 1000, 2),
         )
+        if frame is not None and answer.frame is None and not answer.abstained:
+            answer.frame = frame
         if conversation is not None:
-            conversation.add(cleaned.text, answer)
+            conversation.add(cleaned.text, frame, query, answer)
         return answer
 
     def _search_failure(self, exc: Exception) -> AssistantUnavailable:

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     sentence_weight: float = 0.5
     sparse_weight: float = 0.1
     prior_weight: float = 0.1
+    question_weight: float = 0.0  # best stored question of a passage (corpus/questions); tuned on dev
+    question_floor: float = 0.0  # only the part of that cosine above this floor counts
+    bm25_compound_split: bool = False  # append known parts of unknown German compounds to the BM25 query
     catalogue_penalty: float = 0.05
     bibliography_penalty: float = 0.1
     query_cache_size: int = 512
@@ -62,6 +65,26 @@ class Settings(BaseSettings):
 
     # Answering
     max_question_chars: int = 2000
+    # Answer engine v2 (assistant/answer). Word limit from the answer-engine issue ("≤ 120 words
+    # plus the phase and criteria lines, except lists"); the extract values were set on the dev half
+    # of tests/data/answer_testset.jsonl (docs/benchmarks.md, answer tuning log).
+    answer_max_words: int = Field(default=120, ge=30, le=400)
+    answer_pool: int = Field(default=8, ge=1, le=50)  # retrieved passages an answer may draw from
+    extract_max_sentences: int = Field(default=4, ge=1, le=8)  # contiguous sentences of one extract
+    extract_follow_margin: float = 0.10  # a next sentence joins while its score is within this of the best
+    extract_second_margin: float = 0.05  # a second passage's sentence joins within this of the best
+    extract_overlap_weight: float = 0.25  # weight of question-word overlap in sentence scores (v1 value)
+    extract_rank_bonus: float = 0.04  # bonus for sentences of better-ranked passages (v1 value)
+    # A question this close (cosine) to a stored question of a passage starts its extract at the
+    # sentences recorded as that question's answer (corpus/questions); tuned on dev.
+    stored_answer_min: float = 0.70
+    # Refusal (assistant/answer/refusal.py): below these coverage scores (best passage-or-sentence
+    # cosine + best stored-question cosine) the sources are silent. Calibrated on the dev splits only
+    # (answer set dev + retrieval dev; 17 out-of-scope questions), docs/benchmarks.md:
+    refuse_below: float = 1.015  # names nothing of the study: highest out-of-scope score 1.011
+    refuse_below_linked: float = 0.90  # names a phase, term, … : no out-of-scope left, lowest answerable 0.992
+    # names something the sources never use: highest out-of-scope 1.049, lowest answerable 1.151
+    refuse_below_unknown_name: float = 1.10
     abstain_threshold: float = 0.0  # calibrated in answer.py; see docs
     llm: Literal["none", "ollama", "openai-compatible"] = "none"
     llm_base_url: str | None = None

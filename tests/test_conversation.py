@@ -7,10 +7,23 @@ import sys
 
 import pytest
 
-from assistant.conversation import Conversation
-from assistant.intent import detect_intent, detect_language, detect_phase, is_manipulation
+import numpy as np
+
+from assistant.answer import is_manipulation
+from assistant.conversation import Conversation, Turn
+from assistant.corpus import Catalogue
+from assistant.frames import FrameParser, Lexicon, OperationClassifier
+from assistant.language import detect_language
+from assistant.schema import Answer
 from tests.answer_parts import body, cited_in_body
 from tests.conftest import ROOT
+
+CATALOGUE = Catalogue.load(ROOT / "corpus" / "catalogue" / "criteria.yaml")
+PARSER = FrameParser(Lexicon(CATALOGUE), OperationClassifier([], np.zeros((0, 1), dtype="float32")))  # cue words only
+
+
+def frame(question: str):
+    return PARSER.parse(question, None)
 
 
 def test_phase_follow_up_carries_the_topic(service):
@@ -39,24 +52,29 @@ def test_small_municipalities_follow_up_stays_on_topic(service):
     service.ask("Wie kann die Verstetigung einer Lösung finanziert werden?", conversation=chat)
     follow = service.ask("Was heißt das für kleine Kommunen?", conversation=chat)
     assert not follow.abstained
-    # still about financing: the dossier's advice that municipalities pool their resources (p. 16)
-    assert any("dass sich Kommunen zusammentun" in c.text for c in follow.citations), [c.chunk_id for c in follow.citations]
+    # still about financing: the dossier's advice that municipalities join forces with others
+    # ("dass sich Kommunen zusammentun", p. 16; "nur in Zusammenarbeit mit weiteren Kommunen", p. 24)
+    together = ("dass sich Kommunen zusammentun", "Zusammenarbeit mit weiteren Kommunen")
+    assert any(any(t in c.text for t in together) for c in cited_in_body(follow)), [c.chunk_id for c in follow.citations]
     assert any("Ressourcen" in c.text for c in cited_in_body(follow))
 
 
 def test_new_topic_is_not_a_follow_up():
     chat = Conversation()
-    assert chat.resolve("Was ist das Masterportal?") == ("Was ist das Masterportal?", None)
+    own = frame("Was ist das Masterportal?")
+    assert chat.resolve("Was ist das Masterportal?", own, CATALOGUE) == (own, "Was ist das Masterportal?")
 
 
 def _after_an_answer() -> Conversation:
-    from assistant.conversation import Turn
-    from assistant.schema import Answer
-
     chat = Conversation()
     earlier = "Muss die vertikale Skalierung abgeschlossen sein, bevor die horizontale beginnt?"
-    chat.turns.append(Turn(earlier, earlier, Answer(question=earlier, answer="…", abstained=False)))
+    chat.turns.append(Turn(earlier, frame(earlier), earlier, Answer(question=earlier, answer="…", abstained=False)))
     return chat
+
+
+def is_follow_up(chat: Conversation, question: str) -> bool:
+    merged, _ = chat.resolve(question, frame(question), CATALOGUE)
+    return merged.follow_up
 
 
 @pytest.mark.parametrize(
@@ -69,7 +87,7 @@ def _after_an_answer() -> Conversation:
     ],
 )
 def test_questions_with_their_own_topic_stand_alone(question):
-    assert not _after_an_answer().is_follow_up(question)
+    assert not is_follow_up(_after_an_answer(), question)
 
 
 @pytest.mark.parametrize(
@@ -77,13 +95,13 @@ def test_questions_with_their_own_topic_stand_alone(question):
     ["Gibt es ein Beispiel?", "Gilt das auch für P4?", "Welche Kriterien gehören zu dieser Phase?", "Wer finanziert es?", "Is there an example?", "What does that mean for small towns?"],
 )
 def test_elliptical_questions_are_follow_ups(question):
-    assert _after_an_answer().is_follow_up(question)
+    assert is_follow_up(_after_an_answer(), question)
 
 
 def test_a_refused_turn_lends_no_topic(service):
     chat = Conversation()
     assert service.ask("Wie wird das Wetter morgen in Berlin?", conversation=chat).abstained
-    assert not chat.is_follow_up("Und was ist das Masterportal?")
+    assert not is_follow_up(chat, "Und was ist das Masterportal?")
     answer = service.ask("Und was ist das Masterportal?", conversation=chat)
     assert not answer.abstained
     # a fact the question does not contain: the Masterportal is open-source software (p. 21)
@@ -109,33 +127,34 @@ def test_follow_up_that_finds_nothing_is_retried_on_its_own(service, monkeypatch
 
     def compose_that_finds_nothing_for_merged_queries(**kwargs):
         if kwargs["query"] != kwargs["question"]:
-            return refusal_answer(kwargs["question"], kwargs["lang"], engine.catalogue)
+            return refusal_answer(kwargs["question"], kwargs["frame"].lang)
         return real_compose(**kwargs)
 
     monkeypatch.setattr(engine, "compose", compose_that_finds_nothing_for_merged_queries)
     answer = service.ask("Gibt es dafür ein Beispiel aus Hamburg?", conversation=chat)
     assert chat.turns[-1].query == "Gibt es dafür ein Beispiel aus Hamburg?"  # recorded on its own
+    assert not chat.turns[-1].frame.follow_up
     assert not answer.abstained and answer.citations
 
 
-def test_intent_routing():
-    assert detect_intent("Was ist in der Pilotphase wichtig?") == "phase"
-    assert detect_intent("Welche Meilensteine hat P2?") == "criteria_list"
-    assert detect_intent("Gibt es ein Beispiel für offene Schnittstellen?") == "good_practice"
-    assert detect_intent("Welche Skalierungstreiber gibt es?") == "driver"
-    assert detect_intent("Welche Betreibermodelle gibt es?") == "operator_model"
-    assert detect_intent("Was bedeutet das Kriterium Systeminteroperabilität?") == "criterion"
-    assert detect_intent("Was ist ein Proof of Value?") == "definition"
-    assert detect_intent("Was sind die Kernergebnisse?") == "key_findings"
-    assert detect_intent("Wie finanziert man die Verstetigung?") == "general"
+def test_operation_frames_replace_the_old_intent_routing():
+    # the contract's `intent` is derived from the frame (assistant.answer.intent_of)
+    from assistant.answer import intent_of
+
+    assert intent_of(frame("Was ist in der Pilotphase wichtig?")) == "phase"
+    assert intent_of(frame("Welche Meilensteine hat P2?")) == "criteria_list"
+    assert intent_of(frame("Gibt es ein Beispiel für offene Schnittstellen?")) == "good_practice"
+    assert intent_of(frame("Welche Skalierungstreiber gibt es?")) == "driver"
+    assert intent_of(frame("Welche Betreibermodelle gibt es?")) == "operator_model"
+    assert intent_of(frame("Was sind die Kernergebnisse?")) == "key_findings"
 
 
 def test_language_and_phase_detection():
     assert detect_language("What matters in the pilot phase?") == "en"
     assert detect_language("Was ist in der Pilotphase wichtig?") == "de"
-    assert detect_phase("Was passiert in der Verstetigung?") == "P4"
-    assert detect_phase("Was gilt über alle Phasen hinweg?") == "D"
-    assert detect_phase("Was ist eine Roadmap?") is None
+    assert frame("Was passiert in der Verstetigung?").phases == ["P4"]
+    assert frame("Was gilt über alle Phasen hinweg?").phases == ["D"]
+    assert frame("Was ist eine Roadmap?").phases == []
 
 
 def test_manipulation_is_recognised():

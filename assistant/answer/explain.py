@@ -16,7 +16,7 @@ def dossier_pool(ctx: AnswerContext) -> list[Passage]:
     """The retrieved passages an extract may quote: dossier (and user) text, best first; passages of
     the asked phase go first."""
     pool = [p for p in ctx.passages[: ctx.settings.answer_pool] if quotable_chunk(p.chunk)]
-    phases = set(ctx.frame.phases)
+    phases = set(ctx.frame.phases) if "phases" not in ctx.frame.inherited else set()
     if phases:
         pool = [p for p in pool if p.chunk.phase in phases] + [p for p in pool if p.chunk.phase not in phases]
     return pool

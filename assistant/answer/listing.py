@@ -32,14 +32,14 @@ def _dossier_passage_for(ctx: AnswerContext, entry_id: str, phase: str | None = 
     return found[0] if found else None
 
 
-def _item(ctx: AnswerContext, draft: Draft, entry: CatalogueEntry, extra: str = "", with_dossier: bool = True) -> str:
+def _item(ctx: AnswerContext, draft: Draft, entry: CatalogueEntry, extra: str = "", with_dossier: bool = True, mark: str = "") -> str:
     refs = [draft.cite(ctx.catalogue_passage(entry.id))]
     if with_dossier:
         chunk = _dossier_passage_for(ctx, entry.id, entry.phase)
         if chunk is not None:
             refs.append(draft.cite(chunk))
     marks = "".join(f"[{n}]" for n in dict.fromkeys(refs))
-    return f"- {entry.display_name} ({entry.id}{extra}) {marks}"
+    return f"- {entry.display_name} ({entry.id}{extra}){mark} {marks}"
 
 
 def _coverage(ctx: AnswerContext) -> str:
@@ -79,9 +79,8 @@ def _topic_filter(ctx: AnswerContext, entries: list[CatalogueEntry]) -> list[Cat
 
 def _criterion_line(ctx: AnswerContext, draft: Draft, c: CatalogueEntry, show_phase: bool, with_dossier: bool) -> str:
     extra = f", {c.phase}" if show_phase and c.phase else ""
-    if c.data.get("milestone") is True and ctx.frame.milestone is None:
-        extra += f"; {ctx.labels['milestone_mark']}"
-    return _item(ctx, draft, c, extra, with_dossier)
+    mark = f" – {ctx.labels['milestone_mark']}" if c.data.get("milestone") is True and ctx.frame.milestone is None else ""
+    return _item(ctx, draft, c, extra, with_dossier, mark)
 
 
 def _milestones(ctx: AnswerContext, draft: Draft, criteria: list[CatalogueEntry], what: str, count_only: bool) -> None:
@@ -133,6 +132,9 @@ def _criteria_list(ctx: AnswerContext, count_only: bool) -> Draft:
             draft.add(_n(labels["criteria_in"].format(what=what, n=len(criteria))) + ref + ":")
             if not count_only or len(criteria) <= 12:
                 draft.add("\n".join(_criterion_line(ctx, draft, c, not f.phases, not count_only) for c in criteria))
+            milestones = [c for c in criteria if c.data.get("milestone") is True]
+            if milestones and source is not None:
+                draft.add(labels["milestones_among"].format(ids=", ".join(c.id for c in milestones)) + f" [{draft.cite(source)}]")
     draft.add(_coverage(ctx))
     return draft
 

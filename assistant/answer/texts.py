@@ -25,6 +25,7 @@ LABELS: dict[str, dict[str, str]] = {
         "workstreams": "Workstreams",
         "stakeholders": "Beteiligte",
         "milestone_mark": "Meilenstein",
+        "milestones_among": "Als Meilensteine markiert der Katalog davon: {ids}.",
         "sub_drivers": "Sub-Driver",
         # lists and counts
         "criteria_in": "Im Katalog sind {what} {n} Kriterien benannt",
@@ -91,6 +92,7 @@ LABELS: dict[str, dict[str, str]] = {
         "workstreams": "workstreams",
         "stakeholders": "stakeholders",
         "milestone_mark": "milestone",
+        "milestones_among": "Of these, the catalogue marks as milestones (Meilensteine): {ids}.",
         "sub_drivers": "sub-drivers",
         "criteria_in": "The catalogue names {n} criteria {what}",
         "criteria_all": "The catalogue names {n} criteria",
