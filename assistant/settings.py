@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     # of tests/data/answer_testset.jsonl (docs/benchmarks.md, answer tuning log).
     answer_max_words: int = Field(default=120, ge=30, le=400)
     answer_pool: int = Field(default=8, ge=1, le=50)  # retrieved passages an answer may draw from
+    further_sources: int = Field(default=3, ge=0, le=8)  # "Mehr dazu": top retrieved passages not quoted (lists: one)
     extract_max_sentences: int = Field(default=4, ge=1, le=8)  # contiguous sentences of one extract
     extract_follow_margin: float = 0.10  # a next sentence joins while its score is within this of the best
     extract_second_margin: float = 0.05  # a second passage's sentence joins within this of the best

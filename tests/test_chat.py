@@ -22,7 +22,7 @@ class FakeService:
         citation = Citation(n=1, source="dossier", kind="passage", title="T", section="S", page=1, phase=phase, criteria=[], text="X.", score=1.0)
         answer = Answer(question=question, answer="X. [1]", abstained=False, citations=[citation])
         if conversation is not None:
-            conversation.add(question, answer)
+            conversation.add(question, None, question, answer)
         return answer
 
 

@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from assistant.answer.refusal import is_manipulation
 from assistant.evaluation import (
     AnswerTurn,
     EvalItem,
@@ -295,7 +296,10 @@ def test_answer_floors_on_test_split(test_report):
 def test_report_covers_every_item_and_writes_outputs(test_report, tmp_path):
     items = split_items(load_testset(), "test")
     assert [r.id for r in test_report.results] == [i.id for i in items]
-    assert all(len(r.retrieved) == 10 for r in test_report.results)
+    questions = {i.id: i.question for i in items}
+    # every question is searched (top 10), except manipulation attempts: those are refused before any search
+    assert all(len(r.retrieved) == (0 if is_manipulation(questions[r.id]) else 10) for r in test_report.results)
+    assert any(is_manipulation(q) for q in questions.values())
     assert all(r.relevant_in_index >= 1 and not r.unreachable_evidence for r in test_report.results if r.answerable)
     assert test_report.latency.retrieve_p50_ms > 0
     paths = write_outputs(test_report, tmp_path)

@@ -98,7 +98,7 @@ class AnswerEngine:
         vectors = index.query_vectors[ops] if ops else np.zeros((0, 1), dtype=np.float32)
         self.parser = FrameParser(self.lexicon, OperationClassifier(labels, vectors))
         self.stored = StoredAnswers(index, settings)
-        self.vocabulary = Vocabulary([c.text for c in index.chunks.values() if c.source != "user"])
+        self.vocabulary = Vocabulary([c.text for c in index.chunks.values()])  # user documents count as sources
 
     def parse(self, question: str, lang: str) -> Frame:
         return self.parser.parse(question, self.embedder.embed_query(question), lang)

@@ -104,11 +104,12 @@ class Draft:
         lines = list(self.lines)
         if ctx.lang == "en":
             lines.insert(0, labels["en_intro"])
-        if self.further:
-            more = self._further_sources()
-            if more:
-                refs = "; ".join(f"[{self.cite(p)}] {source_label(p.chunk, labels)}" for p in more)
-                lines.append(f"{labels['more']}: {refs}")
+        more = self._further_sources()
+        if more:
+            groups: dict[str, list[str]] = {}  # one label per section, with every chunk's number
+            for p in more:
+                groups.setdefault(source_label(p.chunk, labels), []).append(f"[{self.cite(p)}]")
+            lines.append(f"{labels['more']}: " + "; ".join(f"{', '.join(ns)} {label}" for label, ns in groups.items()))
         answer = Answer(question=ctx.question, answer="", abstained=False, intent=intent, lang=ctx.lang)
         answer.citations = [
             Citation.from_passage(i, p, quote=" ".join(self.quotes.get(p.chunk.id, [])) or None)
@@ -126,15 +127,18 @@ class Draft:
         return answer
 
     def _further_sources(self) -> list[Passage]:
-        labels = self.ctx.labels
-        shown = {source_label(p.chunk, labels) for p in self.cited}
+        """The best retrieved passages the body did not quote: lists get the best dossier passage
+        (where the listed items are discussed), other answers the top few of any source."""
+        limit = self.ctx.settings.further_sources
+        if not self.further:
+            limit = min(limit, 1) if self.is_list else 0
         cited_ids = {p.chunk.id for p in self.cited}
         more: list[Passage] = []
-        for p in self.ctx.passages[:6]:
-            label = source_label(p.chunk, labels)
-            if p.chunk.id in cited_ids or label in shown or _unwanted_source(p.chunk) or len(more) >= 2:
+        for p in self.ctx.passages[: self.ctx.settings.answer_pool]:
+            if len(more) >= limit:
+                break
+            if p.chunk.id in cited_ids or _unwanted_source(p.chunk) or (self.is_list and p.chunk.source == "catalogue"):
                 continue
-            shown.add(label)
             more.append(p)
         return more
 

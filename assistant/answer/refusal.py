@@ -96,9 +96,17 @@ class Vocabulary:
 
 
 def coverage_score(vector: np.ndarray, passages: list[Passage], index) -> float:
-    """How well the sources cover a question: best passage-or-sentence cosine plus best stored-question cosine."""
+    """How well the sources cover a question: best passage-or-sentence cosine plus best stored-question
+    cosine. The user's own documents have no stored questions; for them the passage-or-sentence
+    cosine stands in for the missing question term, so a question about an added file is not refused
+    for lack of questions nobody could write in advance."""
     best_passage, best_sentence, best_question = evidence(vector, passages, index)
-    return max(best_passage, best_sentence) + best_question
+    score = max(best_passage, best_sentence) + best_question
+    own = [p for p in passages if p.chunk.source == "user"]
+    if own:
+        own_passage, own_sentence, _ = evidence(vector, own, index)
+        score = max(score, 2 * max(own_passage, own_sentence))
+    return score
 
 
 ALWAYS_IN_SCOPE = {Operation.ONBOARDING}
