@@ -22,7 +22,7 @@ from assistant.answer.listing import count_items, list_items
 from assistant.answer.meta import meta
 from assistant.answer.onboarding import onboarding
 from assistant.answer.stored import StoredAnswers
-from assistant.answer.refusal import Vocabulary, is_manipulation, refusal_answer, sources_silent
+from assistant.answer.refusal import Vocabulary, is_manipulation, looks_like_name, refusal_answer, sources_silent
 from assistant.answer.texts import LABELS, refusal_text
 from assistant.corpus import Catalogue
 from assistant.domain import Operation
@@ -126,7 +126,7 @@ class AnswerEngine:
             draft = explain(ctx)
         if draft is None or draft.empty:
             return refusal_answer(question, lang)
-        unknown = self.vocabulary.unknown_names(question)
+        unknown = [w for w in self.vocabulary.unknown_names(question) if looks_like_name(w)]
         if unknown and frame.operation in (Operation.EXPLAIN, Operation.DEFINE, Operation.EXAMPLE):
             # "Was sagt die McKinsey-Studie …?": say first that the sources know nothing of it
             names = ", ".join(f"„{n}“" for n in unknown)

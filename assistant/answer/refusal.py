@@ -95,6 +95,12 @@ class Vocabulary:
         return out
 
 
+def looks_like_name(word: str) -> bool:
+    """A word that is a name rather than an ordinary noun the sources happen not to use ("Geld"):
+    inner capitals, a hyphen or a digit ("McKinsey-Studie", "ISO37120")."""
+    return any(ch.isupper() for ch in word[1:]) or "-" in word or any(ch.isdigit() for ch in word)
+
+
 def coverage_score(vector: np.ndarray, passages: list[Passage], index) -> float:
     """How well the sources cover a question: best passage-or-sentence cosine plus best stored-question
     cosine. The user's own documents have no stored questions; for them the passage-or-sentence
