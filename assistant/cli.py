@@ -114,6 +114,7 @@ def _ask_jsonl(service, args) -> int:
                 item.get("question"),
                 top_k=args.top_k,
                 phase=args.phase or item.get("phase_filter"),
+                source=args.source,
                 question_id=item.get("id"),
                 conversation=conversation,
             )

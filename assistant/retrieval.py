@@ -1,5 +1,6 @@
-"""Retrieval: hybrid search over the open index — dense (Chroma) and German BM25, fused by
-weighted reciprocal rank fusion, with optional filters on phase, source and kind.
+"""Retrieval: hybrid search over the open index — dense (Chroma), sentence-level cosine and German
+BM25, fused by a weighted sum of scores (default, `ASSISTANT_FUSION=score`) or by weighted reciprocal
+rank fusion (`rrf`), with optional filters on phase, source and kind.
 
 Returns `Passage`s (chunk + fused score), best first.
 """

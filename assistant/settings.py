@@ -86,7 +86,6 @@ class Settings(BaseSettings):
     refuse_below_linked: float = 0.90  # names a phase, term, … : no out-of-scope left, lowest answerable 0.992
     # names something the sources never use: highest out-of-scope 1.049, lowest answerable 1.151
     refuse_below_unknown_name: float = 1.10
-    abstain_threshold: float = 0.0  # calibrated in answer.py; see docs
     llm: Literal["none", "ollama", "openai-compatible"] = "none"
     llm_base_url: str | None = None
     llm_model: str | None = None

@@ -126,3 +126,14 @@ def test_status_and_criteria(settings, built_index):
     assert any(r["id"] == "K18" for r in rows)
     proc = run_cli(settings, "criteria", "--driver", "T2")
     assert "K01" in proc.stdout and "48 der 76" in proc.stdout
+
+
+def test_ask_jsonl_applies_the_source_filter_to_every_line(settings, built_index, tmp_path):
+    path = tmp_path / "q.jsonl"
+    questions = ["Was ist ein Minimum Viable Product?", "Was bedeutet Proof of Concept?"]
+    path.write_text("\n".join(json.dumps({"id": i, "question": q}, ensure_ascii=False) for i, q in enumerate(questions)), encoding="utf-8")
+    proc = run_cli(settings, "ask", "--jsonl", str(path), "--source", "catalogue")
+    out = [json.loads(l) for l in proc.stdout.splitlines()]
+    assert len(out) == 2
+    for answer in out:
+        assert answer["retrieved"] and {r["source"] for r in answer["retrieved"]} == {"catalogue"}
