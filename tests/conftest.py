@@ -85,6 +85,74 @@ def netns():
         ns.close()
 
 
+# -- the fast lane (`make test-fast`) ---------------------------------------------------------------
+# Tests marked `unit` (everything under tests/unit/ is) need neither the embedding model nor an
+# index. `make test-fast` runs exactly them, with ASSISTANT_MODEL_CACHE pointing to an empty folder
+# and ROADMAP_LOTSE_FAST_LANE=1. Guards, in both lanes unless noted:
+# - a `unit` test may not request a fixture that loads the model or builds the index (collection error);
+# - a `unit` test that constructs the embedder fails, even if the code under test catches the error;
+# - a `unit` test that skips (or xfails) fails: the fast lane must not pass by leaving tests out;
+# - fast lane only: every collected test is a `unit` test.
+UNIT_DIR = ROOT / "tests" / "unit"
+MODEL_FIXTURES = frozenset({"embedder", "built_index", "service"})
+FAST_LANE = os.environ.get("ROADMAP_LOTSE_FAST_LANE") == "1"
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m unit` selects
+def pytest_collection_modifyitems(config, items):
+    needs_model = []
+    for item in items:
+        if UNIT_DIR in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.unit)
+        if item.get_closest_marker("unit") and MODEL_FIXTURES & set(item.fixturenames):
+            needs_model.append(f"{item.nodeid} ({', '.join(sorted(MODEL_FIXTURES & set(item.fixturenames)))})")
+    if needs_model:
+        raise pytest.UsageError("`unit` tests must not use the model fixtures: " + "; ".join(needs_model))
+
+
+def pytest_collection_finish(session):
+    if FAST_LANE:
+        outside = [item.nodeid for item in session.items if not item.get_closest_marker("unit")]
+        if outside:
+            raise pytest.UsageError(f"fast lane collected {len(outside)} tests not marked `unit`, e.g. {outside[:3]}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and item.get_closest_marker("unit"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"`unit` test skipped ({reason}); skips in the fast lane count as failures"
+
+
+class ModelLoadInUnitTest(RuntimeError):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def unit_tests_load_no_model(request, monkeypatch):
+    """In a `unit` test, constructing the embedder raises and is recorded; the test then fails even
+    if the code under test turned the error into a message. The process-wide loaded model (from an
+    earlier test of `make test`) is hidden for the duration of the test."""
+    if request.node.get_closest_marker("unit") is None:
+        yield
+        return
+    from assistant import embedding
+
+    attempts: list[str] = []
+
+    def refuse(self, settings, *args, **kwargs):
+        attempts.append(str(settings.model_dir))
+        raise ModelLoadInUnitTest(f"a `unit` test tried to load the embedding model from {settings.model_dir}")
+
+    monkeypatch.setattr(embedding.Embedder, "__init__", refuse)
+    monkeypatch.setattr(embedding, "_SHARED", {})
+    yield
+    assert not attempts, f"this `unit` test loaded (tried to load) the embedding model: {attempts}; use tests.fakes.FakeEmbedder"
+
+
 from assistant.settings import Settings  # noqa: E402
 
 
