@@ -43,12 +43,14 @@ PASSAGE = (
 # -- hit rule -------------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_text_evidence_ignores_case_and_whitespace():
     assert evidence_matches("der Prototyp zu einem reiferen Pilotprojekt", PASSAGE)
     assert evidence_matches("DER PROTOTYP ZU EINEM REIFEREN  PILOTPROJEKT", PASSAGE)
     assert evidence_matches("reiferen Pilotprojekt weiterentwickelt, das", PASSAGE)
 
 
+@pytest.mark.unit
 def test_text_evidence_must_occur_completely():
     assert not evidence_matches("der Prototyp zu einem reifen Pilotprojekt", PASSAGE)  # one letter differs
     assert not evidence_matches("Nutzergruppe erprobt. In der nächsten Phase", PASSAGE)  # runs past the end
@@ -56,6 +58,7 @@ def test_text_evidence_must_occur_completely():
     assert not evidence_matches("", PASSAGE)
 
 
+@pytest.mark.unit
 def test_catalogue_evidence_needs_the_entry_itself():
     assert evidence_matches("K14", "Kriterium K14: Standardisierung …", "K14")
     assert evidence_matches("GP03", "irrelevant text", "GP03")
@@ -67,12 +70,14 @@ def test_catalogue_evidence_needs_the_entry_itself():
     assert not evidence_matches("T2", "Treiber T2", "K02")
 
 
+@pytest.mark.unit
 def test_any_evidence_item_makes_a_passage_a_hit():
     evidence = ["gibt es nicht im Text", "K25"]
     assert passage_matches(evidence, "Kriterium K25: Exit-Strategie", "K25")
     assert not passage_matches(evidence, "Kriterium K25: Exit-Strategie", "K24")
 
 
+@pytest.mark.unit
 def test_first_hit_rank_and_ndcg():
     ranking = [("ganz anderer Text", None), ("Kriterium", "K12"), (PASSAGE, None), ("x", "K14")]
     assert first_hit_rank(["reiferen Pilotprojekt"], ranking) == 3
@@ -103,6 +108,7 @@ def _item(**overrides) -> EvalItem:
     return EvalItem.model_validate(values)
 
 
+@pytest.mark.unit
 def test_score_answer_counts_retrieval_citations_phase_and_terms():
     retrieved = [_citation(1, "Einleitung"), _citation(2, "Kriterium K20", "K20"), _citation(3, PASSAGE)]
     answer = Answer(
@@ -135,6 +141,7 @@ def test_score_answer_counts_retrieval_citations_phase_and_terms():
     assert score_answer(_item(), answer, k=1).first_hit_rank is None
 
 
+@pytest.mark.unit
 def test_report_metrics_on_a_tiny_set():
     items = [
         _item(id="q901"),
@@ -184,6 +191,7 @@ def _turn(**overrides) -> AnswerTurn:
     return AnswerTurn.model_validate(values)
 
 
+@pytest.mark.unit
 def test_answer_body_drops_the_closing_lines_only():
     text = ("Meilensteine in P1: K01 [1]\n\nMehr dazu: [2] Phasen (S. 17)\n\nPhase: P1 – Ideenfindung\n\n"
             "Kriterien: Durchführung eines Pilotprojektes (K18, P3)")
@@ -193,6 +201,7 @@ def test_answer_body_drops_the_closing_lines_only():
     assert body_refs(text) == {1}
 
 
+@pytest.mark.unit
 def test_short_terms_and_numbers_must_stand_as_words():
     text = fold("Bitte beachten: Es gibt 76 Kriterien – in „fünf“ Phasen.")
     assert contains_term(text, "76") and contains_term(text, "fünf") and contains_term(text, "Kriterien")
@@ -206,6 +215,7 @@ def _answer(text: str, citations: list[Citation], abstained: bool = False) -> An
     return Answer(question="q", answer=text, abstained=abstained, citations=citations, timings_ms=Timings(total=5.0))
 
 
+@pytest.mark.unit
 def test_grade_answer_needs_every_group_no_forbidden_term_and_cited_evidence():
     p1 = _citation(1, "Phase P1", "P1")
     good = _answer("Im Katalog sind 5 Meilensteine belegt, u. a. Identifikation von Problemraum und Lösungsraum (K01) [1].", [p1])
@@ -233,6 +243,7 @@ def test_grade_answer_needs_every_group_no_forbidden_term_and_cited_evidence():
     assert not grade_answer(oos, good, item_id="t2", lang="de").correct
 
 
+@pytest.mark.unit
 def test_usefulness_report_groups_by_kind_language_and_turn():
     p1 = _citation(1, "Phase P1", "P1")
     right = _answer("5 Meilensteine, darunter K01 [1].", [p1])
@@ -316,19 +327,23 @@ def test_report_covers_every_item_and_writes_outputs(test_report, tmp_path):
     assert listed == expected
 
 
-def test_cli_reports_missing_index_with_exit_3(settings, embedder, tmp_path, capsys):
+@pytest.mark.unit
+def test_cli_reports_missing_index_with_exit_3(settings, tmp_path, capsys):
     from assistant.service import AssistantService
+    from tests.fakes import FakeEmbedder
 
     empty = settings.model_copy(update={"index_dir": tmp_path / "index"})  # no index built here
     service = AssistantService(empty)
-    service._embedder = embedder  # share the loaded model
+    service._embedder = fake = FakeEmbedder()  # the missing index stops the run before any vector
     args = argparse.Namespace(split="test", k=10, out=str(tmp_path / "out"), testset=None)
     assert run_cli(args, empty, service=service) == 3
     err = capsys.readouterr().err
     assert ".venv/bin/python -m assistant build-index" in err
     assert not (tmp_path / "out").exists()
+    assert sum(fake.calls.values()) == 0
 
 
+@pytest.mark.unit
 def test_cli_rejects_a_broken_testset(settings, tmp_path, capsys):
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"id": "q001"}\n', encoding="utf-8")
