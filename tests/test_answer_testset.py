@@ -66,6 +66,7 @@ def all_turns(answers):
 # -- answer set: format and size ------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_answer_set_sizes_and_coverage(answers):
     singles = answers.singles
     kinds = Counter(s.kind for s in singles)
@@ -80,6 +81,7 @@ def test_answer_set_sizes_and_coverage(answers):
         assert {s.kind for s in half.singles} == set(ANSWER_KINDS), split
 
 
+@pytest.mark.unit
 def test_answer_set_ids_are_unique_and_match_their_split(answers):
     ids = [s.id for s in answers.singles] + [c.id for c in answers.conversations]
     assert len(ids) == len(set(ids))
@@ -87,6 +89,7 @@ def test_answer_set_ids_are_unique_and_match_their_split(answers):
         assert item.id.startswith("d" if item.split == "dev" else "t"), item.id
 
 
+@pytest.mark.unit
 def test_invalid_answer_items_are_rejected(tmp_path):
     good = {"id": "t999", "split": "test", "question": "Wie viele Kriterien hat die Roadmap?", "lang": "de",
             "kind": "count", "must_include": [["76"]], "must_not_include": [], "evidence": ["K01"],
@@ -117,6 +120,7 @@ def test_invalid_answer_items_are_rejected(tmp_path):
 # -- answer set: facts against the sources ---------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_answer_evidence_is_verbatim_in_the_cleaned_dossier_or_a_catalogue_id(answers, dossier, catalogue):
     clean = collapse(dossier.clean.text)
     bad = []
@@ -133,6 +137,7 @@ def test_answer_evidence_is_verbatim_in_the_cleaned_dossier_or_a_catalogue_id(an
     assert not bad, f"evidence not in the sources: {bad[:10]}"
 
 
+@pytest.mark.unit
 def test_every_must_include_alternative_occurs_in_the_sources(answers, dossier):
     sources = collapse(dossier.clean.text) + " " + collapse((CORPUS / "catalogue" / "criteria.yaml").read_text("utf-8"))
     missing = []
@@ -150,6 +155,7 @@ def test_every_must_include_alternative_occurs_in_the_sources(answers, dossier):
 # -- blind retrieval split ------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_blind_split_format_size_and_coverage(blind, catalogue):
     lines = [line for line in BLIND_TESTSET.read_text(encoding="utf-8").splitlines() if line.strip()]
     assert all(set(json.loads(line)) == {"id", "question", "lang", "kind", "evidence", "phase", "answer_terms",
@@ -164,6 +170,7 @@ def test_blind_split_format_size_and_coverage(blind, catalogue):
     assert not [e for i in blind for e in i.catalogue_evidence if catalogue.get(e) is None]
 
 
+@pytest.mark.unit
 def test_blind_evidence_follows_the_readme_rules(blind, dossier):
     raw = re.sub(r"\s+", " ", dossier.raw)
     clean = re.sub(r"\s+", " ", dossier.clean.text)
@@ -193,6 +200,7 @@ def other_questions() -> dict[str, list[str]]:
     }
 
 
+@pytest.mark.unit
 def test_no_question_has_the_same_words_as_another_sets_question(answers, blind):
     others = other_questions()
     assert others["augmentation"], "the augmentation questions must be present"

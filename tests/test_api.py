@@ -118,6 +118,7 @@ def test_conversation_id_carries_the_topic(client):
     assert alone["answer"] != follow["answer"]
 
 
+@pytest.mark.unit
 def test_conversation_store_caps_number_and_age():
     from assistant.api.conversations import ConversationStore
 
@@ -208,6 +209,7 @@ def test_overlong_questions_and_bodies_get_413(settings, client):
     assert response.status_code == 413
 
 
+@pytest.mark.unit
 def test_refuses_to_bind_all_interfaces_without_tokens(settings, tmp_path, netns):
     def serve(*args, **env):
         return netns.run(
@@ -238,6 +240,7 @@ def test_cors_is_off_unless_configured(settings, service, api):
         assert httpx.get(base + "/v1/models").status_code == 200
 
 
+@pytest.mark.unit
 def test_missing_index_gives_503_with_the_repair_command(settings, tmp_path):
     from assistant.api.app import create_app
 

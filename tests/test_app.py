@@ -128,6 +128,7 @@ def test_starter_question_is_answered_from_the_warm_caches(app_env, monkeypatch)
     assert encoded == [], f"the starter question was encoded again: {encoded}"
 
 
+@pytest.mark.unit
 def test_server_config_keeps_answers_fast_and_private():
     import tomllib
 
@@ -233,6 +234,7 @@ def test_new_conversation_clears_the_chat(app_env):
     assert "Worum geht es in der Roadmap?" in [b.label for b in at.button]
 
 
+@pytest.mark.unit
 def test_unavailable_index_shows_error_with_command(settings, tmp_path, monkeypatch):
     empty = tmp_path / "no-index"
     empty.mkdir()

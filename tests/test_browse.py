@@ -10,6 +10,8 @@ from assistant.browse import filter_criteria
 from assistant.corpus import Catalogue
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.unit  # needs neither the model nor an index (make test-fast)
+
 PATH = ROOT / "corpus" / "catalogue" / "criteria.yaml"
 
 

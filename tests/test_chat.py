@@ -26,11 +26,13 @@ class FakeService:
         return answer
 
 
+@pytest.mark.unit
 def test_starters_cover_the_issue_examples():
     for q in ("Worum geht es in der Roadmap?", "Was muss ich in der Pilotphase beachten?", "Zeig mir Beispiele für Betreibermodelle"):
         assert q in STARTER_QUESTIONS
 
 
+@pytest.mark.unit
 def test_ask_passes_filters_and_keeps_context():
     svc, chat = FakeService(), ChatSession()
     first = chat.ask(svc, "Was ist in P3 wichtig?", phase="P3", source="dossier")
@@ -43,6 +45,7 @@ def test_ask_passes_filters_and_keeps_context():
     assert len({t.id for t in chat.turns}) == 2
 
 
+@pytest.mark.unit
 def test_reset_starts_a_new_anonymous_session():
     svc, chat = FakeService(), ChatSession()
     chat.ask(svc, "Frage")
@@ -51,6 +54,7 @@ def test_reset_starts_a_new_anonymous_session():
     assert chat.turns == [] and chat.conversation.turns == [] and chat.session_id != old
 
 
+@pytest.mark.unit
 def test_rate_records_once_then_updates(tmp_path):
     svc, chat = FakeService(), ChatSession()
     store = FeedbackStore(tmp_path / "fb.sqlite3")
@@ -67,6 +71,7 @@ def test_rate_records_once_then_updates(tmp_path):
     assert chat.rate(store, "unbekannt", 1) is None
 
 
+@pytest.mark.unit
 def test_invalid_input_is_not_rateable(tmp_path):
     svc, chat = FakeService(), ChatSession()
     turn = chat.ask(svc, "   ")
@@ -74,6 +79,7 @@ def test_invalid_input_is_not_rateable(tmp_path):
     assert chat.rate(FeedbackStore(tmp_path / "fb.sqlite3"), turn.id, 1) is None
 
 
+@pytest.mark.unit
 def test_export_uses_the_turns():
     svc, chat = FakeService(), ChatSession()
     chat.ask(svc, "Frage eins")
@@ -101,6 +107,7 @@ class StreamingService(FakeService):
         yield answer
 
 
+@pytest.mark.unit
 def test_ask_stream_yields_text_then_stores_the_turn():
     svc, chat = StreamingService(), ChatSession()
     stream = chat.ask_stream(svc, "Frage", phase="P2", source="bogus")
@@ -112,6 +119,7 @@ def test_ask_stream_yields_text_then_stores_the_turn():
     assert svc.calls[0]["conversation"] is chat.conversation
 
 
+@pytest.mark.unit
 def test_ask_stream_without_final_answer_fails_loudly():
     class Broken(StreamingService):
         def ask_stream(self, question, **kwargs):

@@ -8,6 +8,8 @@ from assistant.chunking import MAX_PASSAGE_CHARS, build_chunks, split_sentences
 from assistant.corpus import Catalogue, find_dossier, load_dossier
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.unit  # needs neither the model nor an index (make test-fast)
+
 
 @pytest.fixture(scope="module")
 def corpus():

@@ -93,6 +93,7 @@ def test_ask_jsonl_keeps_order_and_ids(settings, built_index, tmp_path):
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\x01\x02\x1b[31m\x7f"])  # argv cannot carry NUL; the jsonl and API tests do
+@pytest.mark.unit
 def test_bad_input_json_stays_valid(settings, question):
     proc = run_cli(settings, "ask", question, "--json")
     assert proc.returncode == 2
@@ -107,6 +108,7 @@ def test_overlong_question_is_trimmed_with_notice(service):
     assert len(answer.question) <= 2000
 
 
+@pytest.mark.unit
 def test_missing_index_message(settings, tmp_path):
     proc = run_cli(settings, "ask", "Was ist das Masterportal?", "--json", extra_env={"ASSISTANT_INDEX_DIR": str(tmp_path / "none")})
     assert proc.returncode == 3

@@ -7,6 +7,8 @@ import random
 import threading
 import time
 
+import pytest
+
 from assistant.index import build_index, open_index
 from assistant.service import AssistantService
 from assistant.userdocs import add_bytes
@@ -134,6 +136,7 @@ def test_load_script_against_the_shared_service(service):
     )
 
 
+@pytest.mark.unit
 def test_search_slots_admit_waiters_in_arrival_order():
     """A released slot goes to the longest waiter; a thread arriving later never overtakes."""
     from assistant.service import FairSlots

@@ -9,6 +9,8 @@ import pytest
 from assistant.corpus import Catalogue, clean_dossier, load_dossier, normalize_name, parse_toc, find_dossier
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.unit  # needs neither the model nor an index (make test-fast)
+
 
 @pytest.fixture(scope="module")
 def dossier():

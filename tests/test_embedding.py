@@ -87,6 +87,7 @@ def test_questions_asked_together_are_encoded_together(embedder):
     assert np.array_equal(embedder.embed_query(questions[0]), together[0])  # kept in the question cache
 
 
+@pytest.mark.unit
 def test_batcher_hands_every_waiting_caller_the_error_and_recovers():
     import threading
 

@@ -12,6 +12,8 @@ from assistant.index import validate_index
 from assistant.service import AssistantService
 from tests.conftest import make_settings
 
+pytestmark = pytest.mark.unit  # needs neither the model nor an index (make test-fast)
+
 BUILD = ".venv/bin/python -m assistant build-index"
 FETCH = ".venv/bin/python -m assistant fetch-model"
 

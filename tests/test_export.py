@@ -12,6 +12,8 @@ from assistant.corpus import Catalogue
 from assistant.export import conversation_markdown, export_filename
 from assistant.schema import Answer, Citation
 
+pytestmark = pytest.mark.unit  # needs neither the model nor an index (make test-fast)
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -13,6 +13,8 @@ import pytest
 from assistant.feedback import MAX_COMMENT_CHARS, FeedbackError, FeedbackStore, clean_comment
 from assistant.schema import Answer, Citation
 
+pytestmark = pytest.mark.unit  # needs neither the model nor an index (make test-fast)
+
 
 def make_answer(text: str = "Der Fokus liegt auf Akzeptanz. [1]") -> Answer:
     citation = Citation(

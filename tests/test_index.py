@@ -82,6 +82,7 @@ def test_failed_build_keeps_previous_index(settings, built_index, embedder, tmp_
     assert open_index(local).chunks  # still answers
 
 
+@pytest.mark.unit
 def test_missing_index_names_the_command(tmp_path):
     local = make_settings(tmp_path)
     with pytest.raises(IndexUnavailable, match="assistant build-index"):

@@ -39,6 +39,7 @@ def markers(text):
     return {int(m) for m in re.findall(r"\[(\d+)\]", text)}
 
 
+@pytest.mark.unit
 def test_validate_reply_drops_unknown_citations_and_unsupported_sentences():
     text, cited = validate_reply("A ist wahr [1]. B ist erfunden [9]. C ohne Beleg. D stimmt [2][7].", 3)
     assert text == "A ist wahr [1]. D stimmt [2]."

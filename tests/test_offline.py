@@ -44,6 +44,7 @@ def app_env(local, **extra) -> dict:
 # -- the test process ---------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_guard_blocks_outbound_before_any_packet():
     assert socket.socket.connect is conftest._guarded_connect
     before = len(conftest.OUTBOUND_ATTEMPTS)
@@ -54,6 +55,7 @@ def test_guard_blocks_outbound_before_any_packet():
     del conftest.OUTBOUND_ATTEMPTS[before:]  # provoked on purpose: not a failure of this test
 
 
+@pytest.mark.unit
 def test_loopback_stays_allowed():
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
@@ -79,6 +81,7 @@ def test_build_and_ask_in_this_process_stay_local(settings, built_index, embedde
     assert conftest.OUTBOUND_ATTEMPTS == []
 
 
+@pytest.mark.unit
 def test_privacy_switches_are_the_apps_own(tmp_path):
     from assistant.index import _chroma_settings
     from assistant.settings import Settings
@@ -102,6 +105,7 @@ def test_privacy_switches_are_the_apps_own(tmp_path):
 # -- the namespace every started process runs in -------------------------------------------------
 
 
+@pytest.mark.unit
 def test_namespace_catches_what_tries_to_leave(tmp_path):
     """The detector itself: a plain connect, a name lookup and a model download from PyPI inside
     the namespace all fail there, and the namespace's counters report them."""

@@ -10,6 +10,8 @@ import pytest
 from assistant.corpus import PHASE_IDS, Catalogue
 from assistant.onboarding import OnboardingProgress, check_answer, onboarding_path
 
+pytestmark = pytest.mark.unit  # needs neither the model nor an index (make test-fast)
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

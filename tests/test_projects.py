@@ -63,6 +63,7 @@ def milestone_ids(catalogue: Catalogue, phases) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_questions_come_from_the_catalogues_phase_definitions(catalogue):
     assert 5 <= len(QUESTIONS) <= 8
     assert len({q.id for q in QUESTIONS}) == len(QUESTIONS)
@@ -84,6 +85,7 @@ def test_questions_come_from_the_catalogues_phase_definitions(catalogue):
     "yes_count, expected",
     [(0, "P1"), (1, "P1"), (2, "P2"), (3, "P2"), (4, "P3"), (5, "P4"), (6, "P4"), (7, "P5")],
 )
+@pytest.mark.unit
 def test_placement_walks_the_phases_in_order(catalogue, yes_count, expected):
     answers = {q.id: ("yes" if i < yes_count else "no") for i, q in enumerate(QUESTIONS)}
     result = place(answers, catalogue)
@@ -97,6 +99,7 @@ def test_placement_walks_the_phases_in_order(catalogue, yes_count, expected):
         assert result.first_gap is None
 
 
+@pytest.mark.unit
 def test_unanswered_and_unsure_count_as_not_yet(catalogue):
     empty = place({}, catalogue)
     assert empty.phase == "P1" and empty.answered == 0 and not empty.complete
@@ -107,6 +110,7 @@ def test_unanswered_and_unsure_count_as_not_yet(catalogue):
     assert unsure.steps[1].reason.startswith("Weiß nicht")
 
 
+@pytest.mark.unit
 def test_a_yes_after_a_gap_is_a_contradiction_not_a_phase(catalogue):
     answers = {q.id: "yes" for q in QUESTIONS} | {"vision": "no"}
     result = place(answers, catalogue)
@@ -146,6 +150,7 @@ def test_reasons_quote_the_catalogue_and_cite_the_dossier(catalogue, passages):
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_scope_is_current_and_earlier_phases_plus_continuous(catalogue):
     assert scope_of("P1") == ("P1", CONTINUOUS_PHASE)
     assert scope_of("P3") == ("P1", "P2", "P3", CONTINUOUS_PHASE)
@@ -161,6 +166,7 @@ def test_scope_is_current_and_earlier_phases_plus_continuous(catalogue):
     assert any(str(len(check.without_phase)) in note and "keine Phase" in note for note in check.data_notes)
 
 
+@pytest.mark.unit
 def test_progress_per_phase_counts_statuses_and_milestones(catalogue):
     p1 = [c.id for c in catalogue.criteria_of_phase("P1")]
     statuses = {p1[0]: DONE, p1[1]: DONE, p1[2]: IN_PROGRESS, p1[3]: NOT_RELEVANT, "K11": DONE, "K35": DONE}
@@ -316,6 +322,7 @@ def test_markdown_memo_says_the_same(catalogue, passages):
     assert md.endswith("\n") and "\n\n\n" not in md
 
 
+@pytest.mark.unit
 def test_coverage_note_is_read_from_the_data(catalogue):
     raw = copy.deepcopy(catalogue.raw)
     raw["stated_totals"]["criteria"] = 80
@@ -328,6 +335,7 @@ def test_coverage_note_is_read_from_the_data(catalogue):
     assert "| K02 |" not in md
 
 
+@pytest.mark.unit
 def test_direct_phase_and_unsafe_name_in_the_memo(catalogue):
     name = clean_project_name("Park<b>raum</b>\x00 & <script>alert(1)</script>\x1b[31m\u202e", 120)
     assert name == "Park<b>raum</b> & <script>alert(1)</script>"
@@ -347,6 +355,7 @@ def test_direct_phase_and_unsafe_name_in_the_memo(catalogue):
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_store_keeps_projects_across_restarts(tmp_path):
     path = tmp_path / "projects.sqlite3"
     store = ProjectStore(path)
@@ -371,6 +380,7 @@ def test_store_keeps_projects_across_restarts(tmp_path):
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+@pytest.mark.unit
 def test_store_rejects_bad_input_with_german_messages(tmp_path):
     store = ProjectStore(tmp_path / "projects.sqlite3", name_max_chars=20)
     store.create("Sensorik Parkraum")
@@ -390,6 +400,7 @@ def test_store_rejects_bad_input_with_german_messages(tmp_path):
         ProjectStore(blocker / "projects.sqlite3").list()
 
 
+@pytest.mark.unit
 def test_delete_removes_ticks_and_a_stale_tab_gets_a_clear_message(tmp_path):
     path = tmp_path / "projects.sqlite3"
     tab_a, tab_b = ProjectStore(path), ProjectStore(path)
@@ -406,6 +417,7 @@ def test_delete_removes_ticks_and_a_stale_tab_gets_a_clear_message(tmp_path):
     assert tab_a.create("Sensorik Parkraum").id != p.id  # the name is free again
 
 
+@pytest.mark.unit
 def test_two_tabs_ticking_at_once_lose_nothing(tmp_path, catalogue):
     """Two writers (threads, each with its own store object like two browser sessions) tick
     disjoint halves of the criteria of one project, over and over, while each also sets the phase."""
@@ -450,6 +462,7 @@ for r in range(rounds):
 """
 
 
+@pytest.mark.unit
 def test_two_processes_ticking_at_once_lose_nothing(tmp_path, netns):
     path = str(tmp_path / "projects.sqlite3")
     p = ProjectStore(path).create("Sensorik Parkraum")
@@ -464,6 +477,7 @@ def test_two_processes_ticking_at_once_lose_nothing(tmp_path, netns):
     assert statuses == {f"K{i:02d}": DONE for i in range(1, 49)}
 
 
+@pytest.mark.unit
 def test_projects_db_lives_next_to_the_feedback_db(tmp_path, monkeypatch):
     assert Settings(feedback_db=tmp_path / "fb.sqlite3").projects_path == tmp_path / "projects.sqlite3"
     monkeypatch.setenv("ASSISTANT_PROJECTS_DB", str(tmp_path / "elsewhere" / "p.sqlite3"))

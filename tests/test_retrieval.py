@@ -39,6 +39,7 @@ def test_count_question_finds_the_number_within_top_10(retriever):
     assert any("76 Kriterien" in p.chunk.text for p in top)
 
 
+@pytest.mark.unit
 def test_english_question_gets_german_keywords():
     from assistant.retrieval import expand_for_keywords
 
@@ -70,6 +71,7 @@ def test_source_and_kind_filter(retriever):
     assert top and all(p.chunk.source == "catalogue" and p.chunk.kind == "criterion" for p in top)
 
 
+@pytest.mark.unit
 def test_query_normalisation_spells_out_gender_forms():
     assert normalize_query("Bürger*innen\x00 fragen") == "Bürgerinnen Bürger fragen"
 

@@ -14,6 +14,8 @@ from assistant.settings import PROJECT_ROOT, Settings, get_settings
 from tests.conftest import ROOT
 from tests.test_app import restore_main_module  # noqa: F401  (autouse: AppTest leaves app.py as __main__)
 
+pytestmark = pytest.mark.unit  # needs neither the model nor an index (make test-fast)
+
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):

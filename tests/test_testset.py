@@ -21,6 +21,8 @@ from assistant.evaluation import (
     split_items,
 )
 
+pytestmark = pytest.mark.unit  # needs neither the model nor an index (make test-fast)
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 

@@ -6,8 +6,12 @@ from __future__ import annotations
 import ast
 import importlib
 
+import pytest
+
 from assistant.ui import navigation
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.unit  # needs neither the model nor an index (make test-fast)
 
 
 def test_entry_file_only_routes():

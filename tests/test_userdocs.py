@@ -63,6 +63,7 @@ def _write(path: Path, text: str) -> Path:
 # -- formats --------------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_each_format_is_chunked_with_file_and_page(docs, catalogue):
     pdf = chunks_for_file(docs["pdf"], catalogue)
     assert [c.page for c in pdf] == [1, 2]
@@ -81,6 +82,7 @@ def test_each_format_is_chunked_with_file_and_page(docs, catalogue):
     assert "\x00" not in txt[0].text and "\x1b" not in txt[0].text and "LoRaWAN-Netz" in txt[0].text
 
 
+@pytest.mark.unit
 def test_long_text_without_sentence_ends_is_split(tmp_path, catalogue):
     path = _write(tmp_path / "tabelle.txt", " ".join(f"Zelle{i}" for i in range(3000)) + " " + "x" * 5000)
     chunks = chunks_for_file(path, catalogue)
@@ -89,6 +91,7 @@ def test_long_text_without_sentence_ends_is_split(tmp_path, catalogue):
     assert len({c.id for c in chunks}) == len(chunks)
 
 
+@pytest.mark.unit
 def test_same_content_under_two_names_gets_distinct_ids(tmp_path, catalogue):
     a = _write(tmp_path / "a.md", MD_TEXT)
     b = _write(tmp_path / "b.md", MD_TEXT)
@@ -102,11 +105,13 @@ def test_same_content_under_two_names_gets_distinct_ids(tmp_path, catalogue):
     "name",
     ["../../etc/passwd.md", "sub/bericht.md", "..\\..\\x.md", "..", ".versteckt.md", "a\x00.md", "a\nb.md", "x" * 200 + ".md", ""],
 )
+@pytest.mark.unit
 def test_unsafe_names_are_refused(name):
     with pytest.raises(UserDocError, match="Unzulässiger Dateiname"):
         check_name(name)
 
 
+@pytest.mark.unit
 def test_traversal_never_writes_or_deletes_outside(tmp_path):
     settings = make_settings(tmp_path)
     outside = tmp_path / "geheim.md"
@@ -126,6 +131,7 @@ def test_traversal_never_writes_or_deletes_outside(tmp_path):
     assert [p.name for p in list_files(settings)] == ["link.md"]
 
 
+@pytest.mark.unit
 def test_size_type_and_content_are_checked(tmp_path, docs):
     settings = make_settings(tmp_path, max_user_file_mb=0.001)  # ~1 KB
     big = _write(tmp_path / "gross.txt", "Wort " * 1000)
@@ -151,6 +157,7 @@ def test_size_type_and_content_are_checked(tmp_path, docs):
     assert list_files(settings) == []
 
 
+@pytest.mark.unit
 def test_unreadable_file_in_folder_is_skipped_not_fatal(tmp_path, catalogue):
     from assistant.userdocs import load_user_chunks
 
@@ -163,6 +170,7 @@ def test_unreadable_file_in_folder_is_skipped_not_fatal(tmp_path, catalogue):
     assert "kaputt.pdf" in loaded.skipped
 
 
+@pytest.mark.unit
 def test_cli_add_refusals_have_exit_2(tmp_path, monkeypatch, capsys):
     settings = make_settings(tmp_path)
     _cli_env(monkeypatch, settings)
@@ -244,6 +252,7 @@ def test_add_change_remove_is_incremental_and_cited(settings, built_index, embed
     assert "Kein eigenes Dokument" in capsys.readouterr().err
 
 
+@pytest.mark.unit
 def test_default_user_folder_is_under_corpus(tmp_path):
     settings = make_settings(tmp_path, user_docs_dir=None, corpus_dir=tmp_path / "corpus")
     assert settings.user_dir == tmp_path / "corpus" / "user"

@@ -12,6 +12,8 @@ from assistant.corpus import Catalogue
 from assistant.domain import PHASE_IDS
 from assistant.schema import Chunk, Citation
 
+pytestmark = pytest.mark.unit  # needs neither the model nor an index (make test-fast)
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
