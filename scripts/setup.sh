@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up: .venv with the project, the verified embedding model, and (with --index)
-# a current search index. Every step is skipped when already done.
+# a current search index. Every step is skipped when already done. With --no-model only the .venv
+# (for `make test-fast`, which needs neither model nor index).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,10 @@ if [ ! -f "$STAMP" ]; then
   "$PY" -m pip install --quiet --disable-pip-version-check -e ".[dev]"
   rm -f "$VENV"/.installed-*
   touch "$STAMP"
+fi
+
+if [ "${1:-}" = "--no-model" ]; then
+  exit 0
 fi
 
 echo "==> Prüfe Embedding-Modell"
