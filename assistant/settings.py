@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     further_sources: int = Field(default=3, ge=0, le=8)  # "Mehr dazu": top retrieved passages not quoted (lists: one)
     extract_max_sentences: int = Field(default=4, ge=1, le=8)  # contiguous sentences of one extract
     extract_follow_margin: float = 0.10  # a next sentence joins while its score is within this of the best
-    extract_second_margin: float = 0.05  # a second passage's sentence joins within this of the best
+    extract_second_margin: float = 0.20  # a second passage's sentence joins within this of the best
     extract_overlap_weight: float = 0.25  # weight of question-word overlap in sentence scores (v1 value)
     extract_rank_bonus: float = 0.04  # bonus for sentences of better-ranked passages (v1 value)
     # A question this close (cosine) to a stored question of a passage starts its extract at the

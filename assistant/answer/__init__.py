@@ -27,7 +27,7 @@ from assistant.answer.texts import LABELS, refusal_text
 from assistant.corpus import Catalogue
 from assistant.domain import Operation
 from assistant.embedding import Embedder
-from assistant.frames import Frame, FrameParser, Lexicon, OperationClassifier, Target
+from assistant.frames import Frame, FrameParser, Lexicon, OperationClassifier, Target, points_back
 from assistant.index import OPERATION_OWNER, OpenIndex
 from assistant.language import detect_language
 from assistant.schema import Answer, CriterionRef, Passage
@@ -111,7 +111,8 @@ class AnswerEngine:
         pool = passages[: self.pool_size]
         # A follow-up with words of its own ("Und wie wird das Wetter?") is judged by those words;
         # a bare ellipsis ("Und in P4?") by what it inherited.
-        evidence_vector = self.embedder.embed_query(question) if frame.follow_up and frame.own_topic else vector
+        own_words = frame.follow_up and frame.own_topic and not points_back(question)
+        evidence_vector = self.embedder.embed_query(question) if own_words else vector
         if sources_silent(frame, evidence_vector, pool, self.index, self.settings, question, self.vocabulary):
             return refusal_answer(question, lang)
         ctx = AnswerContext(

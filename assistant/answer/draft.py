@@ -117,6 +117,8 @@ class Draft:
         ]
         answer.phases = self._phases(self.cited[:body_cited])
         answer.criteria = self._criteria(self.cited[:body_cited])
+        if not answer.phases:  # quoted passages without a phase: the phase of the criteria the answer names
+            answer.phases = list(dict.fromkeys(c.phase for c in answer.criteria if c.phase))[:3]
         lines.append(phase_line(ctx.catalogue, answer.phases, labels))
         lines.append(criteria_line(answer.criteria, labels))
         answer.answer = "\n\n".join(line for line in lines if line)

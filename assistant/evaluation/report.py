@@ -422,29 +422,29 @@ def write_outputs(report: EvalReport, out_dir: Path) -> dict[str, Path]:
 
 
 def summary_table(report: EvalReport) -> str:
-    """Short console summary (German labels, metric names as usual in English)."""
+    """Short console summary (German labels, metric names as usual in English). With `--only answers`
+    there are no retrieval items, and only the usefulness lines follow the first line."""
     r, a, lat = report.retrieval, report.answers, report.latency
-    rows = [
-        f"Evaluation Split '{report.split}': {report.n_items} Fragen, {report.n_answerable} beantwortbar, top_k={report.k}",
-        f"{'Gruppe':<16}{'n':>4}{'R@1':>7}{'R@3':>7}{'R@5':>7}{'R@10':>7}{'MRR@10':>8}{'nDCG@10':>9}",
-    ]
+    rows = [f"Evaluation Split '{report.split}': {report.n_items} Fragen, {report.n_answerable} beantwortbar, top_k={report.k}"]
 
     def row(name: str, m: RetrievalMetrics) -> str:
         return (f"{name:<16}{m.n:>4}{m.recall_at_1:>7.3f}{m.recall_at_3:>7.3f}{m.recall_at_5:>7.3f}"
                 f"{m.recall_at_10:>7.3f}{m.mrr_at_10:>8.3f}{m.ndcg_at_10:>9.3f}")
 
-    rows.append(row("gesamt", r))
-    rows += [row(k, m) for k, m in report.by_kind.items()]
-    rows += [row(f"lang={k}", m) for k, m in report.by_lang.items()]
-    rows += [
-        f"Beleg im Antworttext zitiert {_pct(a.citation_hit_strict)} (nachsichtig {_pct(a.citation_hit)}) · "
-        f"Hauptphase richtig {_pct(a.phase_correct)} (Frage nennt sie nicht: {_pct(a.phase_correct_unnamed)}) · "
-        f"Begriffe im Antworttext {_pct(a.answer_term_coverage)}",
-        f"Themenfremde abgelehnt {_pct(a.refusal_rate_out_of_scope)} · fälschlich abgelehnt {_pct(a.false_refusal_rate)}",
-        f"Latenz Retrieval p50/p95 {lat.retrieve_p50_ms}/{lat.retrieve_p95_ms} ms · "
-        f"gesamt p50/p95 {lat.total_p50_ms}/{lat.total_p95_ms} ms",
-        f"Retrieval-Fehlschläge (kein Treffer in Top 5): {len(report.misses)}",
-    ]
+    if report.n_items:
+        rows.append(f"{'Gruppe':<16}{'n':>4}{'R@1':>7}{'R@3':>7}{'R@5':>7}{'R@10':>7}{'MRR@10':>8}{'nDCG@10':>9}")
+        rows.append(row("gesamt", r))
+        rows += [row(k, m) for k, m in report.by_kind.items()]
+        rows += [row(f"lang={k}", m) for k, m in report.by_lang.items()]
+        rows += [
+            f"Beleg im Antworttext zitiert {_pct(a.citation_hit_strict)} (nachsichtig {_pct(a.citation_hit)}) · "
+            f"Hauptphase richtig {_pct(a.phase_correct)} (Frage nennt sie nicht: {_pct(a.phase_correct_unnamed)}) · "
+            f"Begriffe im Antworttext {_pct(a.answer_term_coverage)}",
+            f"Themenfremde abgelehnt {_pct(a.refusal_rate_out_of_scope)} · fälschlich abgelehnt {_pct(a.false_refusal_rate)}",
+            f"Latenz Retrieval p50/p95 {lat.retrieve_p50_ms}/{lat.retrieve_p95_ms} ms · "
+            f"gesamt p50/p95 {lat.total_p50_ms}/{lat.total_p95_ms} ms",
+            f"Retrieval-Fehlschläge (kein Treffer in Top 5): {len(report.misses)}",
+        ]
     u = report.usefulness
     if u is not None:
         rows.append(

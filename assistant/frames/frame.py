@@ -183,6 +183,17 @@ _PRONOUN = re.compile(r"(?i:\b(das|es)\b)(?!\s+[A-ZÄÖÜ])")
 _EXPLETIVE = re.compile(r"\b(gibt|geht|steht|gab) es\b|\b(is|are) there\b", re.IGNORECASE)
 
 
+_TRAILING_PRONOUN = re.compile(r"\b(die|der|den|sie|they|them|it)\W*$")
+
+
+def points_back(question: str) -> bool:
+    """Does the question refer to the previous turn ("Aus welchen Jahren stammen die?", "Wer hat es
+    entwickelt?")? Then its own words alone do not say what it is about."""
+    unreferenced = _EXPLETIVE.sub(" ", question)
+    folded = fold_text(unreferenced)
+    return bool(_POINTER.search(folded) or _PRONOUN.search(unreferenced) or _TRAILING_PRONOUN.search(folded))
+
+
 def is_follow_up(question: str, frame: Frame, previous: Frame | None) -> bool:
     """Elliptical questions only: a follow-up marker at the start, a short question that points
     back, or a question with no topic and no entity of its own ("Gibt es ein Beispiel?")."""
@@ -196,5 +207,4 @@ def is_follow_up(question: str, frame: Frame, previous: Frame | None) -> bool:
         return True
     if len(words) > 8:
         return False
-    unreferenced = _EXPLETIVE.sub(" ", question)
-    return bool(_POINTER.search(fold_text(unreferenced)) or _PRONOUN.search(unreferenced))
+    return points_back(question)

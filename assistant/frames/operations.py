@@ -45,7 +45,7 @@ CUES: tuple[Cue, ...] = (
     _cue(Operation.COUNT, r"\bwie ?viele?\b|\banzahl\b|\bhow many\b|\bnumber of\b", 1.0),
     _cue(Operation.COMPARE, r"unterschied|unterscheid|vergleich|\bvs\b|\bversus\b|gegenuber|im gegensatz|dasselbe|"
          r"das gleiche|\bdifferen|\bdiffer|\bcompare|\bcomparison", 0.9),
-    _cue(Operation.EXAMPLE, r"beispiel|\bexample|vorbild|praxis ?beispiel|"
+    _cue(Operation.EXAMPLE, r"beispiel|\bexample|vorbild|praxis ?beispiel|\b(a|an|ein|eine) (good|best) practice\b|"
          r"welche (stadt|kommune|stadte|kommunen) ha(t|ben)|wer hat (das|so etwas|es) (schon|bereits)|which cit(y|ies) ha", 0.7),
     _cue(Operation.LIST, r"^(bei |in |zu |an |von |mit |for |in |of )?(welche|welcher|welches|welchen|which|what are the|was sind die|was sind alle)\b|"
          r"\b(nenn|liste|list|name (all|the)|aufzahl|auflisten|zahl \w+ auf)|\balle\b|\bsamtliche\b|\buberblick\b|\bubersicht\b", 0.8, "target"),

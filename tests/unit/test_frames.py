@@ -6,7 +6,7 @@ import pytest
 
 from assistant.corpus import Catalogue
 from assistant.domain import Operation
-from assistant.frames import Frame, FrameParser, Lexicon, OperationClassifier, Target, is_follow_up
+from assistant.frames import Frame, FrameParser, Lexicon, OperationClassifier, Target, is_follow_up, points_back
 from assistant.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.unit
@@ -66,6 +66,7 @@ def test_gender_forms_and_umlaut_spellings_meet(lexicon):
         ("Wer hat die Studie geschrieben?", Operation.META),
         ("Ich bin neu im Smart-City-Team. Womit fange ich an?", Operation.ONBOARDING),
         ("Was muss ich in der Pilotphase beachten?", Operation.PHASE),
+        ("Is there a good practice for it?", Operation.EXAMPLE),
     ],
 )
 def test_cue_words_decide_clear_cases_without_the_model(parser, question, operation):
@@ -111,3 +112,11 @@ def test_frame_is_part_of_the_answer_contract():
     contract = answer.to_contract()
     assert contract["frame"]["operation"] == "list" and contract["frame"]["phases"] == ["P3"]
     assert contract["intent"] is None and "citations" in contract  # the older fields stay
+
+
+def test_questions_that_point_back_are_recognised():
+    assert points_back("Aus welchen Jahren stammen die?")
+    assert points_back("Wer hat es entwickelt?") and points_back("Who developed it, and when?")
+    assert points_back("Gibt es dafür ein Beispiel?")
+    assert not points_back("Wie wird das Wetter morgen?")  # "das" as an article
+    assert not points_back("Gibt es in Hamburg ein Beispiel?")  # "es" of "gibt es"
