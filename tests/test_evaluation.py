@@ -11,6 +11,7 @@ import pytest
 
 from assistant.answer.refusal import is_manipulation
 from assistant.evaluation import (
+    BLIND_TESTSET,
     AnswerTurn,
     EvalItem,
     answer_body,
@@ -21,8 +22,11 @@ from assistant.evaluation import (
     grade_answer,
     build_report,
     evaluate,
+    evaluate_answers,
     evidence_matches,
     first_hit_rank,
+    load_answer_set,
+    load_split,
     load_testset,
     ndcg,
     passage_matches,
@@ -30,6 +34,7 @@ from assistant.evaluation import (
     run_cli,
     score_answer,
     split_items,
+    usefulness_metrics,
     write_outputs,
 )
 from assistant.schema import Answer, Citation, Timings
@@ -292,6 +297,13 @@ def test_answer_floors_on_test_split(test_report):
     if a.citation_hit < 0.90:
         missed = [x.id for x in test_report.results if x.answerable and not x.citation_hit]
         problems.append(f"citation hit {a.citation_hit:.3f} < 0.90 ({missed})")
+    # issue 15: the strict hit (evidence in a passage cited by a sentence of the answer, not only under
+    # "Mehr dazu") and the answer terms in the answer text, floors at the values reached on 2026-12-03
+    # (0.670 and 0.589; the sentence-by-sentence engine before had 0.866 and 0.671, see docs/benchmarks.md)
+    if a.citation_hit_strict < 0.66:
+        problems.append(f"strict citation hit {a.citation_hit_strict:.3f} < 0.66")
+    if a.answer_term_coverage < 0.58:
+        problems.append(f"answer terms in the answer text {a.answer_term_coverage:.3f} < 0.58")
     if a.phase_correct < 0.85:
         problems.append(f"phase correct {a.phase_correct:.3f} < 0.85")
     if a.refusal_rate_out_of_scope < 1.0:
@@ -350,3 +362,50 @@ def test_cli_rejects_a_broken_testset(settings, tmp_path, capsys):
     args = argparse.Namespace(split="test", k=10, out=str(tmp_path / "out"), testset=str(broken))
     assert run_cli(args, settings) == 2
     assert "Zeile 1" in capsys.readouterr().err
+
+
+# -- floors on the blind-written halves (issues 10 and 11) ----------------------------------------------
+# Set at the values reached on 2026-12-03 with the command in docs/benchmarks.md ("Antworten" and
+# "Retrieval auf allen drei Splits"), rounded down to two decimals. The issues' targets (answers:
+# 0.90 singles, 0.85 turns, 0.80 per kind; blind retrieval: R@1 0.85, R@5 0.97, MRR@10 0.90) are
+# not reached yet. Raise a floor whenever the engine improves; never lower one.
+ANSWER_FLOORS = {"singles": 0.69, "turns": 0.58}  # reached 0.695 (n=118) and 0.583 (n=48)
+ANSWER_MAX_FALSE_REFUSALS = 0.04  # reached 0.039 of 155 answerable (target ≤ 0.01)
+ANSWER_MIN_OUT_OF_SCOPE_REFUSED = 0.90  # reached 10 of 11 (target 1.0)
+ANSWER_KIND_FLOORS = {  # reached values per kind, rounded down (target 0.80 each)
+    "compare": 0.62, "count": 0.76, "definition": 0.75, "driver": 0.60, "example": 0.94, "how_to": 0.35,
+    "key_finding": 0.30, "list": 0.80, "meta": 0.91, "onboarding": 0.16, "operator_model": 0.40,
+    "out_of_scope": 0.90, "phase": 0.50,
+}
+BLIND_RETRIEVAL_FLOORS = {"recall_at_1": 0.65, "recall_at_5": 0.91, "mrr_at_10": 0.77}  # reached .657/.911/.774
+
+
+@pytest.fixture(scope="module")
+def answer_report(service):
+    """The test half of tests/data/answer_testset.jsonl, as `assistant eval --split test --only answers`."""
+    return evaluate_answers(service, load_answer_set().split("test"))
+
+
+@pytest.mark.slow
+def test_answer_usefulness_floors_on_test_split(answer_report):
+    u = answer_report
+    problems = [f"{group} {getattr(u, group).correct:.3f} < {floor}" for group, floor in ANSWER_FLOORS.items()
+                if getattr(u, group).correct < floor]
+    problems += [f"kind {kind} {u.by_kind[kind].correct:.3f} < {floor}" for kind, floor in ANSWER_KIND_FLOORS.items()
+                 if u.by_kind[kind].correct < floor]
+    every = usefulness_metrics(u.grades)
+    if every.false_refusals > ANSWER_MAX_FALSE_REFUSALS:
+        problems.append(f"false refusals {every.false_refusals:.3f} > {ANSWER_MAX_FALSE_REFUSALS}")
+    if every.refused_out_of_scope < ANSWER_MIN_OUT_OF_SCOPE_REFUSED:
+        problems.append(f"out of scope refused {every.refused_out_of_scope:.3f} < {ANSWER_MIN_OUT_OF_SCOPE_REFUSED}")
+    failures = ", ".join(g.id for g in u.failures)
+    assert not problems, "; ".join(problems) + f" (failures: {failures})"
+
+
+@pytest.mark.slow
+def test_retrieval_floors_on_blind_split(service):
+    report = evaluate(service, load_split("blind", BLIND_TESTSET), k=10, split="blind")
+    r = report.retrieval
+    reached = {"recall_at_1": r.recall_at_1, "recall_at_5": r.recall_at_5, "mrr_at_10": r.mrr_at_10}
+    low = {name: round(value, 3) for name, value in reached.items() if value < BLIND_RETRIEVAL_FLOORS[name]}
+    assert not low, f"blind retrieval below its floors {BLIND_RETRIEVAL_FLOORS}: {low}"
