@@ -210,3 +210,19 @@ def service(settings, built_index, embedder):
     from assistant.service import AssistantService
 
     return AssistantService(settings)  # reuses the process-wide loaded model
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    """The repo's criteria catalogue (one instance per test module)."""
+    from assistant.corpus import Catalogue
+
+    return Catalogue.load(ROOT / "corpus" / "catalogue" / "criteria.yaml")
+
+
+@pytest.fixture(scope="module")
+def dossier():
+    """The repo's dossier, loaded and cleaned (one instance per test module)."""
+    from assistant.corpus import find_dossier, load_dossier
+
+    return load_dossier(find_dossier(ROOT / "corpus" / "dossier"))

@@ -10,7 +10,6 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from assistant.corpus import Catalogue, find_dossier, load_dossier
 from assistant.evaluation import (
     ANSWER_KINDS,
     ANSWER_TESTSET,
@@ -44,16 +43,6 @@ def answers():
 @pytest.fixture(scope="module")
 def blind():
     return load_testset(BLIND_TESTSET)
-
-
-@pytest.fixture(scope="module")
-def dossier():
-    return load_dossier(find_dossier(CORPUS / "dossier"))
-
-
-@pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    return Catalogue.load(CORPUS / "catalogue" / "criteria.yaml")
 
 
 def all_turns(answers):

@@ -7,17 +7,11 @@ import pytest
 import yaml
 
 from assistant.browse import filter_criteria
-from assistant.corpus import Catalogue
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.unit  # needs neither the model nor an index (make test-fast)
 
 PATH = ROOT / "corpus" / "catalogue" / "criteria.yaml"
-
-
-@pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    return Catalogue.load(PATH)
 
 
 @pytest.fixture(scope="module")

@@ -6,20 +6,10 @@ import re
 
 import pytest
 
-from assistant.corpus import Catalogue, clean_dossier, load_dossier, normalize_name, parse_toc, find_dossier
+from assistant.corpus import clean_dossier, normalize_name, parse_toc
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.unit  # needs neither the model nor an index (make test-fast)
-
-
-@pytest.fixture(scope="module")
-def dossier():
-    return load_dossier(find_dossier(ROOT / "corpus" / "dossier"))
-
-
-@pytest.fixture(scope="module")
-def catalogue():
-    return Catalogue.load(ROOT / "corpus" / "catalogue" / "criteria.yaml")
 
 
 def test_page_break_hyphenation_is_joined(dossier):

@@ -8,18 +8,12 @@ from pathlib import Path
 import pytest
 
 from assistant.chat import ChatTurn
-from assistant.corpus import Catalogue
 from assistant.export import conversation_markdown, export_filename
 from assistant.schema import Answer, Citation
 
 pytestmark = pytest.mark.unit  # needs neither the model nor an index (make test-fast)
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    return Catalogue.load(ROOT / "corpus" / "catalogue" / "criteria.yaml")
 
 
 def turn(question: str, **kwargs) -> ChatTurn:

@@ -7,17 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.corpus import PHASE_IDS, Catalogue
+from assistant.corpus import PHASE_IDS
 from assistant.onboarding import OnboardingProgress, check_answer, onboarding_path
 
 pytestmark = pytest.mark.unit  # needs neither the model nor an index (make test-fast)
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    return Catalogue.load(ROOT / "corpus" / "catalogue" / "criteria.yaml")
 
 
 @pytest.fixture(scope="module")

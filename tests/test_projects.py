@@ -40,11 +40,6 @@ DONE, IN_PROGRESS, OPEN, NOT_RELEVANT = CriterionStatus.DONE, CriterionStatus.IN
 
 
 @pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    return Catalogue.load(ROOT / "corpus" / "catalogue" / "criteria.yaml")
-
-
-@pytest.fixture(scope="module")
 def passages(service):
     return service.passages_mentioning
 

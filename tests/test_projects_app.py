@@ -23,11 +23,6 @@ NAME = "Sensorik <b>Parkraum</b>\x07"
 CLEAN_NAME = "Sensorik <b>Parkraum</b>"
 
 
-@pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    return Catalogue.load(ROOT / "corpus" / "catalogue" / "criteria.yaml")
-
-
 @pytest.fixture
 def projects_db(app_env) -> Path:
     return app_env.parent / "projects.sqlite3"  # next to the feedback database

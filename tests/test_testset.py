@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from assistant.corpus import Catalogue, find_dossier, load_dossier
 from assistant.evaluation import (
     DEFAULT_TESTSET,
     KINDS,
@@ -24,7 +23,6 @@ from assistant.evaluation import (
 pytestmark = pytest.mark.unit  # needs neither the model nor an index (make test-fast)
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "corpus"
 
 
 def collapse(text: str) -> str:
@@ -34,16 +32,6 @@ def collapse(text: str) -> str:
 @pytest.fixture(scope="module")
 def items() -> list[EvalItem]:
     return load_testset(DEFAULT_TESTSET)
-
-
-@pytest.fixture(scope="module")
-def dossier():
-    return load_dossier(find_dossier(CORPUS / "dossier"))
-
-
-@pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    return Catalogue.load(CORPUS / "catalogue" / "criteria.yaml")
 
 
 # -- format ---------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from assistant import chunking, cli
-from assistant.corpus import Catalogue
 from assistant.index import open_index, validate_index
 from assistant.service import AssistantService
 from assistant.userdocs import UserDocError, add_bytes, add_files, check_name, chunks_for_file, list_files, remove_file
@@ -32,11 +31,6 @@ Die Quartierslotsen von Lotsenhausen beraten ältere Menschen zu digitalen Angeb
 
 Der Gemeinderat hat für die Quartierslotsen 120.000 Euro pro Jahr bereitgestellt.
 """
-
-
-@pytest.fixture(scope="module")
-def catalogue():
-    return Catalogue.load(ROOT / "corpus" / "catalogue" / "criteria.yaml")
 
 
 @pytest.fixture

@@ -8,18 +8,12 @@ from pathlib import Path
 import pytest
 
 from assistant import views
-from assistant.corpus import Catalogue
 from assistant.domain import PHASE_IDS
 from assistant.schema import Chunk, Citation
 
 pytestmark = pytest.mark.unit  # needs neither the model nor an index (make test-fast)
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    return Catalogue.load(ROOT / "corpus" / "catalogue" / "criteria.yaml")
 
 
 def unescape(markdown: str) -> str:
