@@ -67,6 +67,8 @@ def test_gender_forms_and_umlaut_spellings_meet(lexicon):
         ("Ich bin neu im Smart-City-Team. Womit fange ich an?", Operation.ONBOARDING),
         ("Was muss ich in der Pilotphase beachten?", Operation.PHASE),
         ("Is there a good practice for it?", Operation.EXAMPLE),
+        ("Proof of Concept – was ist damit gemeint?", Operation.DEFINE),
+        ("Zur Orientierung für mich als Neuer: Was sollte ich lesen?", Operation.ONBOARDING),
     ],
 )
 def test_cue_words_decide_clear_cases_without_the_model(parser, question, operation):
@@ -120,3 +122,16 @@ def test_questions_that_point_back_are_recognised():
     assert points_back("Gibt es dafür ein Beispiel?")
     assert not points_back("Wie wird das Wetter morgen?")  # "das" as an article
     assert not points_back("Gibt es in Hamburg ein Beispiel?")  # "es" of "gibt es"
+
+
+def test_only_a_cue_word_makes_a_question_an_example_request():
+    import numpy as np
+
+    # a bank whose every neighbour is an example request: without a cue word the neighbours do not decide
+    bank = np.eye(2, dtype="float32")
+    classifier = OperationClassifier([Operation.EXAMPLE, Operation.EXAMPLE], bank, k=2)
+    vector = np.array([1.0, 0.0], dtype="float32")
+    uncued = classifier.classify("Lohnt sich eine Eigenentwicklung grundsätzlich?", vector, has_target=False, has_phase=False)
+    assert uncued.operation != Operation.EXAMPLE and uncued.scores[Operation.EXAMPLE] == 0.0
+    cued = classifier.classify("Gibt es ein Beispiel für eine Eigenentwicklung?", vector, has_target=False, has_phase=False)
+    assert cued.operation == Operation.EXAMPLE and cued.cued
