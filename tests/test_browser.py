@@ -140,8 +140,12 @@ def record_requests(page, requested: list[str]) -> None:
 @pytest.fixture
 def app_server(settings, built_index, tmp_path, netns):
     if not CHROMIUM.exists():
-        pytest.skip("Chromium fehlt (/usr/bin/chromium); installieren mit: bash scripts/browser-deps.sh")
-    pytest.importorskip("playwright.sync_api", reason="playwright ist nicht installiert (pip install -e '.[dev]')")
+        # a missing browser must fail, not skip: `make test` installs it (scripts/browser-deps.sh)
+        pytest.fail("Chromium fehlt (/usr/bin/chromium); installieren mit: bash scripts/browser-deps.sh", pytrace=False)
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        pytest.fail("playwright ist nicht installiert; installieren mit: pip install -e '.[dev]'", pytrace=False)
     db = tmp_path / "feedback.sqlite3"
     log = tmp_path / "streamlit.log"
     with streamlit_app(netns, app_env(settings, db), log) as port:
@@ -261,7 +265,7 @@ def describe(name: str, violations: list[dict]) -> str:
 def test_every_page_passes_axe(app_server, netns):
     """Each page of the registry in Chromium, checked by axe-core: no serious or critical violation."""
     if not AXE.exists():
-        pytest.skip("axe-core fehlt (tests/axe/node_modules); installieren mit: bash scripts/browser-deps.sh")
+        pytest.fail("axe-core fehlt (tests/axe/node_modules); installieren mit: bash scripts/browser-deps.sh", pytrace=False)
     port, _, log = app_server
     REPORTS.mkdir(exist_ok=True)
     results: dict[str, list[dict]] = {}

@@ -56,7 +56,7 @@ def wait_for_status(store: ProjectStore, project_id: int, criterion_id: str, sta
 
 def test_project_check_in_real_browser(app_server, netns):
     if not AXE.exists():
-        pytest.skip("axe-core fehlt (tests/axe/node_modules); installieren mit: bash scripts/browser-deps.sh")
+        pytest.fail("axe-core fehlt (tests/axe/node_modules); installieren mit: bash scripts/browser-deps.sh", pytrace=False)
     port, feedback_db, log = app_server
     url = f"http://127.0.0.1:{port}"
     projects_db = feedback_db.parent / "projects.sqlite3"
