@@ -47,6 +47,21 @@ def test_example_follow_up_finds_a_good_practice(service):
     assert "Masterportal" in follow.answer
 
 
+@pytest.mark.parametrize("follow_up", ["Welche davon gehören zu P1?", "Und welche davon sind in P1?"])
+def test_which_of_them_narrows_the_previous_list_by_the_named_phase(service, follow_up):
+    chat = Conversation()
+    service.ask("Welche Kriterien sind Meilensteine?", conversation=chat)
+    answer = service.ask(follow_up, conversation=chat)
+    # expected from the catalogue data itself: every P1 criterion marked as a milestone, and no other
+    expected = {c.id for c in CATALOGUE.criteria if c.phase == "P1" and c.data.get("milestone") is True}
+    others = {c.id for c in CATALOGUE.criteria if c.data.get("milestone") is True} - expected
+    assert len(expected) >= 2
+    text = body(answer)
+    assert all(f"({cid})" in text for cid in expected), text
+    assert not any(f"({cid})" in text for cid in others), text
+    assert f"{len(expected)} Kriterien" in answer.answer.splitlines()[0]
+
+
 def test_small_municipalities_follow_up_stays_on_topic(service):
     chat = Conversation()
     service.ask("Wie kann die Verstetigung einer Lösung finanziert werden?", conversation=chat)

@@ -70,8 +70,11 @@ def _filtered_criteria(ctx: AnswerContext) -> tuple[list[CatalogueEntry], str]:
 def _topic_filter(ctx: AnswerContext, entries: list[CatalogueEntry]) -> list[CatalogueEntry]:
     """A follow-up that narrows a list by topic ("Welche davon drehen sich ums Geld?"): keep the
     entries whose catalogue text is closest to the question."""
-    if not (ctx.frame.follow_up and ctx.frame.own_topic and len(entries) > 3):
+    f = ctx.frame
+    if not (f.follow_up and f.own_topic and len(entries) > 3):
         return entries
+    if any(getattr(f, slot) and slot not in f.inherited for slot in ("phases", "drivers", "workstreams")):
+        return entries  # "Welche davon gehören zu P1?": the named phase is the filter, not the other words
     scored = sorted(entries, key=lambda e: -ctx.similarity(f"catalogue-{e.id}"))
     top = ctx.similarity(f"catalogue-{scored[0].id}")
     return [e for e in scored[:3] if ctx.similarity(f"catalogue-{e.id}") >= top - 0.03]
@@ -87,12 +90,12 @@ def _milestones(ctx: AnswerContext, draft: Draft, criteria: list[CatalogueEntry]
     """Milestone criteria grouped by phase, each phase cited to its catalogue entry (which records them)."""
     labels, catalogue, f = ctx.labels, ctx.catalogue, ctx.frame
     if f.milestone is False:
-        draft.add(labels["milestones_no"].format(what=what, n=len(criteria)) + ":")
+        draft.add(_n(labels["milestones_no"].format(what=what, n=len(criteria))) + ":")
         draft.add("\n".join(_criterion_line(ctx, draft, c, True, not count_only) for c in criteria))
         unknown = [c for c in catalogue.criteria if c.data.get("milestone") is None]
         draft.add(labels["milestones_unknown"].format(n=len(unknown)))
         return
-    draft.add(labels["milestones_in"].format(what=what, n=len(criteria)) + ":")
+    draft.add(_n(labels["milestones_in"].format(what=what, n=len(criteria))) + ":")
     lines = []
     for phase in dict.fromkeys(c.phase for c in criteria):
         group = [c for c in criteria if c.phase == phase]

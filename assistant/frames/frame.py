@@ -111,6 +111,7 @@ _FRAME_WORDS = frozenset(
     davon dafür dazu hierzu darin damit dabei diese dieser dieses diesen das es it this these those that them
     und and what about auch noch
     gibt geben there any one eins einem
+    gehoren gehort zahlen zahlt fallen fallt betreffen betrifft zugeordnet belong belongs fall falls under
     """.split()
 )
 
