@@ -88,7 +88,12 @@ def test_meta_question_names_the_authors_from_the_title_page(service):
 
 def test_meta_question_names_the_publisher(service):
     answer = service.ask("Wer hat die Studie herausgegeben?")
-    assert "Bundesinstitut für Bau-, Stadt- und Raumforschung" in body(answer)
+    text = body(answer)
+    assert "Bundesinstitut für Bau-, Stadt- und Raumforschung" in text
+    # the publisher is what was asked: it comes first, labelled, before any author name
+    assert text.startswith("Herausgeber: Bundesinstitut")
+    first_author = re.search(r"^Jochen Rabe, .+$", DOSSIER, re.M).group(0).split(", ")[0]
+    assert first_author not in text or text.index(first_author) > text.index("Bundesinstitut")
 
 
 def test_onboarding_starts_before_the_start(service):

@@ -101,11 +101,11 @@ def _editors(ctx: AnswerContext) -> list[tuple[Chunk, list[str]]]:
     return [(c, [" ".join(_lines(c))]) for c in _section(ctx, "> Redaktion")[:1]]
 
 
-FACETS: tuple[Facet, ...] = (
+FACETS: tuple[Facet, ...] = (  # in answer order: "Wer hat die Studie herausgegeben?" names the publisher first
     Facet("institutions", re.compile(r"einrichtung|institut|organisation|hinter (dem|den) autor|arbeiten die autor|from which|affiliat"), _institutions),
+    Facet("publisher", re.compile(r"herausgeb|publisher|published by|who published|veroffentlicht von|wer hat .* herausgegeben"), _publisher),
     Facet("authors", re.compile(r"autor|author|geschrieben|verfasst|wrote|written|wer hat (die|das) (studie|dossier)"), _authors),
     Facet("commissioned", re.compile(r"auftrag|commission|ministeri|behalf"), _commissioned),
-    Facet("publisher", re.compile(r"herausgeb|publisher|published by|who published|veroffentlicht von|wer hat .* herausgegeben"), _publisher),
     Facet("identifiers", re.compile(r"\bdoi\b|\bisbn\b|zitier|cite"), _identifiers),
     Facet("date", re.compile(r"wann|welchem jahr|erschienen|\bstand\b|when|which year|datum|date"), _date),
     Facet("supervision", re.compile(r"wissenschaftlich begleitet|begleitung|supervis"), _supervision),
@@ -119,10 +119,12 @@ def meta(ctx: AnswerContext) -> Draft | None:
     folded = fold_text(ctx.question)
     facets = [f for f in FACETS if f.cue.search(folded)]
     found: list[tuple[Chunk, list[str]]] = []
+    labels: list[str] = []
     for facet in facets[:2]:
-        for hit in facet.find(ctx):
+        for number, hit in enumerate(facet.find(ctx)):
             if hit not in found:
-                found.append(hit)
+                found.append(hit)  # the facet's label before its first hit only
+                labels.append(ctx.labels["meta_facets"].get(facet.name, "") if number == 0 else "")
     draft = Draft(ctx, further=False)
     if not found:
         # "Worum geht es in der Studie?": the introduction says it best
@@ -133,6 +135,7 @@ def meta(ctx: AnswerContext) -> Draft | None:
         draft.further = True
         draft.add(render(draft, parts))
         return draft
-    for chunk, lines in found:
-        draft.add(" ".join(draft.quote(line, Passage(chunk=chunk, score=0.0)) for line in lines if line))
+    for (chunk, lines), label in zip(found, labels):
+        quoted = " ".join(draft.quote(line, Passage(chunk=chunk, score=0.0)) for line in lines if line)
+        draft.add(f"{label}: {quoted}" if label and quoted else quoted)  # the label is ours, the quote verbatim
     return draft
