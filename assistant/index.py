@@ -30,6 +30,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -602,6 +603,14 @@ class OpenIndex:
     query_owner: list[str]  # per stored question-side text: chunk id, or "op:<operation>"
     query_texts: list[str]
     query_vectors: np.ndarray
+
+    @cached_property
+    def passage_questions(self) -> tuple[list[str], np.ndarray]:
+        """The stored questions that belong to a passage of this build (not the operation examples):
+        their owners and one matrix of their vectors, computed once per opened index."""
+        rows = [i for i, owner in enumerate(self.query_owner) if owner in self.chunks]
+        vectors = self.query_vectors[rows] if rows else np.zeros((0, 1), dtype=np.float32)
+        return [self.query_owner[i] for i in rows], vectors
 
 
 def open_index(settings: Settings) -> OpenIndex:

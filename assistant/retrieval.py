@@ -91,10 +91,8 @@ class HybridRetriever:
         self._sentence_vectors = None
         self.lexicon = Lexicon(catalogue) if catalogue is not None else None
         # stored questions per passage (corpus/questions): owners and one matrix
-        owners = [o for o in index.query_owner if o in index.chunks]
-        rows = [i for i, o in enumerate(index.query_owner) if o in index.chunks]
+        owners, self._question_vectors = index.passage_questions
         self._question_owner = np.array(owners)
-        self._question_vectors = index.query_vectors[rows] if rows else np.zeros((0, 1), dtype=np.float32)
 
     def best_question_similarity(self, query: str) -> dict[str, float]:
         """For every passage with stored questions, the cosine of its best-matching question."""

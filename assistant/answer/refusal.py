@@ -43,16 +43,21 @@ def refusal_answer(question: str, lang: str, catalogue=None, intent: str = "refu
     return Answer(question=question, answer=refusal_text(lang), abstained=True, intent=intent, lang=lang)
 
 
-def evidence(vector: np.ndarray, passages: list[Passage], index) -> tuple[float, float, float]:
-    """(best passage cosine, best sentence cosine) among the retrieved passages, and the cosine of
-    the closest stored question of any passage (corpus/questions)."""
+def _best_passage_and_sentence(vector: np.ndarray, passages: list[Passage], index) -> tuple[float, float]:
     best_passage = max((float(index.vectors[p.chunk.id] @ vector) for p in passages if p.chunk.id in index.vectors), default=0.0)
     best_sentence = 0.0
     for p in passages:
         for _, v in index.sentences.get(p.chunk.id, []):
             best_sentence = max(best_sentence, float(v @ vector))
-    rows = [i for i, owner in enumerate(index.query_owner) if owner in index.chunks]
-    best_question = float((index.query_vectors[rows] @ vector).max()) if rows else 0.0
+    return best_passage, best_sentence
+
+
+def evidence(vector: np.ndarray, passages: list[Passage], index) -> tuple[float, float, float]:
+    """(best passage cosine, best sentence cosine) among the retrieved passages, and the cosine of
+    the closest stored question of any passage (corpus/questions)."""
+    best_passage, best_sentence = _best_passage_and_sentence(vector, passages, index)
+    _, questions = index.passage_questions
+    best_question = float((questions @ vector).max()) if len(questions) else 0.0
     return best_passage, best_sentence, best_question
 
 
@@ -110,7 +115,7 @@ def coverage_score(vector: np.ndarray, passages: list[Passage], index) -> float:
     score = max(best_passage, best_sentence) + best_question
     own = [p for p in passages if p.chunk.source == "user"]
     if own:
-        own_passage, own_sentence, _ = evidence(vector, own, index)
+        own_passage, own_sentence = _best_passage_and_sentence(vector, own, index)
         score = max(score, 2 * max(own_passage, own_sentence))
     return score
 
