@@ -5,6 +5,7 @@ each with its definition and citation, or the dossier passage that contrasts the
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from assistant.answer.draft import AnswerContext, Draft
 from assistant.answer.extract import REFERRING, quotable_chunk, quotable_sentence, render, sentences_of, window, Scored
@@ -31,15 +32,22 @@ def glossary_chunk(ctx: AnswerContext, term: str) -> Chunk | None:
     return None
 
 
+@lru_cache(maxsize=4096)
+def _term_pattern(surface: str) -> re.Pattern[str] | None:
+    """The folded term as a whole word with up to three inflection letters; None when too short."""
+    needle = fold_text(surface)
+    if len(needle) < 3:
+        return None
+    return re.compile(rf"(?<!\w){re.escape(needle)}\w{{0,3}}(?!\w)")
+
+
 def _term_positions(sentence: str, surfaces: list[str]) -> list[tuple[int, int]]:
     folded = fold_text(sentence)
     spans = []
     for surface in surfaces:
-        needle = fold_text(surface)
-        if len(needle) < 3:
-            continue
-        for m in re.finditer(rf"(?<!\w){re.escape(needle)}\w{{0,3}}(?!\w)", folded):
-            spans.append((m.start(), m.end()))
+        pattern = _term_pattern(surface)
+        if pattern is not None:
+            spans.extend((m.start(), m.end()) for m in pattern.finditer(folded))
     return spans
 
 
