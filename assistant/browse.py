@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from assistant.corpus import Catalogue, CatalogueEntry, normalize_name
+from assistant.catalogue import Catalogue, Criterion, GoodPractice, normalize_name
 
 
 class CriterionRow(BaseModel):
@@ -25,23 +25,22 @@ class CriterionRow(BaseModel):
     url: str | None
 
 
-def criterion_row(entry: CatalogueEntry, catalogue: Catalogue) -> CriterionRow:
-    d = entry.data
-    driver = catalogue.get(d.get("driver") or "")
+def criterion_row(entry: Criterion, catalogue: Catalogue) -> CriterionRow:
+    driver = catalogue.get(entry.driver or "")
     return CriterionRow(
         id=entry.id,
         name=entry.name,
         phase=entry.phase,
         phases=entry.phases,
         phase_label=", ".join(catalogue.phase_label(p) for p in entry.phases),
-        driver=d.get("driver"),
+        driver=entry.driver,
         driver_name=driver.name if driver else None,
-        workstreams=list(d.get("workstreams") or []),
-        milestone=d.get("milestone"),
+        workstreams=list(entry.workstreams),
+        milestone=entry.milestone,
         summary=entry.summary,
-        good_practices=list(d.get("good_practices") or []),
-        related=list(d.get("related") or []),
-        url=d.get("url"),
+        good_practices=list(entry.good_practices),
+        related=list(entry.related),
+        url=entry.url,
     )
 
 
@@ -79,17 +78,16 @@ class GoodPracticeRow(BaseModel):
     url: str | None
 
 
-def good_practice_row(entry: CatalogueEntry, catalogue: Catalogue) -> GoodPracticeRow:
-    d = entry.data
+def good_practice_row(entry: GoodPractice, catalogue: Catalogue) -> GoodPracticeRow:
     return GoodPracticeRow(
         id=entry.id,
         name=entry.name,
-        place=d.get("place"),
+        place=entry.place,
         phase=entry.phase,
         phase_label=catalogue.phase_label(entry.phase),
         summary=entry.summary,
-        criteria=list(d.get("criteria") or []),
-        url=d.get("url"),
+        criteria=list(entry.criteria),
+        url=entry.url,
     )
 
 

@@ -9,9 +9,21 @@ Catalogue entries become one readable German chunk each.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from assistant.corpus import Catalogue, CatalogueEntry, Dossier, Section
+from assistant.catalogue import (
+    Catalogue,
+    CatalogueEntry,
+    Criterion,
+    Driver,
+    EntryKind,
+    GoodPractice,
+    Mechanism,
+    Phase,
+)
+from assistant.corpus import Dossier, Section
 from assistant.schema import Chunk
 
 CHUNKER_VERSION = "6"  # 6: no sentence break after "(z." of "(z. B."
@@ -141,7 +153,7 @@ def dossier_chunks(dossier: Dossier, catalogue: Catalogue, limit: int = MAX_PASS
 # ---------------------------------------------------------------------------------------------
 
 
-def _names(catalogue: Catalogue, ids: list[str]) -> str:
+def _names(catalogue: Catalogue, ids: Iterable[str]) -> str:
     out = []
     for entry_id in ids:
         entry = catalogue.get(entry_id)
@@ -150,113 +162,141 @@ def _names(catalogue: Catalogue, ids: list[str]) -> str:
     return "; ".join(out)
 
 
-def _milestone_text(entry: CatalogueEntry) -> str:
-    value = entry.data.get("milestone")
-    if value is True:
+def _milestone_text(entry: Criterion) -> str:
+    if entry.milestone is True:
         return "ja"
-    if value is False:
+    if entry.milestone is False:
         return "nein"
     return "nicht bekannt"
 
 
+def _summary_line(entry: CatalogueEntry) -> list[str]:
+    return [f"Kurzfassung: {entry.summary}"] if entry.summary else []
+
+
+def _listed(label: str, values: Iterable[str], joiner: str = ", ") -> list[str]:
+    """'Label: a, b' when there are values, nothing otherwise."""
+    values = list(values)
+    return [label + ": " + joiner.join(values)] if values else []
+
+
+def _criterion_lines(entry: Criterion, catalogue: Catalogue) -> list[str]:
+    phases = entry.phases
+    lines = [
+        f"Kriterium {entry.id}: {entry.name}",
+        "Phase: " + (", ".join(catalogue.phase_label(p) for p in phases) if phases else "im Katalog keiner Phase zugeordnet"),
+    ]
+    if entry.driver:
+        driver = catalogue.get(entry.driver)
+        lines.append(f"Skalierungstreiber: {entry.driver} – {driver.name if driver else entry.driver_name or ''}")
+    lines += _listed("Workstreams", entry.workstreams)
+    lines.append(f"Meilenstein: {_milestone_text(entry)}")
+    lines += _listed("Beteiligte", entry.stakeholders)
+    lines += _summary_line(entry)
+    if entry.good_practices:
+        lines.append("Good Practices: " + _names(catalogue, entry.good_practices))
+    if entry.related:
+        lines.append("Verwandte Kriterien: " + _names(catalogue, entry.related))
+    return lines + _listed("Fördermechanismen", entry.mechanism_categories)
+
+
+def _phase_lines(entry: Phase, catalogue: Catalogue) -> list[str]:
+    lines = [f"Phase {catalogue.phase_label(entry.id)}" if entry.id != "D" else f"Phase D: {entry.name}"]
+    lines += _summary_line(entry)
+    milestones = catalogue.milestones(entry.id)
+    lines.append(
+        "Meilensteine: " + ("; ".join(f"{m.name} ({m.id})" for m in milestones) if milestones else "im Katalog keine belegt")
+    )
+    criteria = catalogue.criteria_of_phase(entry.id)
+    if criteria:
+        lines.append(f"Kriterien dieser Phase im Katalog ({len(criteria)}): " + "; ".join(f"{c.name} ({c.id})" for c in criteria))
+    return lines + _listed("Good Practices", (f"{g.name} ({g.id})" for g in catalogue.good_practices_of_phase(entry.id)), "; ")
+
+
+def _driver_lines(entry: Driver, catalogue: Catalogue) -> list[str]:
+    lines = [f"Skalierungstreiber {entry.id}: {entry.name}", *_summary_line(entry)]
+    lines += _listed("Sub-Driver", entry.sub_drivers, "; ")
+    criteria = (f"{c.name} ({c.id})" for c in catalogue.criteria_of_driver(entry.id))
+    return lines + _listed("Kriterien mit diesem Treiber im Katalog", criteria, "; ")
+
+
+def _mechanism_lines(entry: Mechanism, catalogue: Catalogue) -> list[str]:
+    label = "Fördermechanismus-Kategorie" if entry.is_category else "Fördermechanismus"
+    lines = [f"{label} {entry.id}: {entry.display_name}"]
+    if entry.category:
+        lines.append(f"Kategorie: {entry.category}")
+    lines += _summary_line(entry)
+    if entry.criteria:
+        lines.append("Zugeordnete Kriterien: " + _names(catalogue, entry.criteria))
+    return lines
+
+
+def _good_practice_lines(entry: GoodPractice, catalogue: Catalogue) -> list[str]:
+    lines = [f"Good Practice {entry.id}: {entry.name}"]
+    if entry.place:
+        lines.append(f"Ort: {entry.place}")
+    if entry.phase:
+        lines.append(f"Phase: {catalogue.phase_label(entry.phase)}")
+    lines += _summary_line(entry)
+    if entry.criteria:
+        lines.append("Kriterien: " + _names(catalogue, entry.criteria))
+    if entry.url:
+        lines.append(f"Link: {entry.url}")
+    return lines
+
+
+# (phase, criteria, good practices) an entry's chunk is about, for filtering and boosting
+Refs = tuple[str | None, list[str], list[str]]
+
+
+def _criterion_refs(entry: Criterion, catalogue: Catalogue) -> Refs:
+    return entry.phase, [entry.id], list(entry.good_practices)
+
+
+def _phase_refs(entry: Phase, catalogue: Catalogue) -> Refs:
+    return entry.id, [m.id for m in catalogue.milestones(entry.id)], [g.id for g in catalogue.good_practices_of_phase(entry.id)]
+
+
+def _driver_refs(entry: Driver, catalogue: Catalogue) -> Refs:
+    return None, [c.id for c in catalogue.criteria_of_driver(entry.id)], []
+
+
+def _mechanism_refs(entry: Mechanism, catalogue: Catalogue) -> Refs:
+    return None, list(entry.criteria), []
+
+
+def _good_practice_refs(entry: GoodPractice, catalogue: Catalogue) -> Refs:
+    return entry.phase, list(entry.criteria), [entry.id]
+
+
+@dataclass(frozen=True)
+class _KindChunking:
+    """How one kind of catalogue entry becomes a chunk."""
+
+    title: str  # German name of the kind, used in chunk titles and sections
+    lines: Callable[[Any, Catalogue], list[str]]
+    refs: Callable[[Any, Catalogue], Refs]
+
+
+_KIND_CHUNKING: dict[EntryKind, _KindChunking] = {
+    "criterion": _KindChunking("Kriterium", _criterion_lines, _criterion_refs),
+    "phase": _KindChunking("Phase", _phase_lines, _phase_refs),
+    "driver": _KindChunking("Skalierungstreiber", _driver_lines, _driver_refs),
+    "mechanism": _KindChunking("Fördermechanismus", _mechanism_lines, _mechanism_refs),
+    "good_practice": _KindChunking("Good Practice", _good_practice_lines, _good_practice_refs),
+}
+
+
 def render_entry(entry: CatalogueEntry, catalogue: Catalogue) -> str:
     """A catalogue entry as readable German text (what is embedded, shown and cited)."""
-    d = entry.data
-    lines: list[str] = []
-    if entry.kind == "criterion":
-        lines.append(f"Kriterium {entry.id}: {entry.name}")
-        phases = entry.phases
-        lines.append(
-            "Phase: " + (", ".join(catalogue.phase_label(p) for p in phases) if phases else "im Katalog keiner Phase zugeordnet")
-        )
-        if d.get("driver"):
-            lines.append(f"Skalierungstreiber: {d['driver']} – {catalogue.get(d['driver']).name if catalogue.get(d['driver']) else d.get('driver_name', '')}")
-        if d.get("workstreams"):
-            lines.append("Workstreams: " + ", ".join(d["workstreams"]))
-        lines.append(f"Meilenstein: {_milestone_text(entry)}")
-        if d.get("stakeholders"):
-            lines.append("Beteiligte: " + ", ".join(d["stakeholders"]))
-        if entry.summary:
-            lines.append(f"Kurzfassung: {entry.summary}")
-        if d.get("good_practices"):
-            lines.append("Good Practices: " + _names(catalogue, d["good_practices"]))
-        if d.get("related"):
-            lines.append("Verwandte Kriterien: " + _names(catalogue, d["related"]))
-        if d.get("mechanism_categories"):
-            lines.append("Fördermechanismen: " + ", ".join(d["mechanism_categories"]))
-    elif entry.kind == "phase":
-        lines.append(f"Phase {catalogue.phase_label(entry.id)}" if entry.id != "D" else f"Phase D: {entry.name}")
-        if entry.summary:
-            lines.append(f"Kurzfassung: {entry.summary}")
-        milestones = catalogue.milestones(entry.id)
-        lines.append(
-            "Meilensteine: " + ("; ".join(f"{m.name} ({m.id})" for m in milestones) if milestones else "im Katalog keine belegt")
-        )
-        criteria = catalogue.criteria_of_phase(entry.id)
-        if criteria:
-            lines.append(f"Kriterien dieser Phase im Katalog ({len(criteria)}): " + "; ".join(f"{c.name} ({c.id})" for c in criteria))
-        practices = catalogue.good_practices_of_phase(entry.id)
-        if practices:
-            lines.append("Good Practices: " + "; ".join(f"{g.name} ({g.id})" for g in practices))
-    elif entry.kind == "driver":
-        lines.append(f"Skalierungstreiber {entry.id}: {entry.name}")
-        if entry.summary:
-            lines.append(f"Kurzfassung: {entry.summary}")
-        if d.get("sub_drivers"):
-            lines.append("Sub-Driver: " + "; ".join(d["sub_drivers"]))
-        criteria = catalogue.criteria_of_driver(entry.id)
-        if criteria:
-            lines.append("Kriterien mit diesem Treiber im Katalog: " + "; ".join(f"{c.name} ({c.id})" for c in criteria))
-    elif entry.kind == "mechanism":
-        label = "Fördermechanismus-Kategorie" if d.get("kind") == "Kategorie" else "Fördermechanismus"
-        lines.append(f"{label} {entry.id}: {entry.display_name}")
-        if d.get("category"):
-            lines.append(f"Kategorie: {d['category']}")
-        if entry.summary:
-            lines.append(f"Kurzfassung: {entry.summary}")
-        linked = d.get("criteria_with_category") or d.get("linked_criteria") or []
-        if linked:
-            lines.append("Zugeordnete Kriterien: " + _names(catalogue, linked))
-    elif entry.kind == "good_practice":
-        lines.append(f"Good Practice {entry.id}: {entry.name}")
-        if d.get("place"):
-            lines.append(f"Ort: {d['place']}")
-        if d.get("phase"):
-            lines.append(f"Phase: {catalogue.phase_label(d['phase'])}")
-        if entry.summary:
-            lines.append(f"Kurzfassung: {entry.summary}")
-        if d.get("criteria"):
-            lines.append("Kriterien: " + _names(catalogue, d["criteria"]))
-        if d.get("url"):
-            lines.append(f"Link: {d['url']}")
-    return "\n".join(lines)
-
-
-def _entry_refs(entry: CatalogueEntry, catalogue: Catalogue) -> tuple[str | None, list[str], list[str]]:
-    d = entry.data
-    if entry.kind == "criterion":
-        return entry.phase, [entry.id], list(d.get("good_practices") or [])
-    if entry.kind == "phase":
-        return entry.id, [m.id for m in catalogue.milestones(entry.id)], [g.id for g in catalogue.good_practices_of_phase(entry.id)]
-    if entry.kind == "good_practice":
-        return d.get("phase"), list(d.get("criteria") or []), [entry.id]
-    if entry.kind == "driver":
-        return None, [c.id for c in catalogue.criteria_of_driver(entry.id)], []
-    linked = d.get("criteria_with_category") or d.get("linked_criteria") or []
-    return None, list(linked), []
+    return "\n".join(_KIND_CHUNKING[entry.kind].lines(entry, catalogue))
 
 
 def catalogue_chunks(catalogue: Catalogue) -> list[Chunk]:
-    titles = {
-        "criterion": "Kriterium",
-        "phase": "Phase",
-        "driver": "Skalierungstreiber",
-        "mechanism": "Fördermechanismus",
-        "good_practice": "Good Practice",
-    }
     chunks = []
     for entry in catalogue.entries.values():
-        phase, criteria, practices = _entry_refs(entry, catalogue)
+        kind = _KIND_CHUNKING[entry.kind]
+        phase, criteria, practices = kind.refs(entry, catalogue)
         text = render_entry(entry, catalogue)
         chunks.append(
             Chunk(
@@ -264,8 +304,8 @@ def catalogue_chunks(catalogue: Catalogue) -> list[Chunk]:
                 text=text,
                 source="catalogue",
                 kind=entry.kind,
-                title=f"{titles[entry.kind]} {entry.id}: {entry.display_name}",
-                section=f"Kriterienkatalog > {titles[entry.kind]}",
+                title=f"{kind.title} {entry.id}: {entry.display_name}",
+                section=f"Kriterienkatalog > {kind.title}",
                 page=None,
                 phase=phase,
                 criteria=criteria,

@@ -1,9 +1,10 @@
-"""Corpus: read the dossier and the criteria catalogue, and undo the dossier's conversion artefacts.
+"""Corpus: read the dossier, undo its conversion artefacts, and cut it into sections.
 
-Owns everything about the *source material*: cleaning (page-break hyphenation, `[Text](#)` links,
-HTML tables), the section tree with printed page numbers from the table of contents, the phase of
-each section, and matching names (criteria, good practices, …) against the catalogue.
-The dossier file itself is never edited; cleaning is reproducible code.
+Owns everything about the dossier as *source material*: cleaning (page-break hyphenation,
+`[Text](#)` links, HTML tables), the section tree with printed page numbers from the table of
+contents, and the phase of each section. The dossier file itself is never edited; cleaning is
+reproducible code. The criteria catalogue lives in `assistant.catalogue` (re-exported here for
+older imports).
 """
 
 from __future__ import annotations
@@ -12,253 +13,29 @@ import difflib
 import hashlib
 import html
 import re
-import unicodedata
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from assistant.catalogue import Catalogue, CatalogueEntry, normalize_name
 from assistant.domain import PHASE_IDS
 
-# ---------------------------------------------------------------------------------------------
-# Catalogue
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CatalogueEntry:
-    """One named thing of the catalogue: a phase, driver, criterion, mechanism or good practice."""
-
-    id: str
-    kind: str  # phase | driver | criterion | mechanism | good_practice
-    name: str
-    variants: tuple[str, ...] = ()
-    data: dict = field(default_factory=dict, compare=False, hash=False)
-
-    @property
-    def phase(self) -> str | None:
-        if self.kind == "phase":
-            return self.id
-        return self.data.get("phase")
-
-    @property
-    def phases(self) -> list[str]:
-        if self.kind == "phase":
-            return [self.id]
-        return list(self.data.get("phases") or ([self.phase] if self.phase else []))
-
-    @property
-    def summary(self) -> str:
-        return (self.data.get("summary") or "").strip()
-
-    @property
-    def display_name(self) -> str:
-        """Name as users see it; mechanisms without a readable title get their category."""
-        if self.name:
-            return self.name
-        return f"Mechanismus ohne lesbaren Titel ({self.data.get('category', 'ohne Kategorie')})"
-
-
-_SOURCE_NOTE = re.compile(
-    r"\s*\((?:[^()]*\b(?:Dossier|URL-Slug|Slug|Seite|Feldwert|Schreibweise|Website|Linktext)\b[^()]*)\)\s*$"
-)
-
-
-def _strip_source_note(variant: str) -> str:
-    """Catalogue variants carry a note on where they were seen, e.g. '… (URL-Slug)'; drop it."""
-    return _SOURCE_NOTE.sub("", variant).strip()
-
-
-class Catalogue:
-    """The criteria catalogue (criteria.yaml) with lookups by id and by (fuzzy) name."""
-
-    def __init__(self, raw: dict, path: Path | None = None):
-        self.raw = raw
-        self.path = path
-        self.entries: dict[str, CatalogueEntry] = {}
-        for kind, key in (
-            ("phase", "phases"),
-            ("driver", "drivers"),
-            ("criterion", "criteria"),
-            ("mechanism", "mechanisms"),
-            ("good_practice", "good_practices"),
-        ):
-            for item in raw.get(key) or []:
-                variants = tuple(
-                    v for v in (_strip_source_note(x) for x in item.get("name_variants") or []) if v
-                )
-                entry = CatalogueEntry(
-                    id=item["id"], kind=kind, name=item.get("name") or "", variants=variants, data=item
-                )
-                self.entries[entry.id] = entry
-
-    @classmethod
-    def load(cls, path: Path) -> "Catalogue":
-        with open(path, encoding="utf-8") as fh:
-            return cls(yaml.safe_load(fh), path)
-
-    def of_kind(self, kind: str) -> list[CatalogueEntry]:
-        return [e for e in self.entries.values() if e.kind == kind]
-
-    @property
-    def criteria(self) -> list[CatalogueEntry]:
-        return self.of_kind("criterion")
-
-    @property
-    def phases(self) -> list[CatalogueEntry]:
-        return self.of_kind("phase")
-
-    @property
-    def drivers(self) -> list[CatalogueEntry]:
-        return self.of_kind("driver")
-
-    @property
-    def good_practices(self) -> list[CatalogueEntry]:
-        return self.of_kind("good_practice")
-
-    @property
-    def mechanisms(self) -> list[CatalogueEntry]:
-        return self.of_kind("mechanism")
-
-    def get(self, entry_id: str) -> CatalogueEntry | None:
-        return self.entries.get(entry_id)
-
-    @property
-    def stated_criteria_total(self) -> int:
-        """How many criteria the study says it has (read from the data, not assumed)."""
-        return int((self.raw.get("stated_totals") or {}).get("criteria") or 0)
-
-    @property
-    def coverage(self) -> tuple[int, int]:
-        """(criteria named in the catalogue, criteria the study states)."""
-        return len(self.criteria), self.stated_criteria_total
-
-    def coverage_note(self, lang: str = "de") -> str:
-        named, total = self.coverage
-        if lang == "en":
-            return (
-                f"The catalogue names {named} of the study's {total} criteria; "
-                f"the other {total - named} are not known by name and are not invented here."
-            )
-        return (
-            f"Der Katalog enthält {named} der {total} Kriterien der Studie mit Namen; "
-            f"die übrigen {total - named} sind nicht namentlich bekannt und werden nicht erfunden."
-        )
-
-    def phase_label(self, phase_id: str | None) -> str:
-        if not phase_id:
-            return ""
-        entry = self.get(phase_id)
-        if entry is None:
-            return phase_id
-        return f"{phase_id} – {entry.name}" if phase_id != "D" else entry.name
-
-    def milestones(self, phase_id: str) -> list[CatalogueEntry]:
-        phase = self.get(phase_id)
-        ids = (phase.data.get("milestones") or []) if phase else []
-        return [self.entries[i] for i in ids if i in self.entries]
-
-    def criteria_of_phase(self, phase_id: str) -> list[CatalogueEntry]:
-        return [c for c in self.criteria if phase_id in c.phases]
-
-    def good_practices_of_phase(self, phase_id: str) -> list[CatalogueEntry]:
-        return [g for g in self.good_practices if g.data.get("phase") == phase_id]
-
-    def criteria_of_driver(self, driver_id: str) -> list[CatalogueEntry]:
-        return [c for c in self.criteria if c.data.get("driver") == driver_id]
-
-    @cached_property
-    def _name_index(self) -> list[tuple[str, CatalogueEntry]]:
-        index = []
-        for entry in self.entries.values():
-            names = {entry.name, *entry.variants}
-            names |= {re.sub(r"\s*\([^()]*\)\s*$", "", n) for n in names}  # "X (Venture Capital Strategy)"
-            if entry.kind == "phase":
-                names |= {f"{entry.id} – {entry.name}", entry.data.get("site_label") or ""}
-            for name in names:
-                key = normalize_name(name)
-                if key:
-                    index.append((key, entry))
-        return index
-
-    def match_name(self, text: str, kinds: tuple[str, ...] | None = None) -> list[CatalogueEntry]:
-        """Catalogue entries a name (e.g. a dossier link text) refers to; tolerant to case,
-        gender forms, dashes, inflection and combined names ("A, B" or "A; B")."""
-        key = normalize_name(text)
-        if not key:
-            return []
-        candidates = [(k, e) for k, e in self._name_index if kinds is None or e.kind in kinds]
-        found: dict[str, CatalogueEntry] = {}
-        for k, entry in candidates:
-            if k == key:
-                found[entry.id] = entry
-        if not found:
-            for k, entry in candidates:
-                ratio = difflib.SequenceMatcher(None, k, key).ratio()
-                if ratio >= 0.9 and min(len(k), len(key)) >= 8:
-                    found[entry.id] = entry
-        if not found:
-            # combined link texts name several entries: accept names contained in the text
-            for k, entry in candidates:
-                if len(k) >= 12 and (k in key):
-                    found[entry.id] = entry
-        if not found and len(key) >= 10:
-            # a short form of a longer name: "Cyber Innovation Hub" → "… der Bundeswehr"
-            for k, entry in candidates:
-                if k.startswith(key + " "):
-                    found[entry.id] = entry
-        if not found and re.search(r"[,;]", text):
-            for part in re.split(r"[,;]", text):
-                if len(part.strip()) >= 8:
-                    for entry in self.match_name(part, kinds):
-                        found[entry.id] = entry
-        return sorted(found.values(), key=lambda e: e.id)
-
-    @cached_property
-    def _text_patterns(self) -> list[tuple[re.Pattern, CatalogueEntry]]:
-        """Patterns to find good practices and criteria named verbatim in running text."""
-        patterns = []
-        for entry in self.entries.values():
-            if entry.kind not in ("good_practice", "criterion"):
-                continue
-            names = {entry.name, *entry.variants}
-            if entry.kind == "good_practice":
-                # short forms people use: "DIGIFARM" for "DIGIFARM.MS", "Smart City Research Lab"
-                names |= {n.split(".")[0] for n in names if "." in n}
-                names |= {re.sub(r"\s+(Bamberg|der Bundeswehr)$", "", n) for n in names}
-            for name in names:
-                if not name or len(name) < 4 or name.lower() in {"bergkamen"} and entry.kind != "good_practice":
-                    continue
-                if entry.kind == "criterion" and len(name) < 12 and name not in ("Exit-Strategie",):
-                    continue  # short criterion names ("PoC") are too ambiguous in running text
-                pattern = r"(?<![\w-])" + r"\s+".join(re.escape(w) for w in name.split()) + r"(?![\w])"
-                patterns.append((re.compile(pattern, re.IGNORECASE), entry))
-        return patterns
-
-    def find_in_text(self, text: str, kinds: tuple[str, ...]) -> list[str]:
-        ids = {e.id for p, e in self._text_patterns if e.kind in kinds and p.search(text)}
-        return sorted(ids)
-
-    @cached_property
-    def content_hash(self) -> str:
-        return hashlib.sha256(yaml.safe_dump(self.raw, allow_unicode=True, sort_keys=True).encode()).hexdigest()
-
-
-_GENDER = re.compile(r"(\w)(?:\*|:|_|/-?|\u00b7)(innen|in)\b", re.IGNORECASE)
-
-
-def normalize_name(text: str) -> str:
-    """Canonical key for names: lowercase, no gender markers, unified dashes/quotes, no punctuation."""
-    text = unicodedata.normalize("NFC", text)
-    text = text.replace("\\", "")
-    text = _GENDER.sub(r"\1", text)  # Bürger*innen → Bürger
-    text = re.sub(r"innen und (\w+)", r"\1", text)  # Bürgerinnen und Bürger → Bürger
-    text = re.sub(r"[\u2010-\u2015\-]", " ", text)
-    text = re.sub(r"[„“”\"'‚‘’«»()\[\]]", "", text)
-    text = re.sub(r"[^\w\s&/]", " ", text.lower())
-    return re.sub(r"\s+", " ", text).strip()
-
+__all__ = [
+    "PHASE_IDS",
+    "Catalogue",
+    "CatalogueEntry",
+    "CleanDossier",
+    "Dossier",
+    "Section",
+    "TocEntry",
+    "clean_dossier",
+    "corpus_hash",
+    "find_dossier",
+    "load_dossier",
+    "normalize_name",
+    "parse_toc",
+    "phase_of_title",
+    "split_sections",
+]
 
 # ---------------------------------------------------------------------------------------------
 # Dossier cleaning

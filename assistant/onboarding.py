@@ -108,7 +108,7 @@ def _questions(catalogue: Catalogue, pid: str, key: list[CatalogueEntry], previo
 
     # 2. a milestone of this phase, or else its good practice
     milestones = catalogue.milestones(pid)
-    others = [c for c in catalogue.criteria_of_phase(pid) if c not in milestones and c.data.get("milestone") is not True]
+    others = [c for c in catalogue.criteria_of_phase(pid) if c not in milestones and c.milestone is not True]
     if milestones and len(others) >= 2:
         right, wrong, options = _one_right_two_wrong(rng, milestones, others)
         questions.append(
@@ -125,10 +125,10 @@ def _questions(catalogue: Catalogue, pid: str, key: list[CatalogueEntry], previo
         )
     else:
         examples = catalogue.good_practices_of_phase(pid)
-        elsewhere = [g for g in catalogue.good_practices if g.data.get("phase") and g.data.get("phase") != pid]
+        elsewhere = [g for g in catalogue.good_practices if g.phase and g.phase != pid]
         if examples and len(elsewhere) >= 2:
             right, wrong, options = _one_right_two_wrong(rng, examples, elsewhere)
-            place = right.data.get("place")
+            place = right.place
             questions.append(
                 SelfCheckQuestion(
                     id=f"{pid}-example-{right.id}",
@@ -138,7 +138,7 @@ def _questions(catalogue: Catalogue, pid: str, key: list[CatalogueEntry], previo
                     explanation=(
                         f"„{right.name}“" + (f" ({place})" if place else "") + f" ist das Beispiel für {catalogue.phase_label(pid)}. "
                         + "Die anderen: "
-                        + "; ".join(f"{w.name} → {catalogue.phase_label(w.data.get('phase'))}" for w in wrong)
+                        + "; ".join(f"{w.name} → {catalogue.phase_label(w.phase)}" for w in wrong)
                         + "."
                     ),
                 )

@@ -234,7 +234,7 @@ def criterion_detail(catalogue: Catalogue, criterion_id: str) -> CriterionDetail
         return None
     row = criterion_row(entry, catalogue)
     gp_ids = list(row.good_practices)
-    gp_ids += [g.id for g in catalogue.good_practices if criterion_id in (g.data.get("criteria") or []) and g.id not in gp_ids]
+    gp_ids += [g.id for g in catalogue.good_practices if criterion_id in g.criteria and g.id not in gp_ids]
     related = [catalogue.get(r) for r in row.related]
     return CriterionDetail(
         row=row,
@@ -242,7 +242,7 @@ def criterion_detail(catalogue: Catalogue, criterion_id: str) -> CriterionDetail
         driver=catalogue.get(row.driver or ""),
         good_practices=[g for g in (catalogue.get(i) for i in gp_ids) if g is not None],
         related=[r for r in related if r is not None],
-        milestone_of=[p.id for p in catalogue.phases if criterion_id in (p.data.get("milestones") or [])],
+        milestone_of=[p.id for p in catalogue.phases if criterion_id in p.milestones],
     )
 
 
@@ -280,20 +280,19 @@ class GoodPracticeCard:
 
 
 def good_practice_card(catalogue: Catalogue, entry: CatalogueEntry) -> GoodPracticeCard:
-    d = entry.data
-    criteria_ids = list(d.get("criteria") or [])
-    criteria_ids += [c.id for c in catalogue.criteria if entry.id in (c.data.get("good_practices") or []) and c.id not in criteria_ids]
+    criteria_ids = list(entry.criteria)
+    criteria_ids += [c.id for c in catalogue.criteria if entry.id in c.good_practices and c.id not in criteria_ids]
     criteria = [(cid, catalogue.get(cid).name) for cid in criteria_ids if catalogue.get(cid)]
-    phase = d.get("phase")
+    phase = entry.phase
     return GoodPracticeCard(
         id=entry.id,
         name=entry.name,
-        place=d.get("place") or "",
+        place=entry.place or "",
         phase=phase,
         phase_label=catalogue.phase_label(phase) if phase else "keiner Phase zugeordnet",
         criteria=criteria,
         summary=entry.summary,
-        url=d.get("url"),
+        url=entry.url,
         chat_question=f"Was können wir vom Beispiel „{entry.name}“ lernen?",
     )
 

@@ -53,8 +53,8 @@ def test_which_of_them_narrows_the_previous_list_by_the_named_phase(service, fol
     service.ask("Welche Kriterien sind Meilensteine?", conversation=chat)
     answer = service.ask(follow_up, conversation=chat)
     # expected from the catalogue data itself: every P1 criterion marked as a milestone, and no other
-    expected = {c.id for c in CATALOGUE.criteria if c.phase == "P1" and c.data.get("milestone") is True}
-    others = {c.id for c in CATALOGUE.criteria if c.data.get("milestone") is True} - expected
+    expected = {c.id for c in CATALOGUE.criteria if c.phase == "P1" and c.milestone is True}
+    others = {c.id for c in CATALOGUE.criteria if c.milestone is True} - expected
     assert len(expected) >= 2
     text = body(answer)
     assert all(f"({cid})" in text for cid in expected), text

@@ -32,7 +32,7 @@ def test_path_runs_p1_to_p5_then_d(path, catalogue):
         # milestones come first among the key criteria
         assert [c.id for c in step.key_criteria[: len(step.milestones)]] == [m.id for m in step.milestones][:4]
         if catalogue.good_practices_of_phase(step.phase):
-            assert step.example.data.get("phase") == step.phase
+            assert step.example.phase == step.phase
         assert 2 <= len(step.questions) <= 3
 
 
@@ -53,7 +53,7 @@ def test_every_answer_key_agrees_with_the_catalogue(path, catalogue):
                 assert [r.name for r in right] == [q.correct]
             else:
                 assert "Praxisbeispiel" in q.prompt
-                right = [g for g in catalogue.good_practices if g.name in q.options and g.data.get("phase") == step.phase]
+                right = [g for g in catalogue.good_practices if g.name in q.options and g.phase == step.phase]
                 assert [g.name for g in right] == [q.correct]
 
 

@@ -191,17 +191,17 @@ def test_criterion_cards_show_catalogue_fields_and_say_what_is_missing(catalogue
     check = build_check(project("P2"), catalogue, passages)
     cards = {c.id: c for c in check.cards}
     k13 = cards["K13"]  # a criterion whose roadmap page shows every field
-    assert k13.driver_id == catalogue.get("K13").data["driver"] and k13.driver_name == catalogue.get(k13.driver_id).name
-    assert list(k13.workstreams) == catalogue.get("K13").data["workstreams"]
+    assert k13.driver_id == catalogue.get("K13").driver and k13.driver_name == catalogue.get(k13.driver_id).name
+    assert list(k13.workstreams) == list(catalogue.get("K13").workstreams)
     assert k13.milestone is False and k13.milestone_label == "kein Meilenstein"
     assert k13.summary == catalogue.get("K13").summary
     k12 = cards["K12"]  # a criterion known only from the dossier
-    assert "milestone" not in catalogue.get("K12").data
+    assert catalogue.get("K12").milestone is None
     assert k12.milestone is None and k12.milestone_label == "Meilenstein-Status im Katalog nicht angegeben"
     assert k12.driver_label == "Treiber im Katalog nicht angegeben" and "nicht angegeben" in k12.workstreams_label
     assert [g.id for g in k12.good_practices] == ["GP02"]
     assert k12.passage is not None and k12.passage.names_entry and k12.passage.page
-    unknown = sum(1 for c in check.cards if "milestone" not in catalogue.get(c.id).data)
+    unknown = sum(1 for c in check.cards if catalogue.get(c.id).milestone is None)
     assert any(note.startswith(f"Bei {unknown} der {len(check.cards)} Kriterien") for note in check.data_notes)
     no_passage = [c.id for c in check.cards if not passages(c.id)]
     assert all(cards[i].passage is None and cards[i].passage_label == "Im Dossier nicht namentlich behandelt" for i in no_passage)

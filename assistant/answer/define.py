@@ -88,23 +88,23 @@ def _entry_line(ctx: AnswerContext, draft: Draft, entry_id: str) -> str | None:
     facts = []
     if entry.kind == "criterion":
         facts.append(", ".join(ctx.catalogue.phase_label(p) for p in entry.phases) or labels["no_phase_known"])
-        driver = ctx.catalogue.get(entry.data.get("driver") or "")
+        driver = ctx.catalogue.get(entry.driver or "")
         if driver is not None:
             facts.append(f"{labels['driver']} {driver.id} – {driver.name}")
-        milestone = entry.data.get("milestone")
+        milestone = entry.milestone
         facts.append(labels["is_milestone"] if milestone is True else labels["no_milestone"] if milestone is False else labels["milestone_unknown"])
-        if entry.data.get("workstreams"):
-            facts.append(f"{labels['workstreams']}: {', '.join(entry.data['workstreams'])}")
-        if entry.data.get("stakeholders"):
-            facts.append(f"{labels['stakeholders']}: {', '.join(entry.data['stakeholders'])}")
+        if entry.workstreams:
+            facts.append(f"{labels['workstreams']}: {', '.join(entry.workstreams)}")
+        if entry.stakeholders:
+            facts.append(f"{labels['stakeholders']}: {', '.join(entry.stakeholders)}")
     elif entry.kind == "driver":
-        if entry.data.get("sub_drivers"):
-            facts.append(f"{labels['sub_drivers']}: {'; '.join(entry.data['sub_drivers'])}")
+        if entry.sub_drivers:
+            facts.append(f"{labels['sub_drivers']}: {'; '.join(entry.sub_drivers)}")
         criteria = ctx.catalogue.criteria_of_driver(entry.id)
         if criteria:
             facts.append(f"{labels['criteria']}: " + ", ".join(f"{c.name} ({c.id})" for c in criteria))
     elif entry.kind == "good_practice":
-        facts += [x for x in (entry.data.get("place"), ctx.catalogue.phase_label(entry.data.get("phase"))) if x]
+        facts += [x for x in (entry.place, ctx.catalogue.phase_label(entry.phase)) if x]
     summary = f" {entry.summary}" if entry.summary else ""
     draft.focus.setdefault(_SLOT_OF_KIND[entry.kind], []).append(entry.id)
     head = f"„{entry.display_name}“ ({entry.id}" + (f"; {'; '.join(facts)}" if facts else "") + ")"

@@ -12,7 +12,7 @@ import re
 
 from assistant.answer.draft import AnswerContext, Draft
 from assistant.answer.extract import extract, render
-from assistant.corpus import CatalogueEntry
+from assistant.catalogue import GoodPractice
 from assistant.schema import Passage
 
 NAMED_BONUS = 0.3  # the question names the good practice
@@ -22,7 +22,7 @@ RUNNER_UP_MARGIN = 0.04  # further examples within this of the best
 _PLURAL = re.compile(r"beispiele|good practices|practices|examples|welche (städte|kommunen|beispiele)|mehrere|weitere", re.IGNORECASE)
 
 
-def _passages_about(ctx: AnswerContext, gp: CatalogueEntry) -> list[Passage]:
+def _passages_about(ctx: AnswerContext, gp: GoodPractice) -> list[Passage]:
     return [
         Passage(chunk=c, score=0.0)
         for cid in ctx.index.order
@@ -30,25 +30,24 @@ def _passages_about(ctx: AnswerContext, gp: CatalogueEntry) -> list[Passage]:
     ]
 
 
-def _score(ctx: AnswerContext, gp: CatalogueEntry) -> float:
+def _score(ctx: AnswerContext, gp: GoodPractice) -> float:
     sims = [ctx.similarity(f"catalogue-{gp.id}")] + [ctx.similarity(p.chunk.id) for p in _passages_about(ctx, gp)]
     score = max(sims)
     if gp.id in ctx.frame.good_practices:
         score += NAMED_BONUS
-    if gp.data.get("phase") in ctx.frame.phases:
+    if gp.phase in ctx.frame.phases:
         score += PHASE_BONUS
-    linked = set(gp.data.get("criteria") or []) | {
-        c for c in ctx.frame.criteria if gp.id in ((ctx.catalogue.get(c).data.get("good_practices") or []) if ctx.catalogue.get(c) else [])
-    }
+    named = (ctx.catalogue.criterion(c) for c in ctx.frame.criteria)
+    linked = set(gp.criteria) | {c.id for c in named if c is not None and gp.id in c.good_practices}
     if linked & set(ctx.frame.criteria):
         score += CRITERION_BONUS
     return score
 
 
-def ranked_practices(ctx: AnswerContext) -> list[tuple[float, CatalogueEntry]]:
+def ranked_practices(ctx: AnswerContext) -> list[tuple[float, GoodPractice]]:
     ranked = sorted(((_score(ctx, gp), gp) for gp in ctx.catalogue.good_practices), key=lambda x: -x[0])
     if ctx.frame.phases:
-        in_phase = [x for x in ranked if x[1].data.get("phase") in ctx.frame.phases]
+        in_phase = [x for x in ranked if x[1].phase in ctx.frame.phases]
         if in_phase:
             ranked = in_phase + [x for x in ranked if x not in in_phase]
     return ranked
@@ -62,7 +61,7 @@ def example(ctx: AnswerContext) -> Draft | None:
     best_score, best = ranked[0]
     draft = Draft(ctx)
     draft.focus["good_practices"] = [best.id]
-    details = "; ".join(x for x in (best.data.get("place"), catalogue.phase_label(best.data.get("phase"))) if x)
+    details = "; ".join(x for x in (best.place, catalogue.phase_label(best.phase)) if x)
     n = draft.cite(ctx.catalogue_passage(best.id))
     lead = labels["example"].format(name=best.name) + (f" ({details})" if details else "") + f". {best.summary} [{n}]"
     draft.add(lead)
@@ -78,7 +77,7 @@ def example(ctx: AnswerContext) -> Draft | None:
         draft.add(
             f"{labels['further_examples']}: "
             + "; ".join(
-                f"„{gp.name}“" + (f" ({gp.data['place']})" if gp.data.get("place") else "") + f" [{draft.cite(ctx.catalogue_passage(gp.id))}]"
+                f"„{gp.name}“" + (f" ({gp.place})" if gp.place else "") + f" [{draft.cite(ctx.catalogue_passage(gp.id))}]"
                 for gp in others
             )
         )

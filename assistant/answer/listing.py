@@ -14,7 +14,7 @@ from typing import Callable
 from assistant.answer.draft import AnswerContext, Draft
 from assistant.answer.explain import dossier_pool
 from assistant.answer.extract import extract, render
-from assistant.corpus import CatalogueEntry
+from assistant.catalogue import CatalogueEntry, Criterion
 from assistant.domain import CONTINUOUS_PHASE, DEVELOPMENT_PHASES, Operation
 from assistant.frames import Target
 from assistant.schema import Chunk
@@ -46,7 +46,7 @@ def _coverage(ctx: AnswerContext) -> str:
     return ctx.catalogue.coverage_note(ctx.lang)
 
 
-def _filtered_criteria(ctx: AnswerContext) -> tuple[list[CatalogueEntry], str]:
+def _filtered_criteria(ctx: AnswerContext) -> tuple[list[Criterion], str]:
     """The criteria the frame asks for, and a phrase naming the filter ("für P3 – Pilotphase")."""
     f, labels, catalogue = ctx.frame, ctx.labels, ctx.catalogue
     criteria = list(catalogue.criteria)
@@ -55,13 +55,13 @@ def _filtered_criteria(ctx: AnswerContext) -> tuple[list[CatalogueEntry], str]:
         criteria = [c for c in criteria if any(p in c.phases for p in f.phases)]
         what.append(labels["for_phase"].format(phase=" / ".join(catalogue.phase_label(p) for p in f.phases)))
     if f.drivers:
-        criteria = [c for c in criteria if c.data.get("driver") in f.drivers]
+        criteria = [c for c in criteria if c.driver in f.drivers]
         what.append(labels["for_driver"].format(driver=" / ".join(f"{d} – {catalogue.get(d).name}" for d in f.drivers if catalogue.get(d))))
     if f.workstreams:
-        criteria = [c for c in criteria if set(f.workstreams) & set(c.data.get("workstreams") or [])]
+        criteria = [c for c in criteria if set(f.workstreams) & set(c.workstreams)]
         what.append(labels["for_workstream"].format(ws=", ".join(f.workstreams)))
     if f.milestone is not None:
-        criteria = [c for c in criteria if c.data.get("milestone") is f.milestone]
+        criteria = [c for c in criteria if c.milestone is f.milestone]
     if f.criteria and not (f.phases or f.drivers or f.workstreams or f.milestone):
         criteria = [c for c in criteria if c.id in f.criteria] or criteria
     return criteria, " ".join(what) or labels["for_all"]
@@ -80,19 +80,19 @@ def _topic_filter(ctx: AnswerContext, entries: list[CatalogueEntry]) -> list[Cat
     return [e for e in scored[:3] if ctx.similarity(f"catalogue-{e.id}") >= top - 0.03]
 
 
-def _criterion_line(ctx: AnswerContext, draft: Draft, c: CatalogueEntry, show_phase: bool, with_dossier: bool) -> str:
+def _criterion_line(ctx: AnswerContext, draft: Draft, c: Criterion, show_phase: bool, with_dossier: bool) -> str:
     extra = f", {c.phase}" if show_phase and c.phase else ""
-    mark = f" – {ctx.labels['milestone_mark']}" if c.data.get("milestone") is True and ctx.frame.milestone is None else ""
+    mark = f" – {ctx.labels['milestone_mark']}" if c.milestone is True and ctx.frame.milestone is None else ""
     return _item(ctx, draft, c, extra, with_dossier, mark)
 
 
-def _milestones(ctx: AnswerContext, draft: Draft, criteria: list[CatalogueEntry], what: str, count_only: bool) -> None:
+def _milestones(ctx: AnswerContext, draft: Draft, criteria: list[Criterion], what: str, count_only: bool) -> None:
     """Milestone criteria grouped by phase, each phase cited to its catalogue entry (which records them)."""
     labels, catalogue, f = ctx.labels, ctx.catalogue, ctx.frame
     if f.milestone is False:
         draft.add(_n(labels["milestones_no"].format(what=what, n=len(criteria))) + ":")
         draft.add("\n".join(_criterion_line(ctx, draft, c, True, not count_only) for c in criteria))
-        unknown = [c for c in catalogue.criteria if c.data.get("milestone") is None]
+        unknown = [c for c in catalogue.criteria if c.milestone is None]
         draft.add(labels["milestones_unknown"].format(n=len(unknown)))
         return
     draft.add(_n(labels["milestones_in"].format(what=what, n=len(criteria))) + ":")
@@ -135,7 +135,7 @@ def _criteria_list(ctx: AnswerContext, count_only: bool) -> Draft:
             draft.add(_n(labels["criteria_in"].format(what=what, n=len(criteria))) + ref + ":")
             if not count_only or len(criteria) <= 12:
                 draft.add("\n".join(_criterion_line(ctx, draft, c, not f.phases, not count_only) for c in criteria))
-            milestones = [c for c in criteria if c.data.get("milestone") is True]
+            milestones = [c for c in criteria if c.milestone is True]
             if milestones and source is not None:
                 draft.add(labels["milestones_among"].format(ids=", ".join(c.id for c in milestones)) + f" [{draft.cite(source)}]")
     draft.add(_coverage(ctx))
@@ -204,7 +204,7 @@ def _good_practices_list(ctx: AnswerContext) -> Draft:
     practices = list(catalogue.good_practices)
     what = ""
     if f.phases:
-        in_phase = [g for g in practices if g.data.get("phase") in f.phases]
+        in_phase = [g for g in practices if g.phase in f.phases]
         phase_names = " / ".join(catalogue.phase_label(p) for p in f.phases)
         if not in_phase:
             draft.add(labels["gp_none_phase"].format(phase=phase_names))
@@ -213,7 +213,7 @@ def _good_practices_list(ctx: AnswerContext) -> Draft:
     draft.add(labels["gp_list"].format(n=len(practices), what=what) + ":")
     lines = []
     for g in practices:
-        details = "; ".join(x for x in (g.data.get("place"), g.data.get("phase")) if x)
+        details = "; ".join(x for x in (g.place, g.phase) if x)
         lines.append(_item(ctx, draft, g, f"; {details}" if details else ""))
     draft.add("\n".join(lines))
     return draft
@@ -222,8 +222,8 @@ def _good_practices_list(ctx: AnswerContext) -> Draft:
 def _mechanisms_list(ctx: AnswerContext) -> Draft:
     draft = Draft(ctx, further=False, is_list=True)
     labels = ctx.labels
-    categories = [m for m in ctx.catalogue.mechanisms if m.data.get("kind") == "Kategorie"]
-    singles = [m for m in ctx.catalogue.mechanisms if m.data.get("kind") != "Kategorie"]
+    categories = [m for m in ctx.catalogue.mechanisms if m.is_category]
+    singles = [m for m in ctx.catalogue.mechanisms if not m.is_category]
     draft.add(labels["mechanisms_list"].format(n=len(categories)) + ":")
     draft.add("\n".join(f"- {m.display_name} ({m.id}) [{draft.cite(ctx.catalogue_passage(m.id))}]" for m in categories))
     named = [m for m in singles if m.name]
@@ -303,10 +303,10 @@ def _glossary_list(ctx: AnswerContext) -> Draft | None:
 
 def _workstreams_list(ctx: AnswerContext) -> Draft:
     draft = Draft(ctx, further=False, is_list=True)
-    names = list(ctx.catalogue.raw.get("workstreams") or [])
+    names = ctx.catalogue.workstreams
     draft.add(ctx.labels["workstreams_list"].format(n=len(names)) + ": " + ", ".join(names) + ".")
-    with_ws = [c for c in ctx.catalogue.criteria if c.data.get("workstreams")]
-    lines = [_item(ctx, draft, c, f"; {', '.join(c.data['workstreams'])}", with_dossier=False) for c in with_ws]
+    with_ws = [c for c in ctx.catalogue.criteria if c.workstreams]
+    lines = [_item(ctx, draft, c, f"; {', '.join(c.workstreams)}", with_dossier=False) for c in with_ws]
     draft.add("\n".join(lines))
     return draft
 

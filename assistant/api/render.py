@@ -41,9 +41,9 @@ class SourceRef(BaseModel):
 def citation_url(citation: Citation, catalogue: Catalogue) -> str | None:
     if citation.source == "catalogue" and citation.ref_id:
         entry = catalogue.get(citation.ref_id)
-        return (entry.data.get("url") if entry else None) or None
+        return (entry.url if entry else None) or None
     if citation.source == "dossier":
-        doi = (catalogue.raw.get("source_urls") or {}).get("dossier_doi")
+        doi = catalogue.data.source_urls.dossier_doi
         return f"https://doi.org/{doi}" if doi else None
     return None
 

@@ -18,8 +18,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
+from pydantic import BaseModel, ConfigDict
 
-from assistant.corpus import Catalogue
+from assistant.catalogue import Catalogue
 
 LEXICON_FILE = Path(__file__).resolve().parent.parent / "data" / "lexicon.yaml"
 
@@ -120,6 +121,35 @@ class _Form:
     fuzzy: bool = False  # long catalogue names: also match by content-word coverage
 
 
+class TermSpec(BaseModel):
+    """A concept of `lexicon.yaml`: its wordings, its glossary entry and its catalogue entry."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
+
+    forms: tuple[str, ...] = ()
+    glossary: str | None = None  # title of the dossier's glossary entry
+    entry: str | None = None  # id of the catalogue entry about the same concept
+
+
+class LexiconFile(BaseModel):
+    """`assistant/data/lexicon.yaml`: everyday and English wordings, keyed by what they name."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
+
+    phases: dict[str, tuple[str, ...]] = {}  # phase id → wordings
+    workstreams: dict[str, tuple[str, ...]] = {}  # workstream → wordings (besides its name)
+    targets: dict[str, tuple[str, ...]] = {}  # list target → wordings
+    terms: dict[str, TermSpec] = {}
+    operator_types: dict[str, tuple[str, ...]] = {}  # operator type → wordings (besides its name)
+
+    @classmethod
+    def load(cls, path: Path = LEXICON_FILE) -> "LexiconFile":
+        return cls.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+
+
+_LINKED_TYPES = ("criterion", "driver", "mechanism", "good_practice")  # catalogue kinds named by distinctive words
+
+
 class Lexicon:
     """All surface forms, indexed for linking (built once per catalogue and glossary)."""
 
@@ -127,87 +157,105 @@ class Lexicon:
         self,
         catalogue: Catalogue,
         glossary_terms: list[str] | None = None,
-        data: dict | None = None,
+        data: LexiconFile | None = None,
         corpus_texts: list[str] | None = None,
     ):
         self.catalogue = catalogue
-        data = data if data is not None else yaml.safe_load(LEXICON_FILE.read_text(encoding="utf-8"))
         self.term_glossary: dict[str, str] = {}
         self.term_entry: dict[str, str] = {}  # term → catalogue entry about the same concept
         self._surfaces: dict[tuple[str, str], list[str]] = {}
-        forms: list[_Form] = []
+        self.forms: list[_Form] = []
+        self._add_lexicon_file(data if data is not None else LexiconFile.load())
+        self._add_glossary(glossary_terms or [])
+        self._add_catalogue(catalogue)
+        self._by_first: dict[str, list[_Form]] = {}
+        for f in self.forms:
+            self._by_first.setdefault(f.stems[0], []).append(f)
+        self._compound_forms = [f for f in self.forms if f.folded and len(f.folded) >= 6 and not f.fuzzy]
+        self._fuzzy_forms = [f for f in self.forms if f.fuzzy]
+        self._distinctive = self._distinctive_stems(corpus_texts or [])
 
-        def add(type_: str, key: str, surface: str, fuzzy: bool = False) -> None:
-            ts = tokens(surface)
-            if not ts:
-                return
-            self._surfaces.setdefault((type_, key), [])
-            if surface not in self._surfaces[(type_, key)]:
-                self._surfaces[(type_, key)].append(surface)
-            forms.append(_Form(type_, key, tuple(stem(t) for t in ts), ts[0] if len(ts) == 1 else "", fuzzy))
+    def _add(self, type_: str, key: str, surface: str, fuzzy: bool = False) -> None:
+        ts = tokens(surface)
+        if not ts:
+            return
+        self._surfaces.setdefault((type_, key), [])
+        if surface not in self._surfaces[(type_, key)]:
+            self._surfaces[(type_, key)].append(surface)
+        self.forms.append(_Form(type_, key, tuple(stem(t) for t in ts), ts[0] if len(ts) == 1 else "", fuzzy))
 
-        for pid, surfaces in (data.get("phases") or {}).items():
+    def _add_lexicon_file(self, data: LexiconFile) -> None:
+        for pid, surfaces in data.phases.items():
             for s in surfaces:
-                add("phase", str(pid), str(s))
-        for name, surfaces in (data.get("workstreams") or {}).items():
+                self._add("phase", pid, s)
+        for name, surfaces in data.workstreams.items():
             for s in [name, *surfaces]:
-                add("workstream", name, str(s))
-        for target, surfaces in (data.get("targets") or {}).items():
+                self._add("workstream", name, s)
+        for target, surfaces in data.targets.items():
             for s in surfaces:
-                add("target", target, str(s))
-        for key, spec in (data.get("terms") or {}).items():
-            for s in [key, *(spec.get("forms") or [])]:
-                add("term", key, str(s))
-            if spec.get("glossary"):
-                self.term_glossary[key] = spec["glossary"]
-            if spec.get("entry"):
-                self.term_entry[key] = spec["entry"]
-        for key, surfaces in (data.get("operator_types") or {}).items():
+                self._add("target", target, s)
+        for key, spec in data.terms.items():
+            for s in [key, *spec.forms]:
+                self._add("term", key, s)
+            if spec.glossary:
+                self.term_glossary[key] = spec.glossary
+            if spec.entry:
+                self.term_entry[key] = spec.entry
+        for key, surfaces in data.operator_types.items():
             for s in [key, *surfaces]:
-                add("operator_type", key, str(s))
-        for term in glossary_terms or []:
-            if not any(f.type == "term" and f.key == term for f in forms):
-                add("term", term, term)
+                self._add("operator_type", key, s)
+
+    def _add_glossary(self, glossary_terms: list[str]) -> None:
+        for term in glossary_terms:
+            if not any(f.type == "term" and f.key == term for f in self.forms):
+                self._add("term", term, term)
                 self.term_glossary.setdefault(term, term)
-        type_of_kind = {"phase": "phase", "driver": "driver", "criterion": "criterion", "good_practice": "good_practice", "mechanism": "mechanism"}
+
+    def _add_catalogue(self, catalogue: Catalogue) -> None:
+        """Names and name variants of every entry; the entry kind is the link type."""
         for entry in catalogue.entries.values():
-            type_ = type_of_kind[entry.kind]
             for name in {entry.name, *entry.variants}:
                 if not name:
                     continue
                 plain = re.sub(r"\s*\([^()]*\)\s*$", "", name)  # "Wagniskapital-Strategie (Venture Capital Strategy)"
                 for surface in {name, plain}:
-                    add(type_, entry.id, surface, fuzzy=len(content_stems(surface)) >= 3)
+                    self._add(entry.kind, entry.id, surface, fuzzy=len(content_stems(surface)) >= 3)
             if entry.kind == "good_practice":
                 for short in {n.split(".")[0] for n in (entry.name, *entry.variants) if "." in n}:
-                    add(type_, entry.id, short)
-        self.forms = forms
-        self._by_first: dict[str, list[_Form]] = {}
-        for f in forms:
-            self._by_first.setdefault(f.stems[0], []).append(f)
-        self._compound_forms = [f for f in forms if f.folded and len(f.folded) >= 6 and not f.fuzzy]
-        self._fuzzy_forms = [f for f in forms if f.fuzzy]
-        # long words that occur in the name of exactly one catalogue entry, and rarely in the dossier,
-        # name that entry on their own ("Marktanalysen" → K02); needs the corpus texts to judge "rarely"
+                    self._add(entry.kind, entry.id, short)
+
+    def _distinctive_stems(self, corpus_texts: list[str]) -> dict[str, tuple[str, str]]:
+        """Long words that occur in the name of exactly one catalogue entry, and rarely in the
+        dossier, name that entry on their own ("Marktanalysen" → K02); needs the corpus texts to
+        judge "rarely" (none given: no distinctive words)."""
+        if not corpus_texts:
+            return {}
         document_frequency: dict[str, int] = {}
-        for text in corpus_texts or []:
+        for text in corpus_texts:
             for st in set(stems(text)):
                 document_frequency[st] = document_frequency.get(st, 0) + 1
-        owners: dict[str, set[tuple[str, str]]] = {}
-        nouns: set[str] = set()  # stems of capitalised words (German nouns) in catalogue names
-        for (type_, key), surfaces in self._surfaces.items():
-            if type_ in ("criterion", "driver", "mechanism", "good_practice"):
-                for surface in surfaces:
-                    for word in re.findall(r"[\wÄÖÜäöüß]+", surface):
-                        owners.setdefault(stem(fold_text(word)), set()).add((type_, key))
-                        if word[0].isupper() and not word.endswith("ierung"):  # "Positionierung" ~ "positionieren"
-                            nouns.add(stem(fold_text(word)))
-        other = {st for f in forms if f.type not in ("criterion", "driver", "mechanism", "good_practice") for st in f.stems}
-        self._distinctive = {
+        owners, nouns = self._name_word_owners()
+        other = {st for f in self.forms if f.type not in _LINKED_TYPES for st in f.stems}
+        return {
             st: next(iter(entries)) for st, entries in owners.items()
-            if corpus_texts and st in nouns and len(entries) == 1 and len(st) >= 9 and document_frequency.get(st, 0) <= DISTINCTIVE_MAX_PASSAGES
+            if st in nouns and len(entries) == 1 and len(st) >= 9 and document_frequency.get(st, 0) <= DISTINCTIVE_MAX_PASSAGES
             and st not in other and st not in _GENERIC_STEMS and st not in _STOP_STEMS
         }
+
+    def _name_word_owners(self) -> tuple[dict[str, set[tuple[str, str]]], set[str]]:
+        """Stem → the catalogue entries whose names contain the word, and the stems of capitalised
+        words (German nouns) in those names."""
+        owners: dict[str, set[tuple[str, str]]] = {}
+        nouns: set[str] = set()
+        for (type_, key), surfaces in self._surfaces.items():
+            if type_ not in _LINKED_TYPES:
+                continue
+            for surface in surfaces:
+                for word in re.findall(r"[\wÄÖÜäöüß]+", surface):
+                    owners.setdefault(stem(fold_text(word)), set()).add((type_, key))
+                    if word[0].isupper() and not word.endswith("ierung"):  # "Positionierung" ~ "positionieren"
+                        nouns.add(stem(fold_text(word)))
+        return owners, nouns
 
     def surfaces(self, type_: str, key: str) -> list[str]:
         """Every surface form of one entity (as written in the lexicon or catalogue)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
+from assistant.catalogue import Criterion
 from assistant.corpus import Catalogue, CatalogueEntry
 from assistant.domain import DEVELOPMENT_PHASES, PhaseId
 from assistant.projects.model import ANSWER_LABELS, PlacementAnswer
@@ -164,7 +165,7 @@ def _basis_text(basis: tuple[CatalogueEntry, ...], catalogue: Catalogue, q: Plac
     if not basis:
         return f"Die Frage beruht auf der Phasenbeschreibung von {catalogue.phase_label(q.phase)}"
     names = " und ".join(f"„{e.name}“ ({e.id})" for e in basis)
-    milestone = [e for e in basis if e.data.get("milestone") is True]
+    milestone = [e for e in basis if isinstance(e, Criterion) and e.milestone is True]
     plural = len(basis) > 1
     if milestone and len(milestone) == len(basis):
         kind = "Meilensteine" if plural else "ein Meilenstein"

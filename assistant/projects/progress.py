@@ -206,10 +206,9 @@ def criterion_card(
     passages: PassageSource | None,
     excerpt_chars: int,
 ) -> CriterionCard:
-    d = entry.data
     detail = criterion_detail(catalogue, entry.id)
-    driver = catalogue.get(d.get("driver") or "")
-    milestone = d.get("milestone")
+    driver = catalogue.get(entry.driver or "")
+    milestone = entry.milestone
     return CriterionCard(
         id=entry.id,
         name=entry.name,
@@ -218,10 +217,10 @@ def criterion_card(
         group=group,
         status=status,
         milestone=milestone if isinstance(milestone, bool) else None,
-        milestone_basis=d.get("milestone_basis"),
-        driver_id=d.get("driver"),
-        driver_name=driver.name if driver else d.get("driver_name"),
-        workstreams=tuple(d.get("workstreams") or ()),
+        milestone_basis=entry.milestone_basis,
+        driver_id=entry.driver,
+        driver_name=driver.name if driver else entry.driver_name,
+        workstreams=entry.workstreams,
         passage=passage_for(entry, passages, excerpt_chars),
         good_practices=tuple(good_practice_card(catalogue, g) for g in (detail.good_practices if detail else [])),
     )

@@ -38,7 +38,7 @@ def render() -> None:
     st.header("Kriterien", anchor=False)
     st.caption(views.md_inline(catalogue.coverage_note()))
     drivers = [d.id for d in catalogue.drivers]
-    workstreams = list(catalogue.raw.get("workstreams") or [])
+    workstreams = catalogue.workstreams
     c1, c2, c3 = st.columns(3)
     phase = c1.selectbox("Phase", [ALL, *PHASE_IDS], format_func=partial(phase_name, catalogue), key="crit_phase", persist_state="session")
     driver = c2.selectbox(
@@ -119,7 +119,7 @@ def criterion_detail(criterion_id: str) -> None:
         st.markdown("**Praxisbeispiele**")
         if detail.good_practices:
             for gp in detail.good_practices:
-                place = gp.data.get("place")
+                place = gp.place
                 st.markdown(f"- **{views.md_inline(gp.name)}**" + (f" – {views.md_inline(place)}" if place else ""))
         else:
             st.caption("Der Katalog verknüpft kein Praxisbeispiel mit diesem Kriterium.")
