@@ -204,22 +204,19 @@ class StatedTotals(_Record):
 
 
 class CatalogueFile(_Record):
-    """The whole YAML file. The key order of the entry lists is the order of `Catalogue.entries`."""
+    """The whole YAML file. The order of the entry lists is the order of `Catalogue.entries`."""
 
-    source: str
+    source: str  # the study, its online roadmap and dossier
     source_urls: SourceUrls
     stated_totals: StatedTotals
     coverage_note: str
-    phases: tuple[Phase, ...]
-    drivers: tuple[Driver, ...]
-    workstreams: tuple[str, ...]
-    stakeholder_values_seen: tuple[str, ...]
-    criteria: tuple[Criterion, ...]
-    mechanisms: tuple[Mechanism, ...]
+    phases: tuple[Phase, ...]  # P1–P5 and D ("durchgehend über alle Phasen")
+    drivers: tuple[Driver, ...]  # T1–T7
+    workstreams: tuple[str, ...]  # the four workstream values of the criteria
+    stakeholder_values_seen: tuple[str, ...]  # "Key Stakeholder" values seen on criterion pages
+    criteria: tuple[Criterion, ...]  # the named criteria (fewer than `stated_totals.criteria`)
+    mechanisms: tuple[Mechanism, ...]  # categories first, then single mechanisms
     good_practices: tuple[GoodPractice, ...]
-
-    def all_entries(self) -> list[CatalogueEntry]:
-        return [*self.phases, *self.drivers, *self.criteria, *self.mechanisms, *self.good_practices]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,39 +231,20 @@ class Catalogue:
         self.raw = raw  # the file as read; only its hash is used (index manifest)
         self.path = path
         self.data = CatalogueFile.model_validate(raw)
-        self.entries: dict[str, CatalogueEntry] = {entry.id: entry for entry in self.data.all_entries()}
+        self.phases: list[Phase] = list(self.data.phases)
+        self.drivers: list[Driver] = list(self.data.drivers)
+        self.criteria: list[Criterion] = list(self.data.criteria)
+        self.mechanisms: list[Mechanism] = list(self.data.mechanisms)
+        self.good_practices: list[GoodPractice] = list(self.data.good_practices)
+        self.workstreams: list[str] = list(self.data.workstreams)  # the values criteria use
+        self.entries: dict[str, CatalogueEntry] = {
+            entry.id: entry for entry in (*self.phases, *self.drivers, *self.criteria, *self.mechanisms, *self.good_practices)
+        }
 
     @classmethod
     def load(cls, path: Path) -> "Catalogue":
         with open(path, encoding="utf-8") as fh:
             return cls(yaml.safe_load(fh), path)
-
-    def of_kind(self, kind: EntryKind) -> list[CatalogueEntry]:
-        return [e for e in self.entries.values() if e.kind == kind]
-
-    @property
-    def criteria(self) -> list[Criterion]:
-        return self.of_kind("criterion")  # type: ignore[return-value]
-
-    @property
-    def phases(self) -> list[Phase]:
-        return self.of_kind("phase")  # type: ignore[return-value]
-
-    @property
-    def drivers(self) -> list[Driver]:
-        return self.of_kind("driver")  # type: ignore[return-value]
-
-    @property
-    def good_practices(self) -> list[GoodPractice]:
-        return self.of_kind("good_practice")  # type: ignore[return-value]
-
-    @property
-    def mechanisms(self) -> list[Mechanism]:
-        return self.of_kind("mechanism")  # type: ignore[return-value]
-
-    @property
-    def workstreams(self) -> list[str]:
-        return list(self.data.workstreams)
 
     def get(self, entry_id: str) -> CatalogueEntry | None:
         return self.entries.get(entry_id)

@@ -24,6 +24,7 @@ from assistant.catalogue import (
     Phase,
 )
 from assistant.corpus import Dossier, Section
+from assistant.domain import Source
 from assistant.schema import Chunk
 
 CHUNKER_VERSION = "6"  # 6: no sentence break after "(z." of "(z. B."
@@ -89,6 +90,29 @@ def _section_texts(section: Section, limit: int) -> list[str]:
     return pack(pieces, limit, "\n\n")
 
 
+@dataclass(frozen=True)
+class PassagePlace:
+    """Where passages come from; the same for every chunk of one dossier section or one page of a
+    user file."""
+
+    source: Source
+    title: str
+    section: str
+    page: int | None
+    phase: str | None = None
+    file: str | None = None  # user documents: the file name
+
+    def chunk(self, chunk_id: str, text: str, refs: tuple[list[str], list[str]], context: str) -> Chunk:
+        """A passage chunk; `refs` are the criteria and good practices it names, `context` is
+        embedded before the text."""
+        criteria, good_practices = refs
+        return Chunk(
+            id=chunk_id, text=text, source=self.source, kind="passage", title=self.title, section=self.section,
+            page=self.page, phase=self.phase, criteria=criteria, good_practices=good_practices,
+            embed_text=f"{context}\n{text}", file=self.file,
+        )
+
+
 @dataclass
 class ChunkContext:
     catalogue: Catalogue
@@ -124,27 +148,14 @@ def dossier_chunks(dossier: Dossier, catalogue: Catalogue, limit: int = MAX_PASS
         # about it. Their embedded text carries the section's examples so they can be found by name.
         _, section_practices = _references("\n\n".join(section.paragraphs), ctx)
         practice_names = [catalogue.get(g).name for g in section_practices if catalogue.get(g)]
+        place = PassagePlace("dossier", section.title, section.path_str, section.page, section.phase)
         for text in _section_texts(section, limit):
-            criteria, practices = _references(text, ctx)
+            refs = _references(text, ctx)
             context = _short_path(section)
-            missing = [n for g, n in zip(section_practices, practice_names) if g not in practices]
+            missing = [n for g, n in zip(section_practices, practice_names) if g not in refs[1]]
             if missing and "good practice" in section.title.lower():
                 context += " (Beispiele: " + ", ".join(missing) + ")"
-            chunks.append(
-                Chunk(
-                    id=f"dossier-{len(chunks):03d}",
-                    text=text,
-                    source="dossier",
-                    kind="passage",
-                    title=section.title,
-                    section=section.path_str,
-                    page=section.page,
-                    phase=section.phase,
-                    criteria=criteria,
-                    good_practices=practices,
-                    embed_text=f"{context}\n{text}",
-                )
-            )
+            chunks.append(place.chunk(f"dossier-{len(chunks):03d}", text, refs, context))
     return chunks
 
 

@@ -226,85 +226,101 @@ def _similar(a: str, b: str) -> bool:
     return a == b or difflib.SequenceMatcher(None, a, b).ratio() >= 0.85
 
 
-def split_sections(clean_text: str) -> list[Section]:
-    """Cut the cleaned dossier into sections. Heading levels in the converted text are unreliable
-    (P4 is `###`, P5 is `##`), so the table of contents decides what is a chapter and a section;
-    every other heading is a subsection of the current section."""
-    toc = parse_toc(clean_text)
-    chapters = [t for t in toc if t.chapter]
-    sections: list[Section] = []
-    chapter: TocEntry | None = None
-    chapter_in_toc: TocEntry | None = None
-    section: TocEntry | None = None
-    sub: str | None = None
-    front_matter = True
-    skip = False
-    current: list[str] = []
+def _phase_of_path(path: tuple[str, ...]) -> str | None:
+    """The phase of the innermost heading that names one."""
+    for part in reversed(path):
+        phase = phase_of_title(part)
+        if phase:
+            return phase
+    return None
 
-    def flush():
-        if not current:
+
+class _SectionCutter:
+    """Walks the cleaned dossier paragraph by paragraph and cuts it into sections.
+
+    Heading levels in the converted text are unreliable (P4 is `###`, P5 is `##`), so the table of
+    contents decides what is a chapter and a section; every other heading is a subsection of the
+    current section. Everything before the first chapter is front matter; the TOC itself is skipped."""
+
+    def __init__(self, clean_text: str):
+        self.toc = parse_toc(clean_text)
+        self.chapters = [t for t in self.toc if t.chapter]
+        self.sections: list[Section] = []
+        self.chapter: TocEntry | None = None  # as written in the body
+        self.chapter_in_toc: TocEntry | None = None
+        self.section: TocEntry | None = None
+        self.sub: str | None = None
+        self.front_matter = True
+        self.skip = False
+        self.current: list[str] = []
+
+    def flush(self) -> None:
+        """Close the running section (if it has text and is not skipped)."""
+        if self.current and not self.skip:
+            path, page = self._place()
+            self.sections.append(Section(path=path, page=page, phase=_phase_of_path(path), paragraphs=list(self.current)))
+        self.current.clear()
+
+    def _place(self) -> tuple[tuple[str, ...], int | None]:
+        if self.front_matter:
+            return tuple(x for x in ("Titelei und Impressum", self.sub) if x), None
+        titles = (self.chapter.title if self.chapter else None, self.section.title if self.section else None, self.sub)
+        where = self.section or self.chapter
+        return tuple(x for x in titles if x), where.page if where else None
+
+    def heading(self, title: str) -> None:
+        self.flush()
+        self.sub = None
+        if title == "Inhalt":
+            self.skip = True
             return
-        if skip:
-            current.clear()
+        toc_chapter = self._toc_chapter(title)
+        if toc_chapter is not None:
+            self.front_matter, self.skip = False, False
+            # the body heading wins over the TOC's spelling ("Kernergebnisse" vs "Knergebnisse")
+            self.chapter, self.section = TocEntry(title=title, page=toc_chapter.page, chapter=True), None
+            self.chapter_in_toc = toc_chapter
             return
-        if front_matter:
-            path: tuple[str, ...] = tuple(x for x in ("Titelei und Impressum", sub) if x)
-            page = None
+        if self.skip:
+            return
+        if self.front_matter:
+            self.sub = title
+            return
+        toc_section = next((t for t in self._toc_sections() if _similar(t.title, title)), None)
+        if toc_section is not None:
+            self.section = toc_section
         else:
-            path = tuple(x for x in (chapter.title if chapter else None, section.title if section else None, sub) if x)
-            page = (section or chapter).page if (section or chapter) else None
-        phase = None
-        for part in reversed(path):
-            phase = phase_of_title(part)
-            if phase:
-                break
-        sections.append(Section(path=path, page=page, phase=phase, paragraphs=list(current)))
-        current.clear()
+            self.sub = title
 
+    def _toc_chapter(self, title: str) -> TocEntry | None:
+        number = re.match(r"^(\d+)\s", title)
+        for c in self.chapters:
+            if number and c.title.startswith(number.group(1) + " ") and not re.match(r"^\d+\.", title):
+                return c
+            if not number and _similar(c.title, title):
+                return c
+        return None
+
+    def _toc_sections(self) -> list[TocEntry]:
+        """The TOC entries of the current chapter (up to the next chapter)."""
+        in_chapter = self.toc[self.toc.index(self.chapter_in_toc) + 1 :] if self.chapter else []
+        return in_chapter[: next((i for i, t in enumerate(in_chapter) if t.chapter), len(in_chapter))]
+
+
+def split_sections(clean_text: str) -> list[Section]:
+    """Cut the cleaned dossier into sections (see `_SectionCutter` for how headings are read)."""
+    cutter = _SectionCutter(clean_text)
     for para in re.split(r"\n\s*\n", clean_text):
         para = para.strip()
         if not para:
             continue
         heading = re.match(r"^#{1,6}\s+(.*)$", para)
         if heading and "\n" not in para:
-            title = heading.group(1).strip()
-            flush()
-            sub = None
-            if title == "Inhalt":
-                skip = True
-                continue
-            number = re.match(r"^(\d+)\s", title)
-            match_chapter = next(
-                (
-                    c
-                    for c in chapters
-                    if (number and c.title.startswith(number.group(1) + " ") and not re.match(r"^\d+\.", title))
-                    or (not number and _similar(c.title, title))
-                ),
-                None,
-            )
-            if match_chapter is not None:
-                front_matter, skip = False, False
-                # the body heading wins over the TOC's spelling ("Kernergebnisse" vs "Knergebnisse")
-                chapter, section = TocEntry(title=title, page=match_chapter.page, chapter=True), None
-                chapter_in_toc = match_chapter
-                continue
-            if skip:
-                continue
-            if front_matter:
-                sub = title
-                continue
-            in_chapter = toc[toc.index(chapter_in_toc) + 1 :] if chapter else []
-            in_chapter = in_chapter[: next((i for i, t in enumerate(in_chapter) if t.chapter), len(in_chapter))]
-            match_section = next((t for t in in_chapter if _similar(t.title, title)), None)
-            if match_section is not None:
-                section = match_section
-            else:
-                sub = title
-            continue
-        current.append(para)
-    flush()
-    return sections
+            cutter.heading(heading.group(1).strip())
+        else:
+            cutter.current.append(para)
+    cutter.flush()
+    return cutter.sections
 
 
 # ---------------------------------------------------------------------------------------------

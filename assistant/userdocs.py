@@ -22,7 +22,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.chunking import MAX_PASSAGE_CHARS, pack, split_sentences
+from assistant.chunking import MAX_PASSAGE_CHARS, PassagePlace, pack, split_sentences
 from assistant.corpus import Catalogue
 from assistant.schema import Chunk
 from assistant.settings import Settings
@@ -142,26 +142,13 @@ def chunks_for_file(path: Path, catalogue: Catalogue) -> list[Chunk]:
     digest = hashlib.sha256(path.name.encode() + b"\0" + path.read_bytes()).hexdigest()[:12]
     chunks: list[Chunk] = []
     for page, text in _pages(path):
+        place = PassagePlace("user", path.name, f"Eigene Dokumente > {path.name}", page, file=path.name)
         pieces: list[str] = []
         for paragraph in _paragraphs(text):
             pieces.extend(_pieces(paragraph))
         for piece in pack(pieces, MAX_PASSAGE_CHARS, "\n\n"):
-            chunks.append(
-                Chunk(
-                    id=f"user-{digest}-{len(chunks):03d}",
-                    text=piece,
-                    source="user",
-                    kind="passage",
-                    title=path.name,
-                    section=f"Eigene Dokumente > {path.name}",
-                    page=page,
-                    phase=None,
-                    criteria=catalogue.find_in_text(piece, ("criterion",)),
-                    good_practices=catalogue.find_in_text(piece, ("good_practice",)),
-                    embed_text=f"{path.stem}\n{piece}",
-                    file=path.name,
-                )
-            )
+            refs = catalogue.find_in_text(piece, ("criterion",)), catalogue.find_in_text(piece, ("good_practice",))
+            chunks.append(place.chunk(f"user-{digest}-{len(chunks):03d}", piece, refs, path.stem))
     return chunks
 
 
