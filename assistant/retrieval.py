@@ -8,7 +8,6 @@ Returns `Passage`s (chunk + fused score), best first.
 from __future__ import annotations
 
 import re
-import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -85,9 +84,7 @@ class HybridRetriever:
         self.catalogue = catalogue
         self.embedder = embedder
         self.settings = settings
-        self._bm25_lock = threading.Lock()  # bm25s keeps per-call state on the retriever object
         self._sentence_owner = None
-        self._bm25_ids: list[str] | None = None
         self._sentence_vectors = None
         self.lexicon = Lexicon(catalogue) if catalogue is not None else None
         # stored questions per passage (corpus/questions): owners and one matrix
@@ -152,17 +149,15 @@ class HybridRetriever:
     def split_compounds(self, query: str) -> str:
         """German compounds the index does not know as a whole get their known parts appended
         ("Pilotphasenkriterien" → "+ Pilotphase Kriterien"), so keyword search can meet them."""
-        retriever = self.index.bm25
-        vocab = getattr(retriever.bm25, "vocab_dict", None) or {}
-        stem = retriever.stemmer.stemWord if retriever.stemmer is not None else (lambda w: w)
+        known = self.index.bm25.knows
         extra: list[str] = []
         for word in re.findall(r"[a-zäöüß]{9,}", query.lower()):
-            if stem(word) in vocab:
+            if known(word):
                 continue
             for i in range(4, len(word) - 3):
                 left, right = word[:i], word[i:]
                 for head in (left, left[:-1] if left.endswith("s") else None, left[:-1] if left.endswith("n") else None):
-                    if head and len(head) >= 4 and stem(head) in vocab and stem(right) in vocab:
+                    if head and len(head) >= 4 and known(head) and known(right):
                         extra += [head, right]
                         break
                 else:
@@ -171,31 +166,11 @@ class HybridRetriever:
         return " ".join([query, *extra]) if extra else query
 
     def bm25_scores(self, query: str) -> dict[str, float]:
-        """BM25 score of every chunk. We score through the retriever's bm25s model directly, with the
-        retriever's own German stemmer and token pattern: its `retrieve()` rebuilds a llama-index
-        node for every hit from JSON, which cost more than the search itself."""
-        import bm25s
-
-        retriever = self.index.bm25
+        """BM25 score of every chunk the (normalised, expanded) question matches by keyword."""
         text = normalize_query(expand_for_keywords(query))
         if self.settings.bm25_compound_split:
             text = self.split_compounds(text)
-        tokens = bm25s.tokenize(
-            text,
-            stemmer=retriever.stemmer,
-            token_pattern=retriever.token_pattern,
-            return_ids=False,
-            show_progress=False,
-        )[0]
-        with self._bm25_lock:
-            scores = retriever.bm25.get_scores(tokens) if tokens else []
-        if self._bm25_ids is None:
-            self._bm25_ids = [entry["node_id"] for entry in retriever.corpus]
-        return {
-            cid: float(score)
-            for cid, score in zip(self._bm25_ids, scores)
-            if score > 0 and cid in self.index.chunks
-        }
+        return {cid: score for cid, score in self.index.bm25.scores(text).items() if cid in self.index.chunks}
 
     def sparse(self, query: str, pool: int, filters: Filters, scores: dict[str, float] | None = None) -> list[str]:
         scores = self.bm25_scores(query) if scores is None else scores

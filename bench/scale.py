@@ -160,8 +160,10 @@ def child(size: int, n_questions: int, workdir: Path) -> dict:
     def fake_corpus(settings):
         return index_module.CorpusState(chunks=list(state["chunks"]), corpus_hash=state["hash"], catalogue=catalogue)
 
-    index_module.load_corpus_chunks = fake_corpus
-    index_module.current_corpus_hash = lambda settings: state["hash"]
+    from assistant.index import build as index_build, store as index_store
+
+    index_build.load_corpus_chunks = fake_corpus  # the build and the validation read the fake corpus
+    index_store.current_corpus_hash = lambda settings: state["hash"]
 
     settings = Settings(index_dir=workdir / "index", user_docs_dir=workdir / "user")
     replay = ReplayEmbedder(lookup, dimension=int(vectors["vectors"].shape[1]))

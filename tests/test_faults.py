@@ -19,7 +19,8 @@ import time
 import pytest
 
 from assistant import cli
-from assistant import index as index_module
+from assistant.index import bm25 as index_bm25
+from assistant.index import chroma as index_chroma
 from assistant.errors import AssistantUnavailable, IndexBuildError
 from assistant.index import build_index, validate_index
 from assistant.service import AssistantService
@@ -275,12 +276,12 @@ def test_full_disk_keeps_previous_index_answering(settings, built_index, tmp_pat
 def test_disk_full_during_build_message_and_cleanup(settings, built_index, tmp_path, monkeypatch, capsys, failure):
     local = clone_index(settings, tmp_path)
     before = (local.index_dir / "current").resolve()
-    target = "_write_bm25" if isinstance(failure, OSError) else "_write_vector_store"
+    module, target = (index_bm25, "write") if isinstance(failure, OSError) else (index_chroma, "write_vector_store")
 
     def broken(*args, **kwargs):
         raise failure
 
-    monkeypatch.setattr(index_module, target, broken)
+    monkeypatch.setattr(module, target, broken)
     set_cli_env(monkeypatch, local)
     assert cli.main(["build-index", "--force", "--quiet"]) == cli.EXIT_UNAVAILABLE
     err = capsys.readouterr().err

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from assistant import index as index_module
+from assistant.index import bm25 as index_bm25
 from assistant.errors import IndexUnavailable
 from assistant.index import build_index, open_index, validate_index
 from tests.conftest import ROOT, make_settings
@@ -74,7 +74,7 @@ def test_failed_build_keeps_previous_index(settings, built_index, embedder, tmp_
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(index_module, "_write_bm25", broken)
+    monkeypatch.setattr(index_bm25, "write", broken)
     with pytest.raises(OSError):
         build_index(local, embedder=embedder, progress=lambda m: None, show_bar=False, force=True)
     assert (local.index_dir / "current").resolve() == before

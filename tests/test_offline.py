@@ -83,7 +83,7 @@ def test_build_and_ask_in_this_process_stay_local(settings, built_index, embedde
 
 @pytest.mark.unit
 def test_privacy_switches_are_the_apps_own(tmp_path):
-    from assistant.index import _chroma_settings
+    from assistant.index.chroma import _chroma_settings
     from assistant.settings import Settings
 
     ns = offline_namespace()

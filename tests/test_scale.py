@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 
 from assistant import chunking
-from assistant import index as index_module
+from assistant.index import chroma as index_chroma
 from assistant.index import build_index, open_index
 from tests.test_index import clone_index
 
 
 def test_vector_store_is_written_in_batches(settings, built_index, embedder, tmp_path, monkeypatch):
     local = clone_index(settings, tmp_path)
-    monkeypatch.setattr(index_module, "CHROMA_BATCH", 50)  # 221 chunks → 5 adds
+    monkeypatch.setattr(index_chroma, "CHROMA_BATCH", 50)  # 221 chunks → 5 adds
     calls = []
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
