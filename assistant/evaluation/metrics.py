@@ -121,8 +121,8 @@ class QuestionResult(BaseModel):
 
 
 class RetrievalMetrics(BaseModel):
-    n: int = 0
-    recall_at_1: float = 0.0
+    n: int = 0  # answerable questions in the group
+    recall_at_1: float = 0.0  # share with a hit at rank 1 (likewise at 3, 5 and 10)
     recall_at_3: float = 0.0
     recall_at_5: float = 0.0
     recall_at_10: float = 0.0
@@ -141,14 +141,14 @@ class AnswerMetrics(BaseModel):
     phase_listed: float = 0.0  # lenient variant, for comparison only
     n_phase_unnamed: int = 0
     phase_correct_unnamed: float = 0.0  # primary phase, items whose question does not name it
-    answer_term_coverage: float = 0.0
+    answer_term_coverage: float = 0.0  # mean share of an item's answer terms in the answer body
     refusal_rate_out_of_scope: float = 0.0
-    false_refusal_rate: float = 0.0
+    false_refusal_rate: float = 0.0  # answerable but refused
 
 
 class Latency(BaseModel):
     n: int = 0
-    retrieve_p50_ms: float = 0.0
+    retrieve_p50_ms: float = 0.0  # percentiles of the per-question timings
     retrieve_p95_ms: float = 0.0
     total_p50_ms: float = 0.0
     total_p95_ms: float = 0.0
@@ -252,18 +252,16 @@ def names_phase(question: str, phase: str) -> bool:
     return bool(pattern and re.search(pattern, question, re.IGNORECASE))
 
 
+# What a result copies from its test item, and a retrieved passage reference from its citation.
+_ITEM_FIELDS = {"id", "question", "kind", "lang", "phase", "answerable", "evidence"}
+_REF_FIELDS = {"chunk_id", "ref_id", "source", "title", "section"}
+
+
 def score_answer(item: EvalItem, answer, index_chunks: dict | None = None, k: int = 10) -> QuestionResult:
     """Score one `Answer` (service.ask output) against its test item."""
     retrieved = list(answer.retrieved)[:k]
-    pairs = [(c.text, c.ref_id) for c in retrieved]
     result = QuestionResult(
-        id=item.id,
-        question=item.question,
-        kind=item.kind,
-        lang=item.lang,
-        phase=item.phase,
-        answerable=item.answerable,
-        evidence=list(item.evidence),
+        **item.model_dump(include=_ITEM_FIELDS),
         abstained=bool(answer.abstained),
         intent=answer.intent,
         answer=answer.answer,
@@ -271,35 +269,39 @@ def score_answer(item: EvalItem, answer, index_chunks: dict | None = None, k: in
         cited_ids=[c.chunk_id or "" for c in answer.citations],
         retrieve_ms=float(answer.timings_ms.retrieve),
         total_ms=float(answer.timings_ms.total),
+        retrieved=[_retrieved_ref(item, rank, c) for rank, c in enumerate(retrieved, 1)],
+        top1_text=retrieved[0].text[:400] if retrieved else "",
     )
-    result.retrieved = [
-        RetrievedRef(
-            rank=i,
-            chunk_id=c.chunk_id,
-            ref_id=c.ref_id,
-            source=c.source,
-            title=c.title,
-            section=c.section,
-            hit=item.answerable and passage_matches(item.evidence, c.text, c.ref_id),
-        )
-        for i, c in enumerate(retrieved, 1)
-    ]
-    result.top1_text = retrieved[0].text[:400] if retrieved else ""
-    if not item.answerable:
-        return result
+    if item.answerable:
+        _score_retrieval(result, item, retrieved, index_chunks)
+        _score_answer_text(result, item, answer)
+    return result
 
+
+def _retrieved_ref(item: EvalItem, rank: int, c) -> RetrievedRef:
+    """A retrieved citation as the report lists it; a hit when it matches the item's evidence."""
+    hit = item.answerable and passage_matches(item.evidence, c.text, c.ref_id)
+    return RetrievedRef(rank=rank, hit=hit, **c.model_dump(include=_REF_FIELDS))
+
+
+def _score_retrieval(result: QuestionResult, item: EvalItem, retrieved: list, index_chunks: dict | None) -> None:
+    """Hit ranks of an answerable item, and how many passages of the whole index match it."""
+    pairs = [(c.text, c.ref_id) for c in retrieved]
     result.hit_ranks = [r.rank for r in result.retrieved if r.hit]
     result.first_hit_rank = result.hit_ranks[0] if result.hit_ranks else None
     result.evidence_ranks = [first_hit_rank([e], pairs) for e in item.evidence]
-    if index_chunks is not None:
-        chunks = list(index_chunks.values())
-        result.relevant_in_index = sum(1 for ch in chunks if passage_matches(item.evidence, ch.text, ch.ref_id))
-        result.unreachable_evidence = [
-            e for e in item.evidence if not any(evidence_matches(e, ch.text, ch.ref_id) for ch in chunks)
-        ]
-    else:
+    if index_chunks is None:
         result.relevant_in_index = len(result.hit_ranks)
+        return
+    chunks = list(index_chunks.values())
+    result.relevant_in_index = sum(1 for ch in chunks if passage_matches(item.evidence, ch.text, ch.ref_id))
+    result.unreachable_evidence = [
+        e for e in item.evidence if not any(evidence_matches(e, ch.text, ch.ref_id) for ch in chunks)
+    ]
 
+
+def _score_answer_text(result: QuestionResult, item: EvalItem, answer) -> None:
+    """Citations, phases and answer terms of an answerable item's answer."""
     body = body_refs(answer.answer)
     result.citation_hit = any(passage_matches(item.evidence, c.text, c.ref_id) for c in answer.citations)
     result.citation_hit_strict = any(
@@ -312,7 +314,6 @@ def score_answer(item: EvalItem, answer, index_chunks: dict | None = None, k: in
     body_text = fold(answer_body(answer.answer))
     result.answer_terms_found = [t for t in item.answer_terms if contains_term(body_text, t)]
     result.answer_term_coverage = round(len(result.answer_terms_found) / len(item.answer_terms), 4)
-    return result
 
 
 # ---------------------------------------------------------------------------------------------

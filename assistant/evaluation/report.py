@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from pydantic import BaseModel, Field
 
@@ -167,9 +168,27 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _table_section(title: str, head: str, rows: Iterable[str]) -> list[str]:
+    """A Markdown sub-section: heading, table head and rows, closing blank line."""
+    return [title, "", head, *rows, ""]
+
+
 def render_markdown(report: EvalReport) -> str:
-    r, a, lat = report.retrieval, report.answers, report.latency
     lines = [
+        *_header_lines(report),
+        *_retrieval_lines(report),
+        *_answer_lines(report),
+        *_latency_lines(report),
+        *_miss_lines(report),
+        *_answer_failure_lines(report),
+    ]
+    if report.usefulness is not None:
+        lines += usefulness_markdown(report.usefulness)
+    return "\n".join(lines) + "\n"
+
+
+def _header_lines(report: EvalReport) -> list[str]:
+    return [
         f"# Evaluation Roadmap-Lotse – Split `{report.split}`",
         "",
         f"Erstellt {report.created_at} · Testset `{report.testset}` · top_k={report.k} · "
@@ -181,28 +200,20 @@ def render_markdown(report: EvalReport) -> str:
         "zusammengefasst) in ihm vorkommt oder er der genannte Katalogeintrag ist (`ref_id`). "
         "„Belege@10“ = Anteil der Belege einer Frage, die in den Top 10 gefunden wurden.",
         "",
-        "## Retrieval (nur beantwortbare Fragen)",
-        "",
-        _METRICS_HEAD,
-        _metrics_row("**gesamt**", r),
-        "",
-        "### Nach Fragetyp",
-        "",
-        _METRICS_HEAD,
-        *(_metrics_row(k, m) for k, m in report.by_kind.items()),
-        "",
-        "### Nach Sprache",
-        "",
-        _METRICS_HEAD,
-        *(_metrics_row(k, m) for k, m in report.by_lang.items()),
-        "",
-        "### Nach Phase",
-        "",
-        _METRICS_HEAD,
-        *(_metrics_row(k, m) for k, m in report.by_phase.items()),
-        "",
-        "![Recall@5 nach Fragetyp](recall_at5_by_kind.png)",
-        "",
+    ]
+
+
+def _retrieval_lines(report: EvalReport) -> list[str]:
+    groups = (("Fragetyp", report.by_kind), ("Sprache", report.by_lang), ("Phase", report.by_phase))
+    lines = _table_section("## Retrieval (nur beantwortbare Fragen)", _METRICS_HEAD, [_metrics_row("**gesamt**", report.retrieval)])
+    for name, metrics in groups:
+        lines += _table_section(f"### Nach {name}", _METRICS_HEAD, (_metrics_row(k, m) for k, m in metrics.items()))
+    return [*lines, "![Recall@5 nach Fragetyp](recall_at5_by_kind.png)", ""]
+
+
+def _answer_lines(report: EvalReport) -> list[str]:
+    a = report.answers
+    lines = [
         "## Antworten",
         "",
         "| Kennzahl | Wert | Basis |",
@@ -219,16 +230,22 @@ def render_markdown(report: EvalReport) -> str:
         "| Fragetyp | Beleg zitiert | streng | Hauptphase richtig | Begriffe | abgelehnt |",
         "|---|---:|---:|---:|---:|---:|",
     ]
-    for kind, m in report.answers_by_kind.items():
-        if kind == "out_of_scope":
-            lines.append(f"| {kind} | – | – | – | – | {_pct(m.refusal_rate_out_of_scope)} |")
-        else:
-            phase = _pct(m.phase_correct) if m.n_with_phase else "–"
-            lines.append(
-                f"| {kind} | {_pct(m.citation_hit)} | {_pct(m.citation_hit_strict)} | {phase} | "
-                f"{_pct(m.answer_term_coverage)} | {_pct(m.false_refusal_rate)} |"
-            )
-    lines += [
+    return lines + [_answer_kind_row(kind, m) for kind, m in report.answers_by_kind.items()]
+
+
+def _answer_kind_row(kind: str, m: AnswerMetrics) -> str:
+    if kind == "out_of_scope":
+        return f"| {kind} | – | – | – | – | {_pct(m.refusal_rate_out_of_scope)} |"
+    phase = _pct(m.phase_correct) if m.n_with_phase else "–"
+    return (
+        f"| {kind} | {_pct(m.citation_hit)} | {_pct(m.citation_hit_strict)} | {phase} | "
+        f"{_pct(m.answer_term_coverage)} | {_pct(m.false_refusal_rate)} |"
+    )
+
+
+def _latency_lines(report: EvalReport) -> list[str]:
+    lat = report.latency
+    return [
         "",
         "## Latenz",
         "",
@@ -236,9 +253,16 @@ def render_markdown(report: EvalReport) -> str:
         f"gesamt p50 {lat.total_p50_ms} ms, p95 {lat.total_p95_ms} ms ({lat.n} Fragen; "
         f"Rechnerlast am Ende {lat.load_avg_1m} bei {os.cpu_count()} CPUs).",
         "",
-        f"## Fehlschläge im Retrieval (kein Treffer unter den Top 5): {len(report.misses)}",
-        "",
     ]
+
+
+def _quoted(texts: Iterable[str]) -> str:
+    return "; ".join(f"„{_md_cell(e)}“" for e in texts)
+
+
+def _miss_lines(report: EvalReport) -> list[str]:
+    """Every retrieval miss: the question, the expected evidence and what ranked first instead."""
+    lines = [f"## Fehlschläge im Retrieval (kein Treffer unter den Top 5): {len(report.misses)}", ""]
     for m in report.misses:
         found = f"erster Treffer auf Rang {m.first_hit_rank}" if m.first_hit_rank else f"kein Treffer in den Top {report.k}"
         top = m.retrieved[0] if m.retrieved else None
@@ -247,40 +271,39 @@ def render_markdown(report: EvalReport) -> str:
             f"### {m.id} ({m.kind}, {m.lang}, Phase {m.phase or '–'}) – {found}",
             "",
             f"- Frage: {_md_cell(m.question)}",
-            "- Erwartet: " + "; ".join(f"„{_md_cell(e)}“" for e in m.evidence),
+            "- Erwartet: " + _quoted(m.evidence),
         ]
         if m.unreachable_evidence:
-            lines.append(
-                "- Nicht erreichbar (in keinem Abschnitt des Index): "
-                + "; ".join(f"„{_md_cell(e)}“" for e in m.unreachable_evidence)
-            )
-        lines += [
-            f"- Rang 1: {top_label}",
-            f"  > {_md_cell(_short(m.top1_text, 240))}",
-            "",
-        ]
-    answer_fails = [
-        x
-        for x in report.results
-        if (x.answerable and (not x.citation_hit_strict or x.abstained or x.phase_correct is False))
-        or (not x.answerable and not x.abstained)
+            lines.append("- Nicht erreichbar (in keinem Abschnitt des Index): " + _quoted(m.unreachable_evidence))
+        lines += [f"- Rang 1: {top_label}", f"  > {_md_cell(_short(m.top1_text, 240))}", ""]
+    return lines
+
+
+def _answer_failed(x: QuestionResult) -> bool:
+    if not x.answerable:
+        return not x.abstained
+    return not x.citation_hit_strict or x.abstained or x.phase_correct is False
+
+
+def _answer_problems(x: QuestionResult) -> list[str]:
+    if not x.answerable:
+        return ["nicht abgelehnt"]
+    problems = []
+    if x.abstained:
+        problems.append("fälschlich abgelehnt")
+    elif not x.citation_hit_strict:
+        problems.append("Beleg nicht im Antworttext zitiert")
+    if x.phase_correct is False:
+        problems.append(f"Phase {x.phase} fehlt (genannt: {', '.join(x.phases) or '–'})")
+    return problems
+
+
+def _answer_failure_lines(report: EvalReport) -> list[str]:
+    fails = [x for x in report.results if _answer_failed(x)]
+    lines = [f"## Fehler in den Antworten: {len(fails)}", "", "| id | Typ | Problem | Frage |", "|---|---|---|---|"]
+    return lines + [
+        f"| {x.id} | {x.kind} | {'; '.join(_answer_problems(x))} | {_md_cell(_short(x.question, 100))} |" for x in fails
     ]
-    lines += [f"## Fehler in den Antworten: {len(answer_fails)}", "", "| id | Typ | Problem | Frage |", "|---|---|---|---|"]
-    for x in answer_fails:
-        problems = []
-        if not x.answerable:
-            problems.append("nicht abgelehnt")
-        else:
-            if x.abstained:
-                problems.append("fälschlich abgelehnt")
-            elif not x.citation_hit_strict:
-                problems.append("Beleg nicht im Antworttext zitiert")
-            if x.phase_correct is False:
-                problems.append(f"Phase {x.phase} fehlt (genannt: {', '.join(x.phases) or '–'})")
-        lines.append(f"| {x.id} | {x.kind} | {'; '.join(problems)} | {_md_cell(_short(x.question, 100))} |")
-    if report.usefulness is not None:
-        lines += usefulness_markdown(report.usefulness)
-    return "\n".join(lines) + "\n"
 
 
 def _usefulness_row(name: str, m: UsefulnessMetrics) -> str:
@@ -312,98 +335,108 @@ def usefulness_markdown(u: UsefulnessReport) -> list[str]:
         _usefulness_row("**Einzelfragen**", u.singles),
         _usefulness_row("**Gesprächszüge**", u.turns),
         "",
-        "### Nach Fragetyp (Einzelfragen und Gesprächszüge)",
-        "",
-        _USEFULNESS_HEAD,
-        *(_usefulness_row(k, m) for k, m in u.by_kind.items()),
-        "",
-        "### Nach Sprache",
-        "",
-        _USEFULNESS_HEAD,
-        *(_usefulness_row(k, m) for k, m in u.by_lang.items()),
-        "",
-        "### Nach Gesprächszug",
-        "",
-        _USEFULNESS_HEAD,
-        *(_usefulness_row(f"Zug {k}", m) for k, m in u.by_turn.items()),
-        "",
+    ]
+    groups = (
+        ("Fragetyp (Einzelfragen und Gesprächszüge)", u.by_kind),
+        ("Sprache", u.by_lang),
+        ("Gesprächszug", {f"Zug {k}": m for k, m in u.by_turn.items()}),
+    )
+    for name, metrics in groups:
+        lines += _table_section(f"### Nach {name}", _USEFULNESS_HEAD, (_usefulness_row(k, m) for k, m in metrics.items()))
+    return lines + [
         "![Richtige Antworten nach Fragetyp](answer_correct_by_kind.png)",
         "",
         f"### Falsche Antworten: {len(u.failures)}",
         "",
         "| id | Typ | Problem | Frage | Antwort (Anfang) |",
         "|---|---|---|---|---|",
+        *(_grade_failure_row(g) for g in u.failures),
     ]
-    for g in u.failures:
-        problems = []
-        if not g.answerable:
-            problems.append("nicht abgelehnt")
-        elif g.refused:
-            problems.append("fälschlich abgelehnt")
-        else:
-            if g.missing:
-                problems.append("fehlt: " + "; ".join(" / ".join(group) for group in g.missing))
-            if g.forbidden:
-                problems.append("enthält: " + "; ".join(g.forbidden))
-            if not g.evidence_cited:
-                problems.append("Beleg nicht zitiert")
-        lines.append(
-            f"| {g.id} | {g.kind} | {_md_cell('; '.join(problems))} | {_md_cell(_short(g.question, 90))} | "
-            f"{_md_cell(_short(g.answer, 160))} |"
-        )
-    return lines
+
+
+def _grade_problems(g: AnswerGrade) -> list[str]:
+    if not g.answerable:
+        return ["nicht abgelehnt"]
+    if g.refused:
+        return ["fälschlich abgelehnt"]
+    problems = []
+    if g.missing:
+        problems.append("fehlt: " + "; ".join(" / ".join(group) for group in g.missing))
+    if g.forbidden:
+        problems.append("enthält: " + "; ".join(g.forbidden))
+    if not g.evidence_cited:
+        problems.append("Beleg nicht zitiert")
+    return problems
+
+
+def _grade_failure_row(g: AnswerGrade) -> str:
+    return (
+        f"| {g.id} | {g.kind} | {_md_cell('; '.join(_grade_problems(g)))} | {_md_cell(_short(g.question, 90))} | "
+        f"{_md_cell(_short(g.answer, 160))} |"
+    )
+
+
+@dataclass(frozen=True)
+class _RefLine:
+    """A horizontal reference line of a bar chart (a target or the overall value)."""
+
+    y: float
+    color: str
+    linestyle: str
+    label: str
+
+
+def _bar_chart(
+    path: Path,
+    groups: dict[str, RetrievalMetrics] | dict[str, UsefulnessMetrics],
+    values: list[float],
+    *,
+    lines: Sequence[_RefLine],
+    ylabel: str,
+    title: str,
+    legend_columns: int = 1,
+) -> Path:
+    """Bars per question kind with their value and n written above (Agg canvas; no global pyplot state)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    kinds = list(groups)
+    fig = Figure(figsize=(8, 4.2), dpi=110)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    bars = ax.bar(kinds, values, color="#2f6f9f")
+    for line in lines:
+        ax.axhline(line.y, color=line.color, linestyle=line.linestyle, linewidth=1, label=line.label)
+    for bar, value, kind in zip(bars, values, kinds):
+        ax.text(bar.get_x() + bar.get_width() / 2, value + 0.01, f"{value:.2f}".replace(".", ",") + f"\nn={groups[kind].n}",
+                ha="center", va="bottom", fontsize=7)
+    ax.set_ylim(0, 1.32)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    ax.legend(loc="upper left", ncol=legend_columns, fontsize=8, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path)
+    return path
 
 
 def write_usefulness_chart(u: UsefulnessReport, path: Path) -> Path:
     """Bar chart of correct answers per question kind."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    kinds = list(u.by_kind)
-    values = [u.by_kind[k].correct for k in kinds]
-    fig = Figure(figsize=(8, 4.2), dpi=110)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    bars = ax.bar(kinds, values, color="#2f6f9f")
-    ax.axhline(0.80, color="#777777", linestyle=":", linewidth=1, label="Ziel je Typ 0,80")
-    for bar, value, kind in zip(bars, values, kinds):
-        ax.text(bar.get_x() + bar.get_width() / 2, value + 0.01, f"{value:.2f}".replace(".", ",") + f"\nn={u.by_kind[kind].n}",
-                ha="center", va="bottom", fontsize=7)
-    ax.set_ylim(0, 1.32)
-    ax.set_ylabel("Anteil richtig")
-    ax.set_title("Richtige Antworten nach Fragetyp")
-    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
-    fig.tight_layout()
-    fig.savefig(path)
-    return path
+    values = [m.correct for m in u.by_kind.values()]
+    target = _RefLine(0.80, "#777777", ":", "Ziel je Typ 0,80")
+    return _bar_chart(path, u.by_kind, values, lines=[target], ylabel="Anteil richtig", title="Richtige Antworten nach Fragetyp")
 
 
 def write_chart(report: EvalReport, path: Path) -> Path:
-    """Bar chart of Recall@5 per question kind (Agg canvas; no global pyplot state)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    kinds = list(report.by_kind)
-    values = [report.by_kind[k].recall_at_5 for k in kinds]
-    fig = Figure(figsize=(8, 4.2), dpi=110)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    bars = ax.bar(kinds, values, color="#2f6f9f")
-    overall = f"{report.retrieval.recall_at_5:.2f}".replace(".", ",")
-    ax.axhline(report.retrieval.recall_at_5, color="#c0392b", linestyle="--", linewidth=1, label=f"gesamt {overall}")
-    ax.axhline(0.90, color="#777777", linestyle=":", linewidth=1, label="Ziel 0,90")
-    for bar, value, kind in zip(bars, values, kinds):
-        ax.text(bar.get_x() + bar.get_width() / 2, value + 0.01, f"{value:.2f}".replace(".", ",") + f"\nn={report.by_kind[kind].n}",
-                ha="center", va="bottom", fontsize=7)
-    ax.set_ylim(0, 1.32)
-    ax.set_ylabel("Recall@5")
-    ax.set_title(f"Recall@5 nach Fragetyp (Split {report.split})")
-    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
-    ax.legend(loc="upper left", ncol=2, fontsize=8, frameon=False)
-    fig.tight_layout()
-    fig.savefig(path)
-    return path
+    """Bar chart of Recall@5 per question kind, with the overall value and the target."""
+    values = [m.recall_at_5 for m in report.by_kind.values()]
+    overall = report.retrieval.recall_at_5
+    lines = [
+        _RefLine(overall, "#c0392b", "--", f"gesamt {overall:.2f}".replace(".", ",")),
+        _RefLine(0.90, "#777777", ":", "Ziel 0,90"),
+    ]
+    return _bar_chart(path, report.by_kind, values, lines=lines, ylabel="Recall@5",
+                      title=f"Recall@5 nach Fragetyp (Split {report.split})", legend_columns=2)
 
 
 def write_outputs(report: EvalReport, out_dir: Path) -> dict[str, Path]:

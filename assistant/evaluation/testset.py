@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Iterable, Literal, Sequence
+from typing import ClassVar, Iterable, Literal, Self, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -32,32 +32,13 @@ Split = Literal["dev", "test", "blind", "all"]
 SPLITS: tuple[str, ...] = Split.__args__  # type: ignore[attr-defined]
 
 ItemKind = Literal[
-    "definition",
-    "phase",
-    "criterion",
-    "good_practice",
-    "driver",
-    "operator_model",
-    "key_finding",
-    "multi_hop",
-    "out_of_scope",
+    "definition", "phase", "criterion", "good_practice", "driver", "operator_model", "key_finding", "multi_hop", "out_of_scope"
 ]
 KINDS: tuple[str, ...] = ItemKind.__args__  # type: ignore[attr-defined]
 
 AnswerKind = Literal[
-    "definition",
-    "list",
-    "count",
-    "compare",
-    "how_to",
-    "example",
-    "phase",
-    "meta",
-    "onboarding",
-    "driver",
-    "operator_model",
-    "key_finding",
-    "out_of_scope",
+    "definition", "list", "count", "compare", "how_to", "example", "phase", "meta", "onboarding", "driver",
+    "operator_model", "key_finding", "out_of_scope",
 ]
 ANSWER_KINDS: tuple[str, ...] = AnswerKind.__args__  # type: ignore[attr-defined]
 
@@ -74,15 +55,38 @@ class TestsetError(ValueError):
     __test__ = False  # not a pytest test class
 
 
+class _TestQuestion(BaseModel):
+    """What every hand-written test question shares: exactly the out-of-scope ones are unanswerable,
+    and those leave the fields named in `ANSWER_FIELDS` empty. A subclass declares the fields
+    (`kind`, `answerable` and its answer fields) and checks an answerable item in `_check_answerable`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    ANSWER_FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.answerable == (self.kind == "out_of_scope"):
+            raise ValueError("answerable must be false exactly for kind out_of_scope")
+        if self.answerable:
+            self._check_answerable()
+        elif any(getattr(self, name) not in (None, []) for name in self.ANSWER_FIELDS):
+            *first, last = self.ANSWER_FIELDS
+            raise ValueError(f"out_of_scope items have no {', '.join(first)} or {last}")
+        return self
+
+    def _check_answerable(self) -> None:
+        raise NotImplementedError
+
+
 # ---------------------------------------------------------------------------------------------
 # Retrieval items
 # ---------------------------------------------------------------------------------------------
 
 
-class EvalItem(BaseModel):
+class EvalItem(_TestQuestion):
     """One hand-written retrieval question (q… in the dev/test file, b… in the blind file)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    ANSWER_FIELDS = ("evidence", "answer_terms", "phase")
 
     id: str = Field(pattern=r"^[qb]\d{3,}$")
     question: str = Field(min_length=3)
@@ -93,21 +97,13 @@ class EvalItem(BaseModel):
     answer_terms: list[str]
     answerable: bool
 
-    @model_validator(mode="after")
-    def _consistent(self) -> "EvalItem":
-        if self.answerable == (self.kind == "out_of_scope"):
-            raise ValueError("answerable must be false exactly for kind out_of_scope")
-        if not self.answerable:
-            if self.evidence or self.answer_terms or self.phase is not None:
-                raise ValueError("out_of_scope items have no evidence, answer_terms or phase")
-        else:
-            if not 1 <= len(self.evidence) <= 4:
-                raise ValueError("answerable items need 1–4 evidence items")
-            if not 1 <= len(self.answer_terms) <= 4:
-                raise ValueError("answerable items need 1–4 answer_terms")
-            if any(not e.strip() for e in self.evidence + self.answer_terms):
-                raise ValueError("empty evidence or answer term")
-        return self
+    def _check_answerable(self) -> None:
+        if not 1 <= len(self.evidence) <= 4:
+            raise ValueError("answerable items need 1–4 evidence items")
+        if not 1 <= len(self.answer_terms) <= 4:
+            raise ValueError("answerable items need 1–4 answer_terms")
+        if any(not e.strip() for e in self.evidence + self.answer_terms):
+            raise ValueError("empty evidence or answer term")
 
     @property
     def number(self) -> int:
@@ -181,10 +177,10 @@ def load_split(split: str, path: Path | str | None = None) -> list[EvalItem]:
 # ---------------------------------------------------------------------------------------------
 
 
-class AnswerTurn(BaseModel):
+class AnswerTurn(_TestQuestion):
     """What one question (alone or as a turn of a conversation) must get as an answer."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    ANSWER_FIELDS = ("must_include", "evidence", "phase")
 
     question: str = Field(min_length=3)
     kind: AnswerKind
@@ -194,21 +190,13 @@ class AnswerTurn(BaseModel):
     phase: PhaseId | None
     answerable: bool
 
-    @model_validator(mode="after")
-    def _consistent(self) -> "AnswerTurn":
-        if self.answerable == (self.kind == "out_of_scope"):
-            raise ValueError("answerable must be false exactly for kind out_of_scope")
-        if not self.answerable:
-            if self.must_include or self.evidence or self.phase is not None:
-                raise ValueError("out_of_scope items have no must_include, evidence or phase")
-            return self
+    def _check_answerable(self) -> None:
         if not 1 <= len(self.must_include) <= 5:
             raise ValueError("answerable items need 1–5 must_include groups")
         if any(not group or any(not alt.strip() for alt in group) for group in self.must_include):
             raise ValueError("empty must_include group or alternative")
         if not 1 <= len(self.evidence) <= 4:
             raise ValueError("answerable items need 1–4 evidence items")
-        return self
 
 
 class AnswerItem(AnswerTurn):
