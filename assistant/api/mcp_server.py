@@ -9,7 +9,8 @@ at /mcp of `assistant serve` (mounted by `assistant.api.app`).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any, Callable
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -39,64 +40,86 @@ def _call(fn, *args, **kwargs):
         raise ToolError(exc.message) from exc
 
 
-def build_mcp(gateway: Gateway) -> MCPServer:
-    mcp = MCPServer(name="roadmap-lotse", title="Roadmap-Lotse", instructions=INSTRUCTIONS, version=__version__)
+@dataclass(frozen=True)
+class ToolSpec:
+    """One MCP tool: `build` makes the tool function for a gateway (the function's name is the
+    tool's name, its parameters and return type its schemas); title and description are shown to
+    clients."""
 
-    @mcp.tool(
-        title="Frage zur Roadmap stellen / Ask the roadmap",
-        annotations=_READ_ONLY,
-        description=(
-            "Beantwortet eine Frage zur Roadmap „Smart-City-Lösungen skalieren“ mit belegter Antwort: Text mit [n]-Verweisen, "
-            "Zitate (Titel, Abschnitt, Seite, wörtlicher Text), Phasen und Kriterien (JSON-Vertrag wie /v1/ask). "
-            "Findet die Studie nichts, ist abstained=true. / Answers a question about the roadmap with a cited answer "
-            "(text with [n] markers, citations with title, section, page and verbatim text, phases, criteria); "
-            "abstained=true when the study does not cover it."
-        ),
-    )
+    build: Callable[[Gateway], Callable[..., Any]]
+    title: str
+    description: str
+
+
+TOOLS: list[ToolSpec] = []  # in the order clients list them
+
+
+def _tool(title: str, description: str) -> Callable:
+    """Register a tool builder in TOOLS."""
+
+    def register(build: Callable[[Gateway], Callable[..., Any]]) -> Callable[[Gateway], Callable[..., Any]]:
+        TOOLS.append(ToolSpec(build, title, description))
+        return build
+
+    return register
+
+
+@_tool(
+    "Frage zur Roadmap stellen / Ask the roadmap",
+    "Beantwortet eine Frage zur Roadmap „Smart-City-Lösungen skalieren“ mit belegter Antwort: Text mit [n]-Verweisen, "
+    "Zitate (Titel, Abschnitt, Seite, wörtlicher Text), Phasen und Kriterien (JSON-Vertrag wie /v1/ask). "
+    "Findet die Studie nichts, ist abstained=true. / Answers a question about the roadmap with a cited answer "
+    "(text with [n] markers, citations with title, section, page and verbatim text, phases, criteria); "
+    "abstained=true when the study does not cover it.",
+)
+def _ask_tool(gateway: Gateway) -> Callable[..., dict[str, Any]]:
     def ask_roadmap(
         question: Annotated[str, Field(description="Frage auf Deutsch oder Englisch / question in German or English")],
         phase: Phase = None,
     ) -> dict[str, Any]:
         return _call(gateway.ask, AskRequest(question=question, phase=phase)).to_contract()
 
-    @mcp.tool(
-        title="Textstellen suchen / Search passages",
-        annotations=_READ_ONLY,
-        description=(
-            "Sucht die passendsten Abschnitte aus Dossier und Kriterienkatalog (hybride Suche), bestes Ergebnis zuerst, "
-            "mit wörtlichem Text, Seite und Phase – ohne eine Antwort zu formulieren. / Searches the dossier and the "
-            "criteria catalogue (hybrid search) and returns the best passages with verbatim text, page and phase."
-        ),
-    )
+    return ask_roadmap
+
+
+@_tool(
+    "Textstellen suchen / Search passages",
+    "Sucht die passendsten Abschnitte aus Dossier und Kriterienkatalog (hybride Suche), bestes Ergebnis zuerst, "
+    "mit wörtlichem Text, Seite und Phase – ohne eine Antwort zu formulieren. / Searches the dossier and the "
+    "criteria catalogue (hybrid search) and returns the best passages with verbatim text, page and phase.",
+)
+def _search_tool(gateway: Gateway) -> Callable[..., SearchResponse]:
     def search_passages(
         query: Annotated[str, Field(description="Suchtext / search text")],
         top_k: Annotated[int | None, Field(ge=1, le=50, description="Anzahl Treffer, 1–50 (Vorgabe 10) / number of hits")] = None,
     ) -> SearchResponse:
         return _call(gateway.search, SearchRequest(query=query, top_k=top_k))
 
-    @mcp.tool(
-        title="Kriterium nachschlagen / Get a criterion",
-        annotations=_READ_ONLY,
-        description=(
-            "Liefert ein Kriterium des Katalogs (z. B. K14): Name, Phase(n), Skalierungstreiber, Handlungsfelder, "
-            "Meilenstein, Kurzfassung, Good Practices, Link zur Online-Roadmap und die Dossier-Abschnitte, die es nennen. / "
-            "Returns one catalogue criterion (e.g. K14) with its phases, scaling driver, workstreams, milestone flag, "
-            "summary, good practices, roadmap link and the dossier passages that mention it."
-        ),
-    )
+    return search_passages
+
+
+@_tool(
+    "Kriterium nachschlagen / Get a criterion",
+    "Liefert ein Kriterium des Katalogs (z. B. K14): Name, Phase(n), Skalierungstreiber, Handlungsfelder, "
+    "Meilenstein, Kurzfassung, Good Practices, Link zur Online-Roadmap und die Dossier-Abschnitte, die es nennen. / "
+    "Returns one catalogue criterion (e.g. K14) with its phases, scaling driver, workstreams, milestone flag, "
+    "summary, good practices, roadmap link and the dossier passages that mention it.",
+)
+def _criterion_tool(gateway: Gateway) -> Callable[..., CriterionDetail]:
     def get_criterion(id: Annotated[str, Field(description="Kennung, z. B. K14 / criterion id, e.g. K14")]) -> CriterionDetail:
         return _call(gateway.criterion, id)
 
-    @mcp.tool(
-        title="Kriterien auflisten / List criteria",
-        annotations=_READ_ONLY,
-        description=(
-            "Listet die Kriterien des Katalogs, gefiltert nach Phase, Skalierungstreiber (T1–T7), Handlungsfeld "
-            "(wirtschaftlich, organisatorisch, finanziell, technisch) und Meilenstein. Der Katalog kennt nicht alle 76 "
-            "Kriterien der Studie namentlich (coverage_note). / Lists catalogue criteria filtered by phase, scaling driver, "
-            "workstream and milestone; the catalogue names only part of the study's 76 criteria (see coverage_note)."
-        ),
-    )
+    return get_criterion
+
+
+@_tool(
+    "Kriterien auflisten / List criteria",
+    "Listet die Kriterien des Katalogs, gefiltert nach Phase, Skalierungstreiber (T1–T7), Handlungsfeld "
+    "(wirtschaftlich, organisatorisch, finanziell, technisch) und Meilenstein. Der Katalog kennt nicht alle 76 "
+    "Kriterien der Studie namentlich (coverage_note). / Lists catalogue criteria filtered by phase, scaling driver, "
+    "workstream and milestone; the catalogue names only part of the study's 76 criteria (see coverage_note).",
+)
+def _criteria_tool(gateway: Gateway) -> Callable[..., CriteriaList]:
     def list_criteria(
         phase: Phase = None,
         driver: Annotated[str | None, Field(description="Skalierungstreiber, z. B. T2 / scaling driver, e.g. T2")] = None,
@@ -107,17 +130,25 @@ def build_mcp(gateway: Gateway) -> MCPServer:
     ) -> CriteriaList:
         return _call(gateway.criteria, phase=phase, driver=driver, workstream=workstream, milestone=bool(milestone))
 
-    @mcp.tool(
-        title="Good Practices auflisten / List good practices",
-        annotations=_READ_ONLY,
-        description=(
-            "Listet die Good-Practice-Beispiele der Roadmap (Ort, Phase, Kurzfassung, Kriterien, Link), optional nur einer Phase. / "
-            "Lists the roadmap's good-practice examples (place, phase, summary, criteria, link), optionally of one phase."
-        ),
-    )
+    return list_criteria
+
+
+@_tool(
+    "Good Practices auflisten / List good practices",
+    "Listet die Good-Practice-Beispiele der Roadmap (Ort, Phase, Kurzfassung, Kriterien, Link), optional nur einer Phase. / "
+    "Lists the roadmap's good-practice examples (place, phase, summary, criteria, link), optionally of one phase.",
+)
+def _good_practices_tool(gateway: Gateway) -> Callable[..., GoodPracticeList]:
     def list_good_practices(phase: Phase = None) -> GoodPracticeList:
         return _call(gateway.good_practices, phase=phase)
 
+    return list_good_practices
+
+
+def build_mcp(gateway: Gateway) -> MCPServer:
+    mcp = MCPServer(name="roadmap-lotse", title="Roadmap-Lotse", instructions=INSTRUCTIONS, version=__version__)
+    for tool in TOOLS:
+        mcp.add_tool(tool.build(gateway), title=tool.title, description=tool.description, annotations=_READ_ONLY)
     return mcp
 
 

@@ -65,11 +65,18 @@ class Choice(BaseModel):
     finish_reason: Literal["stop"] = "stop"
 
 
-class ChatCompletion(BaseModel):
+class _CompletionHead(BaseModel):
+    """The fields a completion and each of its streamed chunks start with, in OpenAI's order; a
+    subclass narrows `object` to its constant and adds its `choices`."""
+
     id: str
-    object: Literal["chat.completion"] = "chat.completion"
+    object: str
     created: int
     model: str = MODEL_ID
+
+
+class ChatCompletion(_CompletionHead):
+    object: Literal["chat.completion"] = "chat.completion"
     choices: list[Choice]
     answer: dict = Field(description="Erweiterung: die Antwort im JSON-Vertrag von /v1/ask (OpenAI-Clients ignorieren das Feld).")
 
@@ -85,11 +92,8 @@ class ChunkChoice(BaseModel):
     finish_reason: Literal["stop"] | None = None
 
 
-class ChatCompletionChunk(BaseModel):
-    id: str
+class ChatCompletionChunk(_CompletionHead):
     object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
-    created: int
-    model: str = MODEL_ID
     choices: list[ChunkChoice]
 
 
