@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from pydantic import ValidationError
 
@@ -18,6 +20,8 @@ from assistant.domain import PHASE_IDS
 from assistant.settings import Settings, get_settings, invalid_settings_message
 
 EXIT_OK, EXIT_INPUT, EXIT_UNAVAILABLE = 0, 2, 3
+
+T = TypeVar("T")
 
 
 def _print_json(obj) -> None:
@@ -244,40 +248,54 @@ def cmd_eval(args, settings: Settings) -> int:
     return run_cli(args, settings)
 
 
-def cmd_add(args, settings: Settings) -> int:
-    from assistant.userdocs import UserDocError, add_files
+def _change_user_docs(change: Callable[[], T], write_problem: Callable[[OSError], str]) -> tuple[T | None, int | None]:
+    """Add or remove user documents: (what `change` returns, None), or on failure print why and
+    return (None, the exit code)."""
+    from assistant.userdocs import UserDocError
 
     try:
-        added = add_files(settings, [Path(p) for p in args.paths])
+        return change(), None
     except UserDocError as exc:
         _err(str(exc))
-        return EXIT_INPUT
+        return None, EXIT_INPUT
     except OSError as exc:
-        _err(f"Die Datei konnte nicht in {settings.user_dir} abgelegt werden ({exc.strerror or exc}). Bitte Schreibrechte prüfen.")
-        return EXIT_UNAVAILABLE
-    for path in added:
+        _err(write_problem(exc))
+        return None, EXIT_UNAVAILABLE
+
+
+def _rebuild_quietly(args, settings: Settings) -> int:
+    args.force, args.quiet = False, True
+    return cmd_build_index(args, settings)
+
+
+def cmd_add(args, settings: Settings) -> int:
+    from assistant.userdocs import add_files
+
+    added, failed = _change_user_docs(
+        lambda: add_files(settings, [Path(p) for p in args.paths]),
+        lambda exc: f"Die Datei konnte nicht in {settings.user_dir} abgelegt werden ({exc.strerror or exc}). Bitte Schreibrechte prüfen.",
+    )
+    if failed is not None:
+        return failed
+    for path in added or []:
         print(f"Hinzugefügt: {path.name} (in {path.parent})")
     if args.no_build:
         print("Index nicht aktualisiert. Später ausführen: .venv/bin/python -m assistant build-index")
         return EXIT_OK
-    args.force, args.quiet = False, True
-    return cmd_build_index(args, settings)
+    return _rebuild_quietly(args, settings)
 
 
 def cmd_remove(args, settings: Settings) -> int:
-    from assistant.userdocs import UserDocError, remove_file
+    from assistant.userdocs import remove_file
 
-    try:
-        remove_file(settings, args.name)
-    except UserDocError as exc:
-        _err(str(exc))
-        return EXIT_INPUT
-    except OSError as exc:
-        _err(f"Das Dokument konnte nicht entfernt werden ({exc.strerror or exc}). Bitte Schreibrechte auf {settings.user_dir} prüfen.")
-        return EXIT_UNAVAILABLE
+    _, failed = _change_user_docs(
+        lambda: remove_file(settings, args.name),
+        lambda exc: f"Das Dokument konnte nicht entfernt werden ({exc.strerror or exc}). Bitte Schreibrechte auf {settings.user_dir} prüfen.",
+    )
+    if failed is not None:
+        return failed
     print(f"Entfernt: {args.name}")
-    args.force, args.quiet = False, True
-    return cmd_build_index(args, settings)
+    return _rebuild_quietly(args, settings)
 
 
 def cmd_serve(args, settings: Settings) -> int:
@@ -298,71 +316,99 @@ def cmd_mcp(args, settings: Settings) -> int:
 # -- parser ---------------------------------------------------------------------------------------
 
 
+def _ask_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("question", nargs="?")
+    p.add_argument("--json", action="store_true", help="Antwort als JSON (Vertrag für Auswertungswerkzeuge)")
+    p.add_argument("--jsonl", metavar="FILE", help="Fragen aus JSON-Lines-Datei (oder - für stdin)")
+    p.add_argument("--top-k", type=int, default=None, dest="top_k")
+    p.add_argument("--phase", choices=PHASE_IDS)
+    p.add_argument("--source", choices=["dossier", "catalogue", "user"])
+
+
+def _chat_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--phase", choices=PHASE_IDS)
+
+
+def _build_index_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="ohne Fortschrittsbalken")
+
+
+def _fetch_model_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true")
+
+
+def _status_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true")
+
+
+def _criteria_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--phase", choices=PHASE_IDS)
+    p.add_argument("--driver", help="Skalierungstreiber, z. B. T2")
+    p.add_argument("--workstream", help="wirtschaftlich | organisatorisch | finanziell | technisch")
+    p.add_argument("--milestone", action="store_true", help="nur Meilensteine")
+    p.add_argument("--search", help="Text in Name oder Kurzfassung")
+    p.add_argument("--json", action="store_true")
+
+
+def _eval_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--split", choices=["dev", "test", "blind", "all"], default="test")
+    p.add_argument("--only", choices=["retrieval", "answers"], default=None,
+                   help="nur Retrieval (Fragen-Testset) oder nur Antworten (Antwort-Testset) messen")
+    p.add_argument("--answer-testset", default=None)
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--out", default="reports")
+    p.add_argument("--testset", default=None)
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--no-build", action="store_true", dest="no_build")
+
+
+def _remove_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name")
+
+
+def _serve_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default=None, help="Adresse (Vorgabe 127.0.0.1; andere nur mit ASSISTANT_API_TOKENS)")
+    p.add_argument("--port", type=int, default=None, help="Port (Vorgabe 8700)")
+
+
+def _no_arguments(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    name: str
+    help: str
+    run: Callable[[argparse.Namespace, Settings], int]
+    arguments: Callable[[argparse.ArgumentParser], None]
+
+
+SUBCOMMANDS: tuple[Subcommand, ...] = (
+    Subcommand("ask", "eine Frage stellen", cmd_ask, _ask_arguments),
+    Subcommand("chat", "interaktive Unterhaltung mit Rückfragen", cmd_chat, _chat_arguments),
+    Subcommand("build-index", "Suchindex bauen (atomar, der alte bleibt bei Fehlern erhalten)", cmd_build_index, _build_index_arguments),
+    Subcommand("fetch-model", "EmbeddingGemma-300M einmalig laden und prüfen", cmd_fetch_model, _fetch_model_arguments),
+    Subcommand("status", "Modell, Index und Katalogabdeckung anzeigen", cmd_status, _status_arguments),
+    Subcommand("criteria", "Kriterien des Katalogs anzeigen und filtern", cmd_criteria, _criteria_arguments),
+    Subcommand("eval", "Retrieval- und Antwortqualität auf dem Testset messen", cmd_eval, _eval_arguments),
+    Subcommand("add", "eigene Dokumente (PDF, DOCX, Markdown, Text) hinzufügen", cmd_add, _add_arguments),
+    Subcommand("remove", "eigenes Dokument entfernen", cmd_remove, _remove_arguments),
+    Subcommand("serve", "HTTP-API, OpenAI-kompatiblen Endpunkt und MCP (/mcp) starten", cmd_serve, _serve_arguments),
+    Subcommand("mcp", "MCP-Server über stdin/stdout (für MCP-Clients, die ihn selbst starten)", cmd_mcp, _no_arguments),
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assistant", description="Roadmap-Lotse: Fragen zur BBSR-Roadmap „Smart-City-Lösungen skalieren“.")
     sub = parser.add_subparsers(dest="command", required=True)
-
-    ask = sub.add_parser("ask", help="eine Frage stellen")
-    ask.add_argument("question", nargs="?")
-    ask.add_argument("--json", action="store_true", help="Antwort als JSON (Vertrag für Auswertungswerkzeuge)")
-    ask.add_argument("--jsonl", metavar="FILE", help="Fragen aus JSON-Lines-Datei (oder - für stdin)")
-    ask.add_argument("--top-k", type=int, default=None, dest="top_k")
-    ask.add_argument("--phase", choices=PHASE_IDS)
-    ask.add_argument("--source", choices=["dossier", "catalogue", "user"])
-    ask.set_defaults(func=cmd_ask)
-
-    chat = sub.add_parser("chat", help="interaktive Unterhaltung mit Rückfragen")
-    chat.add_argument("--phase", choices=PHASE_IDS)
-    chat.set_defaults(func=cmd_chat)
-
-    build = sub.add_parser("build-index", help="Suchindex bauen (atomar, der alte bleibt bei Fehlern erhalten)")
-    build.add_argument("--force", action="store_true")
-    build.add_argument("--quiet", action="store_true", help="ohne Fortschrittsbalken")
-    build.set_defaults(func=cmd_build_index)
-
-    fetch = sub.add_parser("fetch-model", help="EmbeddingGemma-300M einmalig laden und prüfen")
-    fetch.add_argument("--force", action="store_true")
-    fetch.set_defaults(func=cmd_fetch_model)
-
-    status = sub.add_parser("status", help="Modell, Index und Katalogabdeckung anzeigen")
-    status.add_argument("--json", action="store_true")
-    status.set_defaults(func=cmd_status)
-
-    criteria = sub.add_parser("criteria", help="Kriterien des Katalogs anzeigen und filtern")
-    criteria.add_argument("--phase", choices=PHASE_IDS)
-    criteria.add_argument("--driver", help="Skalierungstreiber, z. B. T2")
-    criteria.add_argument("--workstream", help="wirtschaftlich | organisatorisch | finanziell | technisch")
-    criteria.add_argument("--milestone", action="store_true", help="nur Meilensteine")
-    criteria.add_argument("--search", help="Text in Name oder Kurzfassung")
-    criteria.add_argument("--json", action="store_true")
-    criteria.set_defaults(func=cmd_criteria)
-
-    evaluate = sub.add_parser("eval", help="Retrieval- und Antwortqualität auf dem Testset messen")
-    evaluate.add_argument("--split", choices=["dev", "test", "blind", "all"], default="test")
-    evaluate.add_argument("--only", choices=["retrieval", "answers"], default=None,
-                          help="nur Retrieval (Fragen-Testset) oder nur Antworten (Antwort-Testset) messen")
-    evaluate.add_argument("--answer-testset", default=None)
-    evaluate.add_argument("--k", type=int, default=10)
-    evaluate.add_argument("--out", default="reports")
-    evaluate.add_argument("--testset", default=None)
-    evaluate.set_defaults(func=cmd_eval)
-
-    add = sub.add_parser("add", help="eigene Dokumente (PDF, DOCX, Markdown, Text) hinzufügen")
-    add.add_argument("paths", nargs="+")
-    add.add_argument("--no-build", action="store_true", dest="no_build")
-    add.set_defaults(func=cmd_add)
-
-    remove = sub.add_parser("remove", help="eigenes Dokument entfernen")
-    remove.add_argument("name")
-    remove.set_defaults(func=cmd_remove)
-
-    serve = sub.add_parser("serve", help="HTTP-API, OpenAI-kompatiblen Endpunkt und MCP (/mcp) starten")
-    serve.add_argument("--host", default=None, help="Adresse (Vorgabe 127.0.0.1; andere nur mit ASSISTANT_API_TOKENS)")
-    serve.add_argument("--port", type=int, default=None, help="Port (Vorgabe 8700)")
-    serve.set_defaults(func=cmd_serve)
-
-    mcp = sub.add_parser("mcp", help="MCP-Server über stdin/stdout (für MCP-Clients, die ihn selbst starten)")
-    mcp.set_defaults(func=cmd_mcp)
+    for command in SUBCOMMANDS:
+        p = sub.add_parser(command.name, help=command.help)
+        command.arguments(p)
+        p.set_defaults(func=command.run)
     return parser
 
 
