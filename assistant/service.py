@@ -16,6 +16,7 @@ from collections import deque
 from typing import Callable, Iterator
 import unicodedata
 from dataclasses import dataclass, field
+from functools import partial
 
 from assistant.answer import AnswerEngine, detect_language, is_manipulation, refusal_answer
 from assistant.conversation import Conversation
@@ -30,6 +31,17 @@ from assistant.settings import Settings, get_settings
 
 
 log = logging.getLogger(__name__)
+
+
+def _invalid_question_answer(question: object, question_id: str | int | None, exc: InvalidQuestion) -> Answer:
+    return Answer(
+        id=question_id,
+        question="" if question is None else str(question)[:200],
+        answer=str(exc),
+        abstained=True,
+        intent="invalid",
+        error="invalid_question",
+    )
 
 
 @dataclass
@@ -182,14 +194,7 @@ class AssistantService:
         try:
             cleaned = clean_question(question, self.settings.max_question_chars)
         except InvalidQuestion as exc:
-            return Answer(
-                id=question_id,
-                question="" if question is None else str(question)[:200],
-                answer=str(exc),
-                abstained=True,
-                intent="invalid",
-                error="invalid_question",
-            )
+            return _invalid_question_answer(question, question_id, exc)
         retriever, engine = self._ensure_loaded()
         lang = detect_language(cleaned.text)
         extractive = getattr(engine, "extractive", engine)  # the LLM engine wraps the extractive one
@@ -200,20 +205,8 @@ class AssistantService:
         if is_manipulation(cleaned.text):
             answer = refusal_answer(cleaned.text, lang, intent="refused_manipulation")
             return self._finish(answer, question_id, cleaned, [], k, started, t0, t0, conversation, None, cleaned.text)
-        frame = extractive.parse(cleaned.text, lang)
-        if phase and phase not in frame.phases:
-            frame = frame.model_copy(update={"phases": [phase]})  # the caller's phase filter is the asked phase
-        query = cleaned.text
-        if conversation is not None:
-            frame, query = conversation.resolve(cleaned.text, frame, self.catalogue)
-
-        def search(text: str) -> list[Passage]:
-            # Encode first, outside the search slots: questions asked together meet in the embedder's
-            # batcher. The retrieval then finds the vector in the question cache.
-            retriever.embedder.embed_query(text)
-            with self._search_slots:
-                return retriever.retrieve(text, top_k=max(k, engine.pool_size), filters=filters)
-
+        frame, query = self._frame(extractive, cleaned.text, lang, phase, conversation)
+        search = partial(self._search, retriever, top_k=max(k, engine.pool_size), filters=filters)
         try:
             passages = search(query)
         except Exception as exc:  # e.g. the Chroma server went away after start-up
@@ -233,6 +226,23 @@ class AssistantService:
                 return self._search_failed(cleaned.text, question_id, exc)
             answer = engine.compose(**{**compose_args, "frame": frame, "passages": passages, "query": query})
         return self._finish(answer, question_id, cleaned, passages, k, started, t0, t1, conversation, frame, query)
+
+    def _frame(self, extractive, text: str, lang: str, phase: str | None, conversation: Conversation | None):
+        """The question's frame and the search query. The caller's phase filter is the asked phase;
+        in a conversation, a follow-up is resolved against the earlier turns."""
+        frame = extractive.parse(text, lang)
+        if phase and phase not in frame.phases:
+            frame = frame.model_copy(update={"phases": [phase]})
+        if conversation is None:
+            return frame, text
+        return conversation.resolve(text, frame, self.catalogue)
+
+    def _search(self, retriever: HybridRetriever, text: str, *, top_k: int, filters: Filters) -> list[Passage]:
+        # Encode first, outside the search slots: questions asked together meet in the embedder's
+        # batcher. The retrieval then finds the vector in the question cache.
+        retriever.embedder.embed_query(text)
+        with self._search_slots:
+            return retriever.retrieve(text, top_k=top_k, filters=filters)
 
     @staticmethod
     def _finish(answer, question_id, cleaned, passages, k, started, t0, t1, conversation, frame, query) -> Answer:
