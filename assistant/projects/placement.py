@@ -34,43 +34,19 @@ class PlacementQuestion:
 
 
 # Ordered along the roadmap. The basis ids are checked against the catalogue by the tests.
-QUESTIONS: tuple[PlacementQuestion, ...] = (
-    PlacementQuestion(
-        "nutzen",
-        "Ist belegt, welchen konkreten Nutzen die Lösung der Kommune bringt (Proof of Value)?",
-        "P1", ("K05",), "P2",
-    ),
-    PlacementQuestion(
-        "machbarkeit",
-        "Ist die Umsetzbarkeit geprüft – Technik, Ressourcen, Akzeptanz und ein mögliches Betreibermodell (Proof of Concept)?",
-        "P1", ("K06",), "P2",
-    ),
-    PlacementQuestion(
-        "vision",
-        "Hat die Kommune eine strategische Vision mit Umsetzungsplan für die Lösung beschlossen?",
-        "P2", ("K11",), "P3",
-    ),
-    PlacementQuestion(
-        "prototyp",
-        "Gibt es einen getesteten Prototyp (MVP), der unter realen Bedingungen erprobt wurde?",
-        "P2", ("K12",), "P3",
-    ),
-    PlacementQuestion(
-        "pilot",
-        "Hat ein Pilotprojekt mit einer größeren Gruppe von Nutzenden seinen Mehrwert anhand vorher festgelegter Erfolgskriterien belegt?",
-        "P3", ("K18",), "P4",
-    ),
-    PlacementQuestion(
-        "regelbetrieb",
-        "Läuft die Lösung im regulären Betrieb der Kommune und nach Ende der Förderung weiter (Finanzierung und Trägerschaft gesichert)?",
-        "P4", ("K26", "K27"), "P5",
-    ),
-    PlacementQuestion(
-        "transfer",
-        "Wird die Lösung bereits auf andere Kommunen übertragen und an deren Rahmenbedingungen angepasst?",
-        "P5", ("K31",), "P5",
-    ),
-)  # fmt: skip
+# id, the phase whose definition it tests, its catalogue basis, the phase a "yes" reaches, the question:
+_QUESTION_ROWS: tuple[tuple[str, PhaseId, tuple[str, ...], PhaseId, str], ...] = (
+    ("nutzen", "P1", ("K05",), "P2", "Ist belegt, welchen konkreten Nutzen die Lösung der Kommune bringt (Proof of Value)?"),
+    ("machbarkeit", "P1", ("K06",), "P2", "Ist die Umsetzbarkeit geprüft – Technik, Ressourcen, Akzeptanz und ein mögliches Betreibermodell (Proof of Concept)?"),
+    ("vision", "P2", ("K11",), "P3", "Hat die Kommune eine strategische Vision mit Umsetzungsplan für die Lösung beschlossen?"),
+    ("prototyp", "P2", ("K12",), "P3", "Gibt es einen getesteten Prototyp (MVP), der unter realen Bedingungen erprobt wurde?"),
+    ("pilot", "P3", ("K18",), "P4", "Hat ein Pilotprojekt mit einer größeren Gruppe von Nutzenden seinen Mehrwert anhand vorher festgelegter Erfolgskriterien belegt?"),
+    ("regelbetrieb", "P4", ("K26", "K27"), "P5", "Läuft die Lösung im regulären Betrieb der Kommune und nach Ende der Förderung weiter (Finanzierung und Trägerschaft gesichert)?"),
+    ("transfer", "P5", ("K31",), "P5", "Wird die Lösung bereits auf andere Kommunen übertragen und an deren Rahmenbedingungen angepasst?"),
+)
+QUESTIONS: tuple[PlacementQuestion, ...] = tuple(
+    PlacementQuestion(qid, text, phase, basis, reached_if_yes) for qid, phase, basis, reached_if_yes, text in _QUESTION_ROWS
+)
 
 QUESTION_IDS = tuple(q.id for q in QUESTIONS)
 

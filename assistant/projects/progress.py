@@ -84,17 +84,21 @@ class CriterionCard:
 
 
 @dataclass(frozen=True)
-class CriterionGroup:
+class PhaseSection:
+    """A part of the check that belongs to one phase, with the phase's German label."""
+
     phase: PhaseId
     label: str
+
+
+@dataclass(frozen=True)
+class CriterionGroup(PhaseSection):
     summary: str
     cards: tuple[CriterionCard, ...]
 
 
 @dataclass(frozen=True)
-class PhaseProgress:
-    phase: PhaseId
-    label: str
+class PhaseProgress(PhaseSection):
     criteria: tuple[CriterionCard, ...]  # every criterion of the phase (multi-phase ones in each)
     milestones_in_catalogue: int  # how many the catalogue lists for the phase
 

@@ -209,12 +209,16 @@ def _md_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
 
 
 def report_docx(r: ProjectReport) -> bytes:
-    check = r.check
     doc = new_document(r.title)
     doc.add_heading(xml_safe(r.title), level=0)
     add_paragraph(doc, _dates(r))
+    for heading, section in zip(HEADINGS, _DOCX_SECTIONS):
+        doc.add_heading(heading, level=1)
+        section(doc, r)
+    return document_bytes(doc)
 
-    doc.add_heading(HEADINGS[0], level=1)
+
+def _docx_placement(doc, r: ProjectReport) -> None:
     para = doc.add_paragraph()
     para.add_run(xml_safe(f"Aktuelle Phase: {r.phase_label}.")).bold = True
     para.add_run(" " + xml_safe(r.method))
@@ -229,13 +233,17 @@ def report_docx(r: ProjectReport) -> bytes:
             ],
         )
 
-    doc.add_heading(HEADINGS[1], level=1)
+
+def _docx_progress(doc, r: ProjectReport) -> None:
     add_table(doc, PROGRESS_HEADER, r.progress_rows)
 
-    doc.add_heading(HEADINGS[2], level=1)
+
+def _docx_criteria(doc, r: ProjectReport) -> None:
     add_table(doc, CRITERIA_HEADER, r.criteria_rows)
 
-    doc.add_heading(HEADINGS[3], level=1)
+
+def _docx_open_milestones(doc, r: ProjectReport) -> None:
+    check = r.check
     if check.open_milestones:
         for c in check.open_milestones:
             add_paragraph(doc, _milestone_line(c, _phase_label_of(r, c.group)), style="List Bullet")
@@ -245,10 +253,11 @@ def report_docx(r: ProjectReport) -> bytes:
         names = ", ".join(_phase_label_of(r, p) for p in check.phases_without_milestones)
         add_paragraph(doc, f"Für {names} nennt der Katalog keine Meilensteine.", italic=True)
 
-    doc.add_heading(HEADINGS[4], level=1)
-    if not check.next_steps:
+
+def _docx_next_steps(doc, r: ProjectReport) -> None:
+    if not r.check.next_steps:
         add_paragraph(doc, f"Alle Kriterien von {r.phase_label} sind erledigt oder nicht relevant.")
-    for i, c in enumerate(check.next_steps, 1):
+    for i, c in enumerate(r.check.next_steps, 1):
         doc.add_heading(xml_safe(_step_head(i, c)), level=2)
         add_paragraph(doc, c.summary)
         add_paragraph(doc, f"Quelle: {c.passage_label}", italic=True)
@@ -257,17 +266,29 @@ def report_docx(r: ProjectReport) -> bytes:
         if c.good_practices:
             add_paragraph(doc, "Good Practice: " + "; ".join(f"{g.id} {g.name}" for g in c.good_practices))
 
-    doc.add_heading(HEADINGS[5], level=1)
-    if check.good_practices:
-        for m in check.good_practices:
-            para = doc.add_paragraph(style="List Bullet")
-            para.add_run(xml_safe(_gp_line(m))).bold = True
-            para.add_run(xml_safe(f": {m.card.summary}" + (f" ({m.card.url})" if m.card.url else "")))
-    else:
-        add_paragraph(doc, "Der Katalog nennt für diese Schritte und diese Phase keine Good Practices.")
 
-    doc.add_heading(HEADINGS[6], level=1)
+def _docx_good_practices(doc, r: ProjectReport) -> None:
+    if not r.check.good_practices:
+        add_paragraph(doc, "Der Katalog nennt für diese Schritte und diese Phase keine Good Practices.")
+    for m in r.check.good_practices:
+        para = doc.add_paragraph(style="List Bullet")
+        para.add_run(xml_safe(_gp_line(m))).bold = True
+        para.add_run(xml_safe(f": {m.card.summary}" + (f" ({m.card.url})" if m.card.url else "")))
+
+
+def _docx_data_notes(doc, r: ProjectReport) -> None:
     add_paragraph(doc, r.coverage)
-    for note in check.data_notes:
+    for note in r.check.data_notes:
         add_paragraph(doc, note, style="List Bullet")
-    return document_bytes(doc)
+
+
+# One writer per entry of HEADINGS, in the same order.
+_DOCX_SECTIONS = (
+    _docx_placement,
+    _docx_progress,
+    _docx_criteria,
+    _docx_open_milestones,
+    _docx_next_steps,
+    _docx_good_practices,
+    _docx_data_notes,
+)
