@@ -9,7 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from assistant import views
-from assistant.browse import filter_criteria
+from assistant.browse import CriterionRow, filter_criteria
+from assistant.corpus import Catalogue
 from assistant.domain import PHASE_IDS
 from assistant.ui import resources
 from assistant.ui.resources import ALL
@@ -37,6 +38,29 @@ def render() -> None:
     catalogue = resources.catalogue()
     st.header("Kriterien", anchor=False)
     st.caption(views.md_inline(catalogue.coverage_note()))
+    rows = _filtered_rows(catalogue)
+    ss["criteria_table_ids"] = [r.id for r in rows]
+    st.caption(f"{len(rows)} von {len(catalogue.criteria)} Kriterien im Katalog. Zeile anklicken für Details.")
+    if rows:
+        _criteria_table(rows)
+    else:
+        st.info("Kein Kriterium passt zu diesen Filtern.", icon=":material/search_off:")
+
+    st.divider()
+    all_ids = [c.id for c in catalogue.criteria]
+    if ss.get("criterion_pick") not in all_ids:
+        ss["criterion_pick"] = rows[0].id if rows else all_ids[0]
+    pick = st.selectbox(
+        "Kriterium im Detail",
+        all_ids,
+        format_func=lambda cid: f"{cid} – {catalogue.get(cid).name}",
+        key="criterion_pick",
+    )
+    criterion_detail(pick)
+
+
+def _filtered_rows(catalogue: Catalogue) -> list[CriterionRow]:
+    """The filter widgets, and the criteria they let through."""
     drivers = [d.id for d in catalogue.drivers]
     workstreams = catalogue.workstreams
     c1, c2, c3 = st.columns(3)
@@ -58,42 +82,27 @@ def render() -> None:
     c4, c5 = st.columns([3, 1], vertical_alignment="bottom")
     text = c4.text_input("Suche", placeholder="z. B. Pilot, Finanzierung, K18", key="crit_search", persist_state="session")
     milestone = c5.toggle("nur Meilensteine", key="crit_milestone", persist_state="session")
-
-    rows = filter_criteria(
+    return filter_criteria(
         catalogue, phase=chosen(phase), driver=chosen(driver), workstream=chosen(workstream), milestone=milestone, text=text
     )
-    ss["criteria_table_ids"] = [r.id for r in rows]
-    st.caption(f"{len(rows)} von {len(catalogue.criteria)} Kriterien im Katalog. Zeile anklicken für Details.")
-    if rows:
-        st.dataframe(
-            pd.DataFrame(views.criterion_table(rows)),
-            hide_index=True,
-            key="criteria_table",
-            on_select=_on_table_select,
-            selection_mode="single-row",
-            column_config={
-                "ID": st.column_config.TextColumn(width="small"),
-                "Kriterium": st.column_config.TextColumn(width="large"),
-                "Phase": st.column_config.TextColumn(width="small"),
-                "Treiber": st.column_config.TextColumn(width="small"),
-                "Meilenstein": st.column_config.TextColumn(width="small"),
-            },
-            height=min(38 + 35 * len(rows), 420),
-        )
-    else:
-        st.info("Kein Kriterium passt zu diesen Filtern.", icon=":material/search_off:")
 
-    st.divider()
-    all_ids = [c.id for c in catalogue.criteria]
-    if ss.get("criterion_pick") not in all_ids:
-        ss["criterion_pick"] = rows[0].id if rows else all_ids[0]
-    pick = st.selectbox(
-        "Kriterium im Detail",
-        all_ids,
-        format_func=lambda cid: f"{cid} – {catalogue.get(cid).name}",
-        key="criterion_pick",
+
+def _criteria_table(rows: list[CriterionRow]) -> None:
+    st.dataframe(
+        pd.DataFrame(views.criterion_table(rows)),
+        hide_index=True,
+        key="criteria_table",
+        on_select=_on_table_select,
+        selection_mode="single-row",
+        column_config={
+            "ID": st.column_config.TextColumn(width="small"),
+            "Kriterium": st.column_config.TextColumn(width="large"),
+            "Phase": st.column_config.TextColumn(width="small"),
+            "Treiber": st.column_config.TextColumn(width="small"),
+            "Meilenstein": st.column_config.TextColumn(width="small"),
+        },
+        height=min(38 + 35 * len(rows), 420),
     )
-    criterion_detail(pick)
 
 
 def criterion_detail(criterion_id: str) -> None:

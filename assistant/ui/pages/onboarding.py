@@ -7,7 +7,7 @@ import streamlit as st
 
 from assistant import views
 from assistant.domain import phase_short_label
-from assistant.onboarding import OnboardingProgress
+from assistant.onboarding import OnboardingProgress, OnboardingStep
 from assistant.ui import resources
 from assistant.ui.widgets import good_practice_card
 
@@ -37,7 +37,6 @@ def _on_step_pick() -> None:
 
 
 def render() -> None:
-    catalogue = resources.catalogue()
     path = resources.onboarding_steps()
     progress: OnboardingProgress = ss.onboarding
     st.header("Einarbeitung", anchor=False)
@@ -46,6 +45,28 @@ def render() -> None:
         "Jeder Schritt endet mit einem kurzen Selbstcheck."
     )
     correct, total = progress.score(path)
+    _progress_and_steps(path, progress, correct, total)
+    step = path[progress.current]
+    st.subheader(views.md_inline(f"Schritt {step.number} von {len(path)}: {step.title}"), anchor=False)
+    st.markdown("**Wofür diese Phase da ist**  \n" + views.md_escape(step.purpose))
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        _key_criteria(step)
+    with right:
+        _example(step)
+    _self_check(step, progress)
+    _step_buttons(path, progress)
+    if progress.finished(path):
+        st.success(
+            f"Geschafft: alle Schritte durchlaufen, {correct} von {total} Fragen richtig. "
+            "Im Chat können Sie jetzt gezielt nachfragen – etwa zu Ihrer eigenen Projektphase.",
+            icon=":material/celebration:",
+        )
+        st.button("Einarbeitung neu beginnen", on_click=_restart, icon=":material/restart_alt:")
+
+
+def _progress_and_steps(path: list[OnboardingStep], progress: OnboardingProgress, correct: int, total: int) -> None:
+    """The progress bar and the step picker (a done step carries a tick)."""
     done = sum(progress.step_done(s) for s in path)
     st.progress(progress.fraction_done(path), text=f"{done} von {len(path)} Schritten erledigt · {correct} von {total} Fragen richtig")
     ss["onb_step"] = progress.current
@@ -58,29 +79,31 @@ def render() -> None:
         required=True,
         label_visibility="collapsed",
     )
-    step = path[progress.current]
 
-    st.subheader(views.md_inline(f"Schritt {step.number} von {len(path)}: {step.title}"), anchor=False)
-    st.markdown("**Wofür diese Phase da ist**  \n" + views.md_escape(step.purpose))
-    left, right = st.columns([3, 2], gap="large")
-    with left:
-        milestone_ids = {m.id for m in step.milestones}
-        st.markdown("**Wichtige Kriterien**")
-        if not step.milestones:
-            st.caption("Für diese Phase sind im Katalog keine Meilensteine belegt.")
-        for c in step.key_criteria:
-            badge = " :primary-badge[Meilenstein]" if c.id in milestone_ids else ""
-            st.markdown(f"- **{views.md_inline(c.name)}** ({c.id}){badge}  \n  {views.md_inline(c.summary)}")
-        more = [m for m in step.milestones if m not in step.key_criteria]
-        if more:
-            st.markdown("**Weitere Meilensteine:** " + "; ".join(f"{views.md_inline(m.name)} ({m.id})" for m in more))
-    with right:
-        st.markdown("**Ein Beispiel aus der Praxis**")
-        if step.example is not None:
-            good_practice_card(views.good_practice_card(catalogue, step.example), key=f"onb_gp_{step.phase}")
-        else:
-            st.caption("Für diese Phase nennt der Katalog kein Praxisbeispiel.")
 
+def _key_criteria(step: OnboardingStep) -> None:
+    milestone_ids = {m.id for m in step.milestones}
+    st.markdown("**Wichtige Kriterien**")
+    if not step.milestones:
+        st.caption("Für diese Phase sind im Katalog keine Meilensteine belegt.")
+    for c in step.key_criteria:
+        badge = " :primary-badge[Meilenstein]" if c.id in milestone_ids else ""
+        st.markdown(f"- **{views.md_inline(c.name)}** ({c.id}){badge}  \n  {views.md_inline(c.summary)}")
+    more = [m for m in step.milestones if m not in step.key_criteria]
+    if more:
+        st.markdown("**Weitere Meilensteine:** " + "; ".join(f"{views.md_inline(m.name)} ({m.id})" for m in more))
+
+
+def _example(step: OnboardingStep) -> None:
+    st.markdown("**Ein Beispiel aus der Praxis**")
+    if step.example is not None:
+        good_practice_card(views.good_practice_card(resources.catalogue(), step.example), key=f"onb_gp_{step.phase}")
+    else:
+        st.caption("Für diese Phase nennt der Katalog kein Praxisbeispiel.")
+
+
+def _self_check(step: OnboardingStep, progress: OnboardingProgress) -> None:
+    """The step's questions; an answered one shows at once whether it was right, and why."""
     st.markdown("**Selbstcheck**")
     for q in step.questions:
         answered = progress.answers.get(q.id)
@@ -97,6 +120,8 @@ def render() -> None:
         if result is not None:
             (st.success if result.correct else st.warning)(views.md_escape(result.message), icon=":material/check_circle:" if result.correct else ":material/lightbulb:")
 
+
+def _step_buttons(path: list[OnboardingStep], progress: OnboardingProgress) -> None:
     with st.container(horizontal=True, gap="small"):
         if progress.current > 0:
             st.button(f"Zurück zu {path[progress.current - 1].phase}", on_click=_go, args=(progress.current - 1,), icon=":material/arrow_back:")
@@ -109,10 +134,3 @@ def render() -> None:
                 type="primary",
                 icon=":material/arrow_forward:",
             )
-    if progress.finished(path):
-        st.success(
-            f"Geschafft: alle Schritte durchlaufen, {correct} von {total} Fragen richtig. "
-            "Im Chat können Sie jetzt gezielt nachfragen – etwa zu Ihrer eigenen Projektphase.",
-            icon=":material/celebration:",
-        )
-        st.button("Einarbeitung neu beginnen", on_click=_restart, icon=":material/restart_alt:")

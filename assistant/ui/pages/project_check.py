@@ -18,8 +18,8 @@ from assistant import views
 from assistant.corpus import Catalogue
 from assistant.domain import DEVELOPMENT_PHASES
 from assistant.export import DOCX_MIME
-from assistant.projects.model import ANSWER_LABELS, PLACEMENT_ANSWERS, CriterionStatus, Project, ProjectError
-from assistant.projects.placement import QUESTIONS, place
+from assistant.projects.model import ANSWER_LABELS, PLACEMENT_ANSWERS, CriterionStatus, PlacementAnswer, Project, ProjectError
+from assistant.projects.placement import QUESTIONS, Placement, place
 from assistant.projects.progress import CriterionCard, ProjectCheck, build_check, chart_cells
 from assistant.projects.report import ProjectReport, project_report, report_docx, report_filename, report_markdown
 from assistant.projects.sources import PassageSource
@@ -165,19 +165,31 @@ def placement_tab(project: Project, catalogue: Catalogue, passages: PassageSourc
         key=f"pc_how_{project.id}",
     )
     if mode == "direct":
-        key = f"pc_phase_{project.id}"
-        ss[key] = project.phase  # the stored phase; another tab may have changed it
-        st.segmented_control(
-            "Phase",
-            DEVELOPMENT_PHASES,
-            format_func=partial(views.phase_choice_label, catalogue),
-            key=key,
-            on_change=_save_phase,
-            args=(project.id,),
-        )
-        if project.phase:
-            st.markdown(views.md_escape(catalogue.get(project.phase).summary))
+        phase_picker(project, catalogue)
         return
+    answers = placement_questions(project)
+    result = place(answers, catalogue, passages, resources.settings().project_excerpt_chars)
+    with st.container(border=True):
+        placement_result(project, result, catalogue.phase_label(result.phase), answers)
+
+
+def phase_picker(project: Project, catalogue: Catalogue) -> None:
+    key = f"pc_phase_{project.id}"
+    ss[key] = project.phase  # the stored phase; another tab may have changed it
+    st.segmented_control(
+        "Phase",
+        DEVELOPMENT_PHASES,
+        format_func=partial(views.phase_choice_label, catalogue),
+        key=key,
+        on_change=_save_phase,
+        args=(project.id,),
+    )
+    if project.phase:
+        st.markdown(views.md_escape(catalogue.get(project.phase).summary))
+
+
+def placement_questions(project: Project) -> dict[str, PlacementAnswer | None]:
+    """The placement questions, preset with the stored answers; question id -> answer (None: open)."""
     answers = {}
     for q in QUESTIONS:
         key = f"pc_q_{project.id}_{q.id}"
@@ -186,36 +198,38 @@ def placement_tab(project: Project, catalogue: Catalogue, passages: PassageSourc
         answers[q.id] = st.radio(
             views.md_inline(q.text), PLACEMENT_ANSWERS, index=None, format_func=ANSWER_LABELS.get, horizontal=True, key=key
         )
-    result = place(answers, catalogue, passages, resources.settings().project_excerpt_chars)
-    label = catalogue.phase_label(result.phase)
-    with st.container(border=True):
-        st.markdown(f"**Voraussichtliche Phase: {views.md_inline(label)}**")
-        if result.first_gap is not None:
-            st.markdown(views.md_inline(f"Erster offener Schritt: {result.first_gap.question.text}"))
-        if result.contradictions:
-            st.warning(
-                views.md_inline(
-                    "Diese Ja-Antworten zählen noch nicht, weil ein früherer Schritt offen ist: "
-                    + "; ".join(s.question.text for s in result.contradictions)
-                ),
-                icon=":material/warning:",
-            )
-        with st.expander("Begründungen aus Katalog und Dossier"):
-            for step in result.steps:
-                st.markdown(f"**{views.md_inline(step.question.text)}** – {views.md_inline(step.answer_label)}")
-                st.markdown(views.md_escape(step.reason))
-                if step.passage:
-                    st.markdown(f"Quelle: {views.md_inline(step.passage.citation)}")
-        st.button(
-            "Diese Phase übernehmen",
-            icon=":material/check:",
-            type="primary",
-            disabled=not result.complete,
-            help=None if result.complete else "Bitte zuerst alle Fragen beantworten.",
-            on_click=_apply_placement,
-            args=(project.id, result.phase, label, {k: v for k, v in answers.items() if v is not None}),
-            key=f"pc_apply_{project.id}",
+    return answers
+
+
+def placement_result(project: Project, result: Placement, label: str, answers: dict[str, PlacementAnswer | None]) -> None:
+    """The likely phase with its reasons, and the button that saves it."""
+    st.markdown(f"**Voraussichtliche Phase: {views.md_inline(label)}**")
+    if result.first_gap is not None:
+        st.markdown(views.md_inline(f"Erster offener Schritt: {result.first_gap.question.text}"))
+    if result.contradictions:
+        st.warning(
+            views.md_inline(
+                "Diese Ja-Antworten zählen noch nicht, weil ein früherer Schritt offen ist: "
+                + "; ".join(s.question.text for s in result.contradictions)
+            ),
+            icon=":material/warning:",
         )
+    with st.expander("Begründungen aus Katalog und Dossier"):
+        for step in result.steps:
+            st.markdown(f"**{views.md_inline(step.question.text)}** – {views.md_inline(step.answer_label)}")
+            st.markdown(views.md_escape(step.reason))
+            if step.passage:
+                st.markdown(f"Quelle: {views.md_inline(step.passage.citation)}")
+    st.button(
+        "Diese Phase übernehmen",
+        icon=":material/check:",
+        type="primary",
+        disabled=not result.complete,
+        help=None if result.complete else "Bitte zuerst alle Fragen beantworten.",
+        on_click=_apply_placement,
+        args=(project.id, result.phase, label, {k: v for k, v in answers.items() if v is not None}),
+        key=f"pc_apply_{project.id}",
+    )
 
 
 def passage_block(card: CriterionCard) -> None:

@@ -19,8 +19,7 @@ ss = st.session_state
 
 
 def timeline_chart(selected: str) -> alt.LayerChart:
-    catalogue = resources.catalogue()
-    segments, marks = views.roadmap_timeline(catalogue)
+    segments, marks = views.roadmap_timeline(resources.catalogue())
     seg = pd.DataFrame(
         [
             asdict(s)
@@ -32,22 +31,38 @@ def timeline_chart(selected: str) -> alt.LayerChart:
             for s in segments
         ]
     )
-    pick = alt.selection_point(fields=["phase"], name="phase_pick", on="click")
-    y = alt.Y("row:N", sort=list(views.TIMELINE_ROWS), axis=None, scale=alt.Scale(paddingInner=0.3))
-    domain = alt.Scale(domain=[0, 5], nice=False, zero=False)
+    text = alt.Chart(seg).encode(x=_x("center"), y=_y())
+    layers = [
+        _phase_bars(seg, selected),
+        text.mark_text(color="white", fontWeight="bold", fontSize=15, dy=-10).encode(text="phase:N"),
+        text.mark_text(color="white", fontSize=12, dy=7, limit=170).encode(text="name:N"),
+        text.mark_text(color="white", fontSize=11, dy=22, limit=170).encode(text="counts:N"),
+    ]
+    if marks:
+        layers.append(_milestone_marks(pd.DataFrame([asdict(m) for m in marks])))
+    return alt.layer(*layers).properties(height=220).configure_view(stroke=None)
 
-    def x(field: str) -> alt.X:  # every layer must share one x definition, or Vega drops the chart
-        return alt.X(f"{field}:Q", scale=domain, axis=None)
 
+def _y() -> alt.Y:
+    return alt.Y("row:N", sort=list(views.TIMELINE_ROWS), axis=None, scale=alt.Scale(paddingInner=0.3))
+
+
+def _x(field: str) -> alt.X:
+    """Every layer must share one x definition, or Vega drops the chart."""
+    return alt.X(f"{field}:Q", scale=alt.Scale(domain=[0, 5], nice=False, zero=False), axis=None)
+
+
+def _phase_bars(seg: pd.DataFrame, selected: str) -> alt.Chart:
+    """One bar per phase, clickable (selection `phase_pick`)."""
     colors = alt.Scale(domain=list(views.PHASE_HEX), range=list(views.PHASE_HEX.values()))
     is_selected = alt.datum.phase == selected
-    bars = (
+    return (
         alt.Chart(seg)
         .mark_bar(cornerRadius=8, stroke="#1f2937")
         .encode(
-            x=x("start"),
+            x=_x("start"),
             x2="bar_end:Q",
-            y=y,
+            y=_y(),
             color=alt.Color("phase:N", scale=colors, legend=None),
             # the chosen phase gets a dark outline; no fading of the others, their white labels
             # would drop below 4.5:1 contrast
@@ -59,27 +74,21 @@ def timeline_chart(selected: str) -> alt.LayerChart:
                 alt.Tooltip("n_good_practices:Q", title="Praxisbeispiele"),
             ],
         )
-        .add_params(pick)
+        .add_params(alt.selection_point(fields=["phase"], name="phase_pick", on="click"))
     )
-    text = alt.Chart(seg).encode(x=x("center"), y=y)
-    layers = [
-        bars,
-        text.mark_text(color="white", fontWeight="bold", fontSize=15, dy=-10).encode(text="phase:N"),
-        text.mark_text(color="white", fontSize=12, dy=7, limit=170).encode(text="name:N"),
-        text.mark_text(color="white", fontSize=11, dy=22, limit=170).encode(text="counts:N"),
-    ]
-    if marks:
-        ms = pd.DataFrame([asdict(m) for m in marks])
-        layers.append(
-            alt.Chart(ms)
-            .mark_point(shape="diamond", filled=True, size=120, color="#ffd43b", stroke="#1f2937", strokeWidth=1, yOffset=-31)
-            .encode(
-                x=x("x"),
-                y=y,
-                tooltip=[alt.Tooltip("id:N", title="Meilenstein"), alt.Tooltip("name:N", title="Kriterium")],
-            )
+
+
+def _milestone_marks(ms: pd.DataFrame) -> alt.Chart:
+    """A diamond above the bars wherever a milestone sits on the timeline."""
+    return (
+        alt.Chart(ms)
+        .mark_point(shape="diamond", filled=True, size=120, color="#ffd43b", stroke="#1f2937", strokeWidth=1, yOffset=-31)
+        .encode(
+            x=_x("x"),
+            y=_y(),
+            tooltip=[alt.Tooltip("id:N", title="Meilenstein"), alt.Tooltip("name:N", title="Kriterium")],
         )
-    return alt.layer(*layers).properties(height=220).configure_view(stroke=None)
+    )
 
 
 def _on_timeline_pick() -> None:
