@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Callable
 
 from pydantic import BaseModel, Field
 
@@ -107,42 +108,9 @@ def _questions(catalogue: Catalogue, pid: str, key: list[CatalogueEntry], previo
         questions.append(_phase_of_question(catalogue, criterion, phase_options, f"{pid}-phase-{criterion.id}"))
 
     # 2. a milestone of this phase, or else its good practice
-    milestones = catalogue.milestones(pid)
-    others = [c for c in catalogue.criteria_of_phase(pid) if c not in milestones and c.milestone is not True]
-    if milestones and len(others) >= 2:
-        right, wrong, options = _one_right_two_wrong(rng, milestones, others)
-        questions.append(
-            SelfCheckQuestion(
-                id=f"{pid}-milestone-{right.id}",
-                prompt=f"Welches dieser Kriterien ist ein Meilenstein der Phase {catalogue.phase_label(pid)}?",
-                options=tuple(options),
-                correct=right.name,
-                explanation=(
-                    f"„{right.name}“ ({right.id}) ist laut Kriterienkatalog ein Meilenstein von "
-                    f"{catalogue.phase_label(pid)}. Meilensteine markieren, was eine Phase erreicht haben sollte."
-                ),
-            )
-        )
-    else:
-        examples = catalogue.good_practices_of_phase(pid)
-        elsewhere = [g for g in catalogue.good_practices if g.phase and g.phase != pid]
-        if examples and len(elsewhere) >= 2:
-            right, wrong, options = _one_right_two_wrong(rng, examples, elsewhere)
-            place = right.place
-            questions.append(
-                SelfCheckQuestion(
-                    id=f"{pid}-example-{right.id}",
-                    prompt=f"Welches Praxisbeispiel ordnet die Roadmap der Phase {catalogue.phase_label(pid)} zu?",
-                    options=tuple(options),
-                    correct=right.name,
-                    explanation=(
-                        f"„{right.name}“" + (f" ({place})" if place else "") + f" ist das Beispiel für {catalogue.phase_label(pid)}. "
-                        + "Die anderen: "
-                        + "; ".join(f"{w.name} → {catalogue.phase_label(w.phase)}" for w in wrong)
-                        + "."
-                    ),
-                )
-            )
+    second = _milestone_question(catalogue, rng, pid) or _example_question(catalogue, rng, pid)
+    if second is not None:
+        questions.append(second)
 
     # 3. review: a criterion from an earlier step
     if previous:
@@ -152,6 +120,63 @@ def _questions(catalogue: Catalogue, pid: str, key: list[CatalogueEntry], previo
             criterion = rng.choice(pool)
             questions.append(_phase_of_question(catalogue, criterion, phase_options, f"{pid}-review-{criterion.id}"))
     return questions
+
+
+def _choice_question(
+    rng: random.Random,
+    right_pool: list[CatalogueEntry],
+    wrong_pool: list[CatalogueEntry],
+    id_prefix: str,
+    prompt: str,
+    explain: Callable[[CatalogueEntry, list[CatalogueEntry]], str],
+) -> SelfCheckQuestion:
+    """A question with one right and two wrong names; `explain(right, wrong)` gives the explanation."""
+    right, wrong, options = _one_right_two_wrong(rng, right_pool, wrong_pool)
+    return SelfCheckQuestion(
+        id=f"{id_prefix}-{right.id}", prompt=prompt, options=tuple(options), correct=right.name, explanation=explain(right, wrong)
+    )
+
+
+def _milestone_question(catalogue: Catalogue, rng: random.Random, pid: str) -> SelfCheckQuestion | None:
+    """Which of three criteria is a milestone of the phase? None without a milestone and two others."""
+    milestones = catalogue.milestones(pid)
+    others = [c for c in catalogue.criteria_of_phase(pid) if c not in milestones and c.milestone is not True]
+    if not milestones or len(others) < 2:
+        return None
+    label = catalogue.phase_label(pid)
+    return _choice_question(
+        rng,
+        milestones,
+        others,
+        f"{pid}-milestone",
+        f"Welches dieser Kriterien ist ein Meilenstein der Phase {label}?",
+        lambda right, wrong: (
+            f"„{right.name}“ ({right.id}) ist laut Kriterienkatalog ein Meilenstein von "
+            f"{label}. Meilensteine markieren, was eine Phase erreicht haben sollte."
+        ),
+    )
+
+
+def _example_question(catalogue: Catalogue, rng: random.Random, pid: str) -> SelfCheckQuestion | None:
+    """Which of three good practices belongs to the phase? None without one here and two elsewhere."""
+    examples = catalogue.good_practices_of_phase(pid)
+    elsewhere = [g for g in catalogue.good_practices if g.phase and g.phase != pid]
+    if not examples or len(elsewhere) < 2:
+        return None
+    label = catalogue.phase_label(pid)
+
+    def explain(right: CatalogueEntry, wrong: list[CatalogueEntry]) -> str:
+        place = right.place
+        return (
+            f"„{right.name}“" + (f" ({place})" if place else "") + f" ist das Beispiel für {label}. "
+            + "Die anderen: "
+            + "; ".join(f"{w.name} → {catalogue.phase_label(w.phase)}" for w in wrong)
+            + "."
+        )
+
+    return _choice_question(
+        rng, examples, elsewhere, f"{pid}-example", f"Welches Praxisbeispiel ordnet die Roadmap der Phase {label} zu?", explain
+    )
 
 
 def _phase_of_question(catalogue: Catalogue, criterion: CatalogueEntry, options: tuple[str, ...], qid: str) -> SelfCheckQuestion:
