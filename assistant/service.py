@@ -148,7 +148,7 @@ class AssistantService:
                 # Build the retriever's lazily built sentence matrix here, under the lock: built on
                 # first use, concurrent first queries could see it half-built (owners set, vectors not).
                 if hasattr(self._retriever, "_sentence_matrix"):
-                    self._retriever._sentence_matrix()
+                    self._retriever.warm_up()
                 self._engine = AnswerEngine(self.catalogue, self._embedder, index, self.settings)
                 if self.settings.llm != "none":
                     from assistant.llm import LLMEngine
