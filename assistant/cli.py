@@ -207,7 +207,7 @@ def cmd_status(args, settings: Settings) -> int:
                 "model": status.model_message,
                 "index_ok": status.index_ok,
                 "index": status.index_message,
-                "manifest": status.manifest,
+                "manifest": status.manifest.model_dump(mode="json") if status.manifest else {},
                 "catalogue_criteria": status.catalogue_criteria,
                 "study_criteria": status.study_criteria,
             }
@@ -215,9 +215,8 @@ def cmd_status(args, settings: Settings) -> int:
     else:
         print(f"Modell:  {'OK' if status.model_ok else 'FEHLT'} – {status.model_message}")
         print(f"Index:   {'OK' if status.index_ok else 'NICHT BEREIT'} – {status.index_message}")
-        counts = status.manifest.get("counts") or {}
-        if counts:
-            print("Abschnitte: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        if status.counts:
+            print("Abschnitte: " + ", ".join(f"{k} {v}" for k, v in sorted(status.counts.items())))
         print(f"Katalog: {status.coverage_note}")
     return EXIT_OK if status.model_ok and status.index_ok else EXIT_UNAVAILABLE
 

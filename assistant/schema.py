@@ -116,3 +116,47 @@ class Answer(BaseModel):
 
     def to_contract(self) -> dict:
         return self.model_dump(mode="json")
+
+
+class Manifest(BaseModel):
+    """What one index build was made from and what it holds: `index/builds/<stamp>/manifest.json`,
+    written by `assistant.index.build`, checked by `assistant.index.store` (corpus, model, chunker
+    and vector store must match). The JSON on disk is this model's dump, in this field order."""
+
+    format: int = 1
+    corpus_sha256: str
+    model_id: str
+    model_sha256: str
+    embedding_dim: int
+    chunker_version: str
+    chunks: int  # passages (= vectors in the Chroma collection)
+    counts: dict[str, int]  # "source:kind" → passages
+    sentences: int
+    stored_questions: int = 0  # added after the first builds: older manifests read as 0
+    operation_examples: int = 0
+    embedded_new: int
+    reused_embeddings: int
+    catalogue_criteria: int
+    study_criteria: int
+    collection: str  # the Chroma collection of this build
+    chroma_url: str | None  # None: a local Chroma folder inside the build
+    built_at: str  # UTC, ISO 8601 to the second
+    build_seconds: float
+
+
+class Status(BaseModel):
+    """Is the assistant ready? Model and index state with German messages, for the CLI, app and API."""
+
+    model_ok: bool
+    model_message: str
+    index_ok: bool
+    index_message: str
+    manifest: Manifest | None = None  # the current build's manifest, also when it is stale; None without one
+    catalogue_criteria: int = 0
+    study_criteria: int = 0
+    coverage_note: str = ""
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Passages per "source:kind" of the current build ({} without one)."""
+        return self.manifest.counts if self.manifest is not None else {}

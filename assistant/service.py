@@ -15,7 +15,7 @@ import time
 from collections import deque
 from typing import Callable, Iterator
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 
 from assistant.answer import AnswerEngine, detect_language, is_manipulation, refusal_answer
@@ -26,7 +26,7 @@ from assistant.embedding import Embedder, shared_embedder
 from assistant.errors import BUILD_INDEX_FORCE, STATUS, AssistantUnavailable, IndexUnavailable, InvalidQuestion, ModelMissingError
 from assistant.index import open_index, read_manifest, validate_index
 from assistant.retrieval import Filters, HybridRetriever
-from assistant.schema import Answer, Chunk, Citation, Passage, Timings
+from assistant.schema import Answer, Chunk, Citation, Manifest, Passage, Status, Timings
 from assistant.settings import Settings, get_settings
 
 
@@ -96,18 +96,6 @@ class FairSlots:
                 self._waiting.popleft().set()
             else:
                 self._free += 1
-
-
-@dataclass
-class Status:
-    model_ok: bool
-    model_message: str
-    index_ok: bool
-    index_message: str
-    manifest: dict = field(default_factory=dict)
-    catalogue_criteria: int = 0
-    study_criteria: int = 0
-    coverage_note: str = ""
 
 
 class AssistantService:
@@ -339,20 +327,20 @@ class AssistantService:
             model_ok, model_message = True, f"Embedding-Modell bereit: {folder}"
         except ModelMissingError as exc:
             model_ok, model_message = False, str(exc)
-        manifest: dict = {}
+        manifest: Manifest | None = None
         try:
             manifest = validate_index(self.settings)
             if self.settings.chroma_url:
                 from assistant.index import check_vector_store
 
                 check_vector_store(self.settings, manifest)  # the server is up and holds the collection
-            index_ok, index_message = True, f"Index aktuell ({manifest['chunks']} Abschnitte, gebaut {manifest['built_at']})"
+            index_ok, index_message = True, f"Index aktuell ({manifest.chunks} Abschnitte, gebaut {manifest.built_at})"
         except IndexUnavailable as exc:
             index_ok, index_message = False, str(exc)
             try:
                 manifest = read_manifest(self.settings)
             except IndexUnavailable:
-                manifest = {}
+                manifest = None
         named, total = self.catalogue.coverage
         return Status(
             model_ok=model_ok,

@@ -47,7 +47,7 @@ def measure(n: int, repeat: bool) -> dict:
     result = {
         "precision": service.settings.query_precision,
         "load_s": round(time.perf_counter() - started, 1),
-        "manifest": {k: service.status().manifest.get(k) for k in ("chunks", "sentences")},
+        "manifest": service.status().manifest.model_dump(include={"chunks", "sentences"}),
         "rounds": {},
     }
     for name, batch in [("first", questions)] + ([("repeated", questions)] if repeat else []):

@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             "",
             f"Stand {date.today().isoformat()} · Befehl: `{command}` · Split `{args.split}` "
             f"({len(items)} beantwortbare Fragen aus `{Path(args.testset).name}`) · Index gebaut "
-            f"{manifest.get('built_at')}, Zerlegung v{manifest.get('chunker_version')}, Modell {manifest.get('model_id')}.",
+            f"{manifest.built_at}, Zerlegung v{manifest.chunker_version}, Modell {manifest.model_id}.",
             "",
             table,
             "",

@@ -174,10 +174,10 @@ def child(size: int, n_questions: int, workdir: Path) -> dict:
     disk_mb = round(sum(f.stat().st_size for f in (settings.index_dir / "current").resolve().rglob("*") if f.is_file()) / 2**20, 1)
     result: dict = {
         "size": size,
-        "chunks": manifest["chunks"],
-        "sentences": manifest["sentences"],
+        "chunks": manifest.chunks,
+        "sentences": manifest.sentences,
         "build_s": round(build_s, 2),
-        "build_ms_per_chunk": round(build_s * 1000 / manifest["chunks"], 2),
+        "build_ms_per_chunk": round(build_s * 1000 / manifest.chunks, 2),
         "replay_misses": replay.misses,
         "replay_calls": replay.calls,
         "index_disk_mb": disk_mb,
@@ -212,8 +212,8 @@ def child(size: int, n_questions: int, workdir: Path) -> dict:
         t0 = time.perf_counter()
         m = index_module.build_index(settings, embedder=embedder, progress=lambda m: None, show_bar=False)
         incremental.append(
-            {"change": label, "seconds": round(time.perf_counter() - t0, 2), "embedded_new": m["embedded_new"],
-             "document_entries": expected, "chunks": m["chunks"]}
+            {"change": label, "seconds": round(time.perf_counter() - t0, 2), "embedded_new": m.embedded_new,
+             "document_entries": expected, "chunks": m.chunks}
         )  # fmt: skip
     result["incremental"] = incremental
     return result

@@ -186,7 +186,7 @@ def embedder(settings):
 
 
 @pytest.fixture(scope="session")
-def built_index(settings, embedder) -> dict:
+def built_index(settings, embedder):
     """Build the test index once per session. If the developer's own index under index/ is current
     for this corpus and model, copy it instead of re-embedding (same content, saves ~2 minutes)."""
     from assistant.index import build_index, validate_index

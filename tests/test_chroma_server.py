@@ -115,14 +115,14 @@ def server_index(settings, built_index, embedder, server, tmp_path_factory):
 def test_build_goes_to_the_server(server_index, inside):
     local, manifest = server_index
     assert AssistantService(local).status().index_ok
-    assert manifest["chroma_url"] == local.chroma_url
-    assert manifest["embedded_new"] == 0  # every vector reused from the local build
-    assert manifest["collection"] in collections(local)
+    assert manifest.chroma_url == local.chroma_url
+    assert manifest.embedded_new == 0  # every vector reused from the local build
+    assert manifest.collection in collections(local)
     build = (local.index_dir / "current").resolve()
     assert not (build / "chroma").exists()  # nothing vector-related on local disk
-    assert validate_index(local)["collection"] == manifest["collection"]
+    assert validate_index(local).collection == manifest.collection
     index = open_index(local)
-    assert index.vector_store._collection.count() == manifest["chunks"]
+    assert index.vector_store._collection.count() == manifest.chunks
 
 
 def test_retrieval_smoke_through_the_server(server_index, inside):
@@ -153,9 +153,9 @@ def test_rebuilds_prune_old_collections_and_killed_leftovers(server_index, embed
     third = build_index(local, embedder=embedder, progress=lambda m: None, show_bar=False, force=True)
     names = collections(local)
     assert f"roadmap_lotse_{stamp}".lower() not in names
-    assert second["collection"] in names and third["collection"] in names  # the previous stays for open readers
-    assert first["collection"] not in names
-    assert open_index(local).manifest["collection"] == third["collection"]
+    assert second.collection in names and third.collection in names  # the previous stays for open readers
+    assert first.collection not in names
+    assert open_index(local).manifest.collection == third.collection
 
 
 def test_server_going_away_gives_calm_messages(settings, built_index, embedder, tmp_path, capsys, monkeypatch, netns):

@@ -80,7 +80,7 @@ def test_answers_come_from_the_old_index_until_reload(settings, built_index, emb
         during = len(askers.answers)
         time.sleep(0.5)
     new_build = (local.index_dir / "current").resolve()
-    assert new_build != old_build and manifest["counts"]["user:passage"] == 1
+    assert new_build != old_build and manifest.counts["user:passage"] == 1
     assert not askers.errors, askers.errors[:5]
     assert during > 0 and len(askers.answers) > during  # answers kept coming during and after the build
     assert not any(cites_new_doc(a) for a in askers.answers)  # all from the old index
@@ -102,7 +102,7 @@ def test_readers_racing_the_swap_see_old_or_new_never_broken(settings, built_ind
         while not stop.is_set():
             try:
                 index = open_index(local)
-                assert len(index.chunks) == index.manifest["chunks"]
+                assert len(index.chunks) == index.manifest.chunks
                 builds_seen.add(index.path.name)
             except Exception as exc:
                 errors.append(f"{type(exc).__name__}: {exc}")

@@ -326,7 +326,7 @@ def test_killed_build_leaves_previous_index_and_is_cleaned_up(settings, built_in
     manifest = build_index(local, embedder=embedder, progress=lambda m: None, show_bar=False, force=True)
     assert not list(builds.glob(".*.tmp"))  # the next build removed the leftover
     assert (local.index_dir / "current").resolve() != before
-    assert manifest["embedded_new"] == 0
+    assert manifest.embedded_new == 0
 
 
 def test_second_concurrent_build_is_refused(settings, built_index, embedder, tmp_path):

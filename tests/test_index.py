@@ -39,13 +39,13 @@ def changed_corpus(dest: Path) -> Path:
 
 def test_manifest_describes_the_build(settings, built_index):
     manifest = validate_index(settings)
-    assert manifest["model_id"] == "EmbeddingGemma-300M"
-    assert len(manifest["model_sha256"]) == 64
-    assert manifest["chunks"] == sum(manifest["counts"].values())
-    assert manifest["counts"]["catalogue:criterion"] == manifest["catalogue_criteria"]
-    assert manifest["study_criteria"] == 76
-    assert manifest["counts"]["dossier:passage"] > 100
-    assert manifest["sentences"] > manifest["counts"]["dossier:passage"]
+    assert manifest.model_id == "EmbeddingGemma-300M"
+    assert len(manifest.model_sha256) == 64
+    assert manifest.chunks == sum(manifest.counts.values())
+    assert manifest.counts["catalogue:criterion"] == manifest.catalogue_criteria
+    assert manifest.study_criteria == 76
+    assert manifest.counts["dossier:passage"] > 100
+    assert manifest.sentences > manifest.counts["dossier:passage"]
 
 
 def test_rebuild_reuses_embeddings_and_swaps_atomically(settings, built_index, embedder, tmp_path):
@@ -54,10 +54,10 @@ def test_rebuild_reuses_embeddings_and_swaps_atomically(settings, built_index, e
     manifest = build_index(local, embedder=embedder, progress=lambda m: None, show_bar=False, force=True)
     after = (local.index_dir / "current").resolve()
     assert after != before and after.exists()
-    assert manifest["embedded_new"] == 0  # same corpus and model: every vector reused
+    assert manifest.embedded_new == 0  # same corpus and model: every vector reused
     assert before.exists()  # the previous build stays for readers that still hold it
     assert not list((local.index_dir / "builds").glob(".*.tmp"))
-    assert len(open_index(local).chunks) == manifest["chunks"]
+    assert len(open_index(local).chunks) == manifest.chunks
 
 
 def test_unchanged_index_is_not_rebuilt(settings, built_index, embedder, tmp_path):

@@ -75,7 +75,7 @@ def test_build_and_ask_in_this_process_stay_local(settings, built_index, embedde
     local = clone_index(settings, tmp_path)
     add_bytes(local, "lotsenfonds.md", NEW_DOC.encode())
     manifest = build_index(local, embedder=embedder, progress=lambda m: None, show_bar=False)
-    assert 0 < manifest["embedded_new"] < 10  # only the new document was embedded
+    assert 0 < manifest.embedded_new < 10  # only the new document was embedded
     answer = AssistantService(local).ask(NEW_QUESTION)
     assert any(c.source == "user" and "zwölf" in c.text for c in answer.citations)
     assert conftest.OUTBOUND_ATTEMPTS == []

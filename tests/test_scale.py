@@ -25,9 +25,9 @@ def test_vector_store_is_written_in_batches(settings, built_index, embedder, tmp
 
     monkeypatch.setattr(ChromaVectorStore, "add", counting_add)
     manifest = build_index(local, embedder=embedder, progress=lambda m: None, show_bar=False, force=True)
-    assert max(calls) <= 50 and sum(calls) == manifest["chunks"]
+    assert max(calls) <= 50 and sum(calls) == manifest.chunks
     index = open_index(local)
-    assert index.vector_store._collection.count() == manifest["chunks"]
+    assert index.vector_store._collection.count() == manifest.chunks
 
 
 def test_scale_bench_replication_reuses_original_vectors(settings, built_index):

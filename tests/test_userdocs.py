@@ -197,7 +197,7 @@ def _manifest(settings) -> dict:
 def test_add_change_remove_is_incremental_and_cited(settings, built_index, embedder, tmp_path, monkeypatch, capsys, docs, catalogue):
     local = clone_index(settings, tmp_path / "clone")
     _cli_env(monkeypatch, local)
-    base_chunks = built_index["chunks"]
+    base_chunks = built_index.chunks
 
     # add four documents: only their chunks and sentences are embedded
     assert cli.main(["add", *(str(p) for p in docs.values())]) == cli.EXIT_OK, capsys.readouterr().err
@@ -206,8 +206,8 @@ def test_add_change_remove_is_incremental_and_cited(settings, built_index, embed
     manifest = validate_index(local)
     stored = {p.name: p for p in list_files(local)}
     assert set(stored) == {p.name for p in docs.values()}
-    assert manifest["embedded_new"] == sum(_entries(p, catalogue) for p in stored.values())
-    assert manifest["counts"]["user:passage"] == manifest["chunks"] - base_chunks
+    assert manifest.embedded_new == sum(_entries(p, catalogue) for p in stored.values())
+    assert manifest.counts["user:passage"] == manifest.chunks - base_chunks
 
     # a question about the PDF cites it with file name and page, like any other source
     service = AssistantService(local)

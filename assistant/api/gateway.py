@@ -179,15 +179,14 @@ class Gateway:
 
     def status(self, ready: bool) -> StatusResponse:
         status = self.service.status()
-        manifest = status.manifest or {}
         return StatusResponse(
             ready=ready and status.model_ok and status.index_ok,
             model_ok=status.model_ok,
             model=status.model_message,
             index_ok=status.index_ok,
             index=status.index_message,
-            chunks=manifest.get("chunks"),
-            built_at=manifest.get("built_at"),
+            chunks=status.manifest.chunks if status.manifest else None,
+            built_at=status.manifest.built_at if status.manifest else None,
             catalogue_criteria=status.catalogue_criteria,
             study_criteria=status.study_criteria,
             coverage_note=status.coverage_note,

@@ -61,7 +61,13 @@ def evaluate(
         from assistant.index import read_manifest
 
         m = read_manifest(service.settings)
-        manifest = {key: m.get(key) for key in ("built_at", "chunker_version", "model_id", "chunks", "corpus_sha256")}
+        manifest = {
+            "built_at": m.built_at,
+            "chunker_version": m.chunker_version,
+            "model_id": m.model_id,
+            "chunks": m.chunks,
+            "corpus_sha256": m.corpus_sha256,
+        }
     except Exception:  # the report stays useful without index details
         pass
     usefulness = evaluate_answers(service, answers, testset=answer_testset, progress=progress) if answers else None

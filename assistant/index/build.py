@@ -48,8 +48,8 @@ from assistant.index.layout import (
     collection_name,
 )
 from assistant.index.state import CorpusState, load_corpus_chunks
-from assistant.index.store import validate_index
-from assistant.schema import Chunk
+from assistant.index.store import read_manifest, validate_index
+from assistant.schema import Chunk, Manifest
 from assistant.settings import Settings
 
 SENTENCE_BATCH = 32  # texts per encoder call for the many short sentences and stored questions
@@ -61,7 +61,7 @@ def build_index(
     progress: Callable[[str], None] = print,
     show_bar: bool = True,
     force: bool = False,
-) -> dict:
+) -> Manifest:
     """Build a fresh index and swap it in atomically. Returns the new manifest.
 
     Only one build runs per index folder at a time (an flock on `index/.build.lock`, released by
@@ -151,7 +151,7 @@ def _build(
     progress: Callable[[str], None],
     show_bar: bool,
     force: bool,
-) -> dict:
+) -> Manifest:
     started = time.perf_counter()
     builds = settings.index_dir / BUILDS
     builds.mkdir(parents=True, exist_ok=True)
@@ -178,7 +178,7 @@ def _build(
         vectors = [_embed_or_reuse(stage, plan.reuse, dimension, embedder, progress, show_bar) for stage in plan.stages]
         _write_files(settings, tmp, stamp, state, plan.stages, vectors)
         manifest = _manifest(settings, state, plan, dimension, collection_name(stamp), started)
-        (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        (tmp / MANIFEST).write_text(json.dumps(manifest.model_dump(mode="json"), ensure_ascii=False, indent=2), encoding="utf-8")
         final = builds / stamp
         os.replace(tmp, final)
         _swap_current(settings.index_dir, final)
@@ -188,7 +188,7 @@ def _build(
             chroma.delete_collection(settings, collection_name(stamp))
         raise
     _prune_old_builds(settings, keep={final.name})
-    progress(f"Index gebaut in {manifest['build_seconds']} s: {len(state.chunks)} Abschnitte.")
+    progress(f"Index gebaut in {manifest.build_seconds} s: {len(state.chunks)} Abschnitte.")
     return manifest
 
 
@@ -262,11 +262,9 @@ def _plan(settings: Settings, state: CorpusState, model: tuple[str, str]) -> Pla
 def _previous_vectors(settings: Settings, model_hash: str) -> dict[str, np.ndarray]:
     """Embeddings of the current build keyed by text hash, if made with the same model."""
     try:
-        build = settings.index_dir / CURRENT
-        manifest = json.loads((build / MANIFEST).read_text())
-        if manifest.get("model_sha256") != model_hash:
+        if read_manifest(settings).model_sha256 != model_hash:
             return {}
-        data = np.load(build / VECTORS)
+        data = np.load(settings.index_dir / CURRENT / VECTORS)
         return dict(zip(data["keys"].tolist(), data["vectors"]))
     except Exception:  # no usable previous build: embed everything
         return {}
@@ -334,7 +332,7 @@ def _nodes_for(chunks: list[Chunk], vectors: np.ndarray):
     return nodes
 
 
-def _manifest(settings: Settings, state: CorpusState, plan: Plan, dimension: int, collection: str, started: float) -> dict:
+def _manifest(settings: Settings, state: CorpusState, plan: Plan, dimension: int, collection: str, started: float) -> Manifest:
     """The build's description: what it was built from (corpus, model, chunker) and what it holds."""
     counts: dict[str, int] = {}
     for c in state.chunks:
@@ -342,27 +340,26 @@ def _manifest(settings: Settings, state: CorpusState, plan: Plan, dimension: int
     named, total = state.catalogue.coverage
     _, sentences, questions = plan.stages
     operations = sum(1 for owner in questions.owners if owner.startswith(OPERATION_OWNER))
-    return {
-        "format": 1,
-        "corpus_sha256": state.corpus_hash,
-        "model_id": plan.model_id,
-        "model_sha256": plan.model_hash,
-        "embedding_dim": dimension,
-        "chunker_version": chunking.CHUNKER_VERSION,
-        "chunks": len(state.chunks),
-        "counts": counts,
-        "sentences": len(sentences.texts),
-        "stored_questions": len(questions.owners) - operations,
-        "operation_examples": operations,
-        "embedded_new": len(plan.todo),
-        "reused_embeddings": len(plan.keys) - len(plan.todo),
-        "catalogue_criteria": named,
-        "study_criteria": total,
-        "collection": collection,
-        "chroma_url": settings.chroma_url or None,
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "build_seconds": round(time.perf_counter() - started, 2),
-    }
+    return Manifest(
+        corpus_sha256=state.corpus_hash,
+        model_id=plan.model_id,
+        model_sha256=plan.model_hash,
+        embedding_dim=dimension,
+        chunker_version=chunking.CHUNKER_VERSION,
+        chunks=len(state.chunks),
+        counts=counts,
+        sentences=len(sentences.texts),
+        stored_questions=len(questions.owners) - operations,
+        operation_examples=operations,
+        embedded_new=len(plan.todo),
+        reused_embeddings=len(plan.keys) - len(plan.todo),
+        catalogue_criteria=named,
+        study_criteria=total,
+        collection=collection,
+        chroma_url=settings.chroma_url or None,
+        built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        build_seconds=round(time.perf_counter() - started, 2),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -396,10 +393,15 @@ def _prune_old_builds(settings: Settings, keep: set[str]) -> None:
     for build in existing:
         if build.name not in survivors:
             if settings.chroma_url:
-                try:
-                    manifest = json.loads((build / MANIFEST).read_text())
-                except (OSError, ValueError):
-                    manifest = {}
-                if manifest.get("collection") and manifest.get("chroma_url") == settings.chroma_url:
-                    chroma.delete_collection(settings, manifest["collection"])
+                _delete_collection_of(settings, build)
             shutil.rmtree(build, ignore_errors=True)
+
+
+def _delete_collection_of(settings: Settings, build: Path) -> None:
+    """Delete an old build's collection when it lives on this Chroma server."""
+    try:
+        manifest = read_manifest(settings, build)
+    except IndexUnavailable:
+        return
+    if manifest.collection and manifest.chroma_url == settings.chroma_url:
+        chroma.delete_collection(settings, manifest.collection)

@@ -27,34 +27,32 @@ from assistant.index import chroma
 from assistant.index.bm25 import RETRIEVER_FILE, Bm25Index
 from assistant.index.layout import BM25_DIR, CHROMA_DIR, CHUNKS, CURRENT, MANIFEST, QUERIES, REQUIRED, SENTENCES, VECTORS
 from assistant.index.state import current_corpus_hash
-from assistant.schema import Chunk
+from assistant.schema import Chunk, Manifest
 from assistant.settings import Settings
 
 
-def read_manifest(settings: Settings, build: Path | None = None) -> dict:
+def read_manifest(settings: Settings, build: Path | None = None) -> Manifest:
+    """The manifest of the current build (or `build`); IndexUnavailable when there is none or it is damaged."""
     path = (build or settings.index_dir / CURRENT) / MANIFEST
     if not path.exists():
         raise no_index()
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(manifest, dict) or "corpus_sha256" not in manifest:
-            raise ValueError("incomplete manifest")
-        return manifest
-    except (ValueError, OSError) as exc:
+        return Manifest.model_validate_json(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:  # pydantic's ValidationError is a ValueError
         raise index_needs_rebuild("Die Index-Beschreibung (manifest.json) ist beschädigt.") from exc
 
 
-def validate_index(settings: Settings, corpus_sha256: str | None = None, build: Path | None = None) -> dict:
+def validate_index(settings: Settings, corpus_sha256: str | None = None, build: Path | None = None) -> Manifest:
     """Raise IndexUnavailable unless the current build (or `build`) matches corpus, model and chunker."""
     build = build or settings.index_dir / CURRENT
     manifest = read_manifest(settings, build)
     expected_corpus = corpus_sha256 or current_corpus_hash(settings)
     _, model_hash = model_identity(settings)
-    if manifest.get("corpus_sha256") != expected_corpus or manifest.get("chunker_version") != chunking.CHUNKER_VERSION:
+    if manifest.corpus_sha256 != expected_corpus or manifest.chunker_version != chunking.CHUNKER_VERSION:
         raise index_needs_rebuild("Der Suchindex ist veraltet: Korpus oder Zerlegung haben sich geändert.", force=False)
-    if manifest.get("model_sha256") != model_hash:
+    if manifest.model_sha256 != model_hash:
         raise index_needs_rebuild("Der Suchindex wurde mit einem anderen Embedding-Modell gebaut.")
-    if (manifest.get("chroma_url") or None) != (settings.chroma_url or None):
+    if (manifest.chroma_url or None) != (settings.chroma_url or None):
         raise index_needs_rebuild("Der Suchindex gehört zu einem anderen Vektorspeicher.")
     for required in REQUIRED:
         if not (build / required).exists():
@@ -84,17 +82,17 @@ def _damaged_file(build: Path, settings: Settings) -> str | None:
     return None
 
 
-def check_vector_store(settings: Settings, manifest: dict) -> None:
+def check_vector_store(settings: Settings, manifest: Manifest) -> None:
     """For a Chroma server: raise IndexUnavailable unless it answers and holds the build's collection."""
     try:
-        collection = chroma.chroma_client(settings, None).get_collection(manifest["collection"])
+        collection = chroma.chroma_client(settings, None).get_collection(manifest.collection)
         count = collection.count()
     except Exception as exc:
         if chroma.is_connection_error(exc):
             raise chroma_unreachable(settings.chroma_url) from exc
-        raise collection_missing(manifest.get("collection"), settings.chroma_url) from exc
-    if count != manifest.get("chunks"):
-        raise vector_count_mismatch(count, manifest.get("chunks"))
+        raise collection_missing(manifest.collection, settings.chroma_url) from exc
+    if count != manifest.chunks:
+        raise vector_count_mismatch(count, manifest.chunks)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -106,7 +104,7 @@ def check_vector_store(settings: Settings, manifest: dict) -> None:
 class OpenIndex:
     """A validated build, opened for searching."""
 
-    manifest: dict
+    manifest: Manifest
     path: Path
     chunks: dict[str, Chunk]
     order: list[str]  # chunk ids in corpus order
@@ -140,19 +138,19 @@ def open_index(settings: Settings) -> OpenIndex:
         raise _open_failure(settings, manifest, exc) from exc
 
 
-def _open_failure(settings: Settings, manifest: dict, exc: Exception) -> IndexUnavailable:
+def _open_failure(settings: Settings, manifest: Manifest, exc: Exception) -> IndexUnavailable:
     """The German message for a build that validated but would not open."""
     if settings.chroma_url and chroma.is_connection_error(exc):
         return chroma_unreachable_on_open(settings.chroma_url)
     if settings.chroma_url and chroma.is_not_found(exc):
-        return collection_missing(manifest.get("collection"), settings.chroma_url)
+        return collection_missing(manifest.collection, settings.chroma_url)
     return index_needs_rebuild("Der Suchindex ist beschädigt und lässt sich nicht öffnen.")
 
 
-def _load(settings: Settings, build: Path, manifest: dict) -> OpenIndex:
+def _load(settings: Settings, build: Path, manifest: Manifest) -> OpenIndex:
     """Read every file of a validated build (the vector store first: a server that is down fails fast)."""
     chunks = [Chunk.model_validate(c) for c in json.loads((build / CHUNKS).read_text(encoding="utf-8"))]
-    vector_store = chroma.open_vector_store(settings, build / CHROMA_DIR, manifest["collection"], manifest["chunks"])
+    vector_store = chroma.open_vector_store(settings, build / CHROMA_DIR, manifest.collection, manifest.chunks)
     bm25 = Bm25Index.load(build / BM25_DIR)
     stored = np.load(build / VECTORS)
     queries = np.load(build / QUERIES)

@@ -124,7 +124,7 @@ def chat_sidebar() -> None:
             persist_state="session",
         )
         status = resources.current_status()
-        counts = (status.manifest or {}).get("counts") or {} if status else {}
+        counts = status.counts if status else {}
         user_docs = ["user"] if any(str(k).startswith("user") for k in counts) else []
         st.selectbox(
             "Quellen",
