@@ -337,7 +337,7 @@ def test_second_concurrent_build_is_refused(settings, built_index, embedder, tmp
         fcntl.flock(held, fcntl.LOCK_EX)  # another builder is running
         with pytest.raises(IndexBuildError, match="anderer Indexbau läuft"):
             build_index(local, embedder=embedder, progress=lambda m: None, show_bar=False, force=True)
-    assert build_index(local, embedder=embedder, progress=lambda m: None, show_bar=False, force=True)["chunks"]
+    assert build_index(local, embedder=embedder, progress=lambda m: None, show_bar=False, force=True).chunks
 
 
 # -- LLM endpoint that trickles tokens ---------------------------------------------------------------
