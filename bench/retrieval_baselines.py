@@ -1,6 +1,7 @@
 """Retrieval baselines on the test set: where does our pipeline stand against simpler setups?
 
-Compares, on one split of tests/data/retrieval_testset.jsonl (answerable items only):
+Compares, on one or more splits (answerable items only: `dev`/`test` of
+tests/data/retrieval_testset.jsonl, `blind` from tests/data/retrieval_blind.jsonl):
   1. naive llama-index tutorial pipeline: the raw dossier as one Document, default SentenceSplitter
      (1024 tokens, overlap 200), VectorStoreIndex on an in-memory Chroma collection, dense only,
      same embedding model;
@@ -12,7 +13,10 @@ Compares, on one split of tests/data/retrieval_testset.jsonl (answerable items o
 Hits follow assistant.evaluation (evidence substring or catalogue entry). Prints one table and
 replaces the baseline section of docs/benchmarks.md.
 
-    .venv/bin/python bench/retrieval_baselines.py [--split test|dev|all] [--k 10] [--no-docs]
+    .venv/bin/python bench/retrieval_baselines.py [--split test|dev|blind|all|dev,test,blind] [--k 10] [--no-docs]
+
+With several splits (comma-separated) every pipeline gets one row per split; the naive pipeline is
+built once.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ Ranking = list[tuple[str, "str | None"]]
 
 class BaselineRow(BaseModel):
     name: str
+    split: str
     n: int
     recall_at_1: float
     recall_at_5: float
@@ -134,7 +139,9 @@ def our_pipelines(retriever, k: int) -> dict[str, Callable[[str], Ranking]]:
     }
 
 
-def measure(name: str, run: Callable[[str], Ranking], items: list[EvalItem], k: int, note: str = "") -> BaselineRow:
+def measure(
+    name: str, run: Callable[[str], Ranking], items: list[EvalItem], k: int, note: str = "", split: str = ""
+) -> BaselineRow:
     run("Worum geht es in der Roadmap?")  # warm-up, not timed
     ranks: list[int | None] = []
     times: list[float] = []
@@ -146,6 +153,7 @@ def measure(name: str, run: Callable[[str], Ranking], items: list[EvalItem], k: 
     n = len(items)
     return BaselineRow(
         name=name,
+        split=split,
         n=n,
         recall_at_1=round(sum(1 for r in ranks if r is not None and r <= 1) / n, 3),
         recall_at_5=round(sum(1 for r in ranks if r is not None and r <= 5) / n, 3),
@@ -184,20 +192,49 @@ def _weights(settings) -> str:
 
 def render_table(rows: list[BaselineRow]) -> str:
     lines = [
-        "| Pipeline | n | R@1 | R@5 | MRR@10 | Abfrage p50 (ms) | Abfrage p95 (ms) | Hinweis |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| Pipeline | Split | n | R@1 | R@5 | MRR@10 | Abfrage p50 (ms) | Abfrage p95 (ms) | Hinweis |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r.name} | {r.n} | {r.recall_at_1:.3f} | {r.recall_at_5:.3f} | {r.mrr_at_10:.3f} | "
+            f"| {r.name} | {r.split} | {r.n} | {r.recall_at_1:.3f} | {r.recall_at_5:.3f} | {r.mrr_at_10:.3f} | "
             f"{r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.note} |"
         )
     return "\n".join(lines)
 
 
+SPLITS = ("dev", "test", "blind", "all")
+
+
+def parse_splits(value: str) -> list[str]:
+    splits = [part.strip() for part in value.split(",") if part.strip()]
+    unknown = [split for split in splits if split not in SPLITS]
+    if not splits or unknown:
+        raise argparse.ArgumentTypeError(f"unbekannter Split {unknown or value!r}; erlaubt: {', '.join(SPLITS)}")
+    return splits
+
+
+def measure_split(split: str, items: list[EvalItem], naive, n_nodes: int, ours, index, settings, k: int) -> list[BaselineRow]:
+    catalogue_only = sum(1 for i in items if not i.text_evidence)
+    return [
+        measure(
+            "1 naiv: llama-index SentenceSplitter(1024/200) + Chroma, nur dense",
+            naive,
+            items,
+            k,
+            note=f"{n_nodes} Knoten aus Rohtext; Katalog-Ids nie Treffer ({catalogue_only} Fragen nur mit Katalog-Beleg)",
+            split=split,
+        ),
+        measure("2 nur BM25 (deutsch, unsere Abschnitte)", ours["bm25"], items, k, note=f"{len(index.chunks)} Abschnitte", split=split),
+        measure("3 nur dense (unsere Abschnitte)", ours["dense"], items, k, split=split),
+        measure("3b nur Satz-Ebene (bester Satz je Abschnitt)", ours["sentence"], items, k, note="Zusatzzeile", split=split),
+        measure("4 unsere Pipeline (HybridRetriever.retrieve)", ours["hybrid"], items, k, note=_weights(settings), split=split),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Retrieval-Baselines auf dem Testset")
-    parser.add_argument("--split", choices=["dev", "test", "all"], default="test")
+    parser.add_argument("--split", type=parse_splits, default=["test"], help="dev, test, blind, all oder eine Liste wie dev,test,blind")
     parser.add_argument("--k", type=int, default=10, help="Tiefe der Rangliste (für MRR@10 mindestens 10)")
     parser.add_argument("--testset", default=str(DEFAULT_TESTSET))
     parser.add_argument("--no-docs", action="store_true", help="docs/benchmarks.md nicht schreiben")
@@ -211,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     # a one-entry query cache: each question is embedded once per pipeline (the hybrid pipeline
     # reuses it for its dense and sentence rankings, as in production), never across pipelines
     settings = get_settings().model_copy(update={"query_cache_size": 1})
-    items = [i for i in split_items(load_testset(args.testset), args.split) if i.answerable]
+    split_sets = {split: [i for i in split_items(load_testset(args.testset), split) if i.answerable] for split in args.split}
     try:
         embedder = Embedder(settings)
         index = open_index(settings)
@@ -220,36 +257,30 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     retriever = production_retriever(index, embedder, settings)
 
-    catalogue_only = sum(1 for i in items if not i.text_evidence)
-    print(f"Split '{args.split}': {len(items)} beantwortbare Fragen, k={args.k}. Baue naive Pipeline …", file=sys.stderr)
+    sizes = ", ".join(f"{split} {len(items)}" for split, items in split_sets.items())
+    print(f"Splits: {sizes} beantwortbare Fragen, k={args.k}. Baue naive Pipeline …", file=sys.stderr)
     t0 = time.perf_counter()
     naive, n_nodes = naive_pipeline(settings, embedder, args.k)
     print(f"Naive Pipeline: {n_nodes} Knoten in {time.perf_counter() - t0:.0f} s eingebettet.", file=sys.stderr)
 
     ours = our_pipelines(retriever, args.k)
     rows = [
-        measure(
-            "1 naiv: llama-index SentenceSplitter(1024/200) + Chroma, nur dense",
-            naive,
-            items,
-            args.k,
-            note=f"{n_nodes} Knoten aus Rohtext; Katalog-Ids nie Treffer ({catalogue_only} Fragen nur mit Katalog-Beleg)",
-        ),
-        measure("2 nur BM25 (deutsch, unsere Abschnitte)", ours["bm25"], items, args.k, note=f"{len(index.chunks)} Abschnitte"),
-        measure("3 nur dense (unsere Abschnitte)", ours["dense"], items, args.k),
-        measure("3b nur Satz-Ebene (bester Satz je Abschnitt)", ours["sentence"], items, args.k, note="Zusatzzeile"),
-        measure("4 unsere Pipeline (HybridRetriever.retrieve)", ours["hybrid"], items, args.k, note=_weights(settings)),
+        row
+        for split, items in split_sets.items()
+        for row in measure_split(split, items, naive, n_nodes, ours, index, settings, args.k)
     ]
     load = os.getloadavg()[0]
     table = render_table(rows)
-    command = f".venv/bin/python bench/retrieval_baselines.py --split {args.split} --k {args.k}"
+    split_arg = ",".join(args.split)
+    command = f".venv/bin/python bench/retrieval_baselines.py --split {split_arg} --k {args.k}"
     manifest = index.manifest
+    files = sorted({"retrieval_blind.jsonl" if split == "blind" else Path(args.testset).name for split in args.split})
     section = "\n".join(
         [
             "## Retrieval-Baselines",
             "",
-            f"Stand {date.today().isoformat()} · Befehl: `{command}` · Split `{args.split}` "
-            f"({len(items)} beantwortbare Fragen aus `{Path(args.testset).name}`) · Index gebaut "
+            f"Stand {date.today().isoformat()} · Befehl: `{command}` · Splits {sizes} beantwortbare Fragen "
+            f"(aus {', '.join(f'`{name}`' for name in files)}) · Index gebaut "
             f"{manifest.built_at}, Zerlegung v{manifest.chunker_version}, Modell {manifest.model_id}.",
             "",
             table,
@@ -259,11 +290,10 @@ def main(argv: list[str] | None = None) -> int:
             "kennt den Katalog nicht; Fragen, die nur Katalog-Ids als Beleg haben, kann sie nie treffen. "
             "Abfragezeit = eine Suche (Frage einmal eingebettet, kein Cache über Fragen hinweg) nach einem "
             f"Aufwärmaufruf, auf CPU; sie schwankt mit der Last der Maschine (Last am Ende: {load:.1f} bei "
-            f"{os.cpu_count()} CPUs).",
+            f"{os.cpu_count()} CPUs). Getunt wird nur auf `dev`; `test` und `blind` werden nur berichtet.",
         ]
     )
     print(table)
-    print(f"\nHinweis: Katalog-Ids können in Pipeline 1 nie treffen ({catalogue_only} Fragen haben nur Katalog-Belege).")
     if not args.no_docs:
         replace_section("retrieval-baselines", section, DOCS)
         print(f"Abschnitt in {DOCS.relative_to(ROOT)} aktualisiert.", file=sys.stderr)
