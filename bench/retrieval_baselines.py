@@ -41,9 +41,8 @@ from assistant.evaluation import (  # noqa: E402
     DEFAULT_TESTSET,
     EvalItem,
     first_hit_rank,
-    load_testset,
+    load_split,
     percentile,
-    split_items,
 )
 
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -248,7 +247,10 @@ def main(argv: list[str] | None = None) -> int:
     # a one-entry query cache: each question is embedded once per pipeline (the hybrid pipeline
     # reuses it for its dense and sentence rankings, as in production), never across pipelines
     settings = get_settings().model_copy(update={"query_cache_size": 1})
-    split_sets = {split: [i for i in split_items(load_testset(args.testset), split) if i.answerable] for split in args.split}
+    split_sets = {
+        split: [i for i in load_split(split, None if split == "blind" else args.testset) if i.answerable]
+        for split in args.split
+    }
     try:
         embedder = Embedder(settings)
         index = open_index(settings)
