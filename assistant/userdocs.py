@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 
 SUPPORTED = {".pdf", ".docx", ".md", ".markdown", ".txt"}
 MAX_NAME_CHARS = 150
-BUILD_HINT = ".venv/bin/python -m assistant build-index"
 
 
 class UserDocError(ValueError):

@@ -23,7 +23,7 @@ from assistant.evaluation.metrics import (
     usefulness_metrics,
 )
 from assistant.evaluation.report import EvalReport, UsefulnessReport, build_report, build_usefulness, render_markdown, summary_table, write_outputs
-from assistant.evaluation.run import REBUILD_HINT, evaluate, evaluate_answers, run_cli
+from assistant.evaluation.run import evaluate, evaluate_answers, run_cli
 from assistant.evaluation.testset import (
     ANSWER_KINDS,
     ANSWER_TESTSET,

@@ -27,7 +27,7 @@ from assistant.evaluation.testset import (
     load_answer_set,
     load_split,
 )
-from assistant.errors import REBUILD_HINT
+from assistant.errors import BUILD_INDEX
 from assistant.settings import Settings
 
 EXIT_OK, EXIT_INPUT, EXIT_UNAVAILABLE = 0, 2, 3
@@ -144,8 +144,8 @@ def run_cli(args, settings: Settings, service=None) -> int:
         )
     except AssistantUnavailable as exc:
         message = str(exc)
-        if "-m assistant " not in message:  # every known cause already names its fix
-            message += f" Index bauen mit: {REBUILD_HINT}"
+        if exc.command is None:  # every known cause carries its fix in `.command` and names it
+            message += f" Index bauen mit: {BUILD_INDEX}"
         print(f"Evaluation nicht möglich: {message}", file=sys.stderr)
         return EXIT_UNAVAILABLE
     if interactive:
