@@ -18,6 +18,9 @@ Source = Literal["dossier", "catalogue", "user"]
 SOURCES: tuple[Source, ...] = get_args(Source)
 
 Kind = Literal["passage", "criterion", "phase", "driver", "mechanism", "good_practice"]
+
+# Number format of the vectors an index build makes for passages and sentences (Settings).
+VectorPrecision = Literal["float32", "bfloat16"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 
 

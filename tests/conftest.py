@@ -188,12 +188,16 @@ def embedder(settings):
 @pytest.fixture(scope="session")
 def built_index(settings, embedder):
     """Build the test index once per session. If the developer's own index under index/ is current
-    for this corpus and model, copy it instead of re-embedding (same content, saves ~2 minutes)."""
+    for this corpus and model and was embedded in the configured number formats, copy it instead of
+    re-embedding (same content, saves ~2 minutes)."""
     from assistant.index import build_index, validate_index
 
     local = Settings(corpus_dir=ROOT / "corpus", index_dir=ROOT / "index", user_docs_dir=settings.user_docs_dir)
     try:
-        validate_index(local)
+        own = validate_index(local)
+        formats = (own.document_precision, own.sentence_precision)
+        if formats != (settings.document_precision, settings.sentence_precision):
+            raise ValueError(f"index/ was embedded as {formats}")
         target = settings.index_dir
         target.mkdir(parents=True, exist_ok=True)
         build = (ROOT / "index" / "current").resolve()

@@ -116,3 +116,21 @@ def test_batcher_hands_every_waiting_caller_the_error_and_recovers():
     assert errors and set(errors) == {"Modell ausgefallen"}
     assert batcher.encode("ccc")[0] == 3.0  # the next batch works again
     assert batcher.stats.largest <= 8
+
+
+def test_bfloat16_passages_stay_close_to_float32(embedder):
+    """Index build embeds passages in bfloat16 by default (settings.document_precision): the vectors
+    must stay unit length and within rounding of float32, and rank candidate passages the same."""
+    passages = [
+        "Offene Schnittstellen und Standards erleichtern die Übertragung einer Lösung auf andere Kommunen.",
+        "In der Pilotphase wird die Lösung unter realen Bedingungen im Alltag erprobt und bewertet.",
+        "Ein Betreibermodell regelt, wer die Lösung nach dem Ende der Förderung betreibt und bezahlt.",
+    ]
+    exact = embedder.embed_documents(passages, precision="float32")
+    fast = embedder.embed_documents(passages, precision="bfloat16")
+    assert not np.array_equal(exact, fast)  # the format really changed
+    assert np.allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
+    assert (exact * fast).sum(axis=1).min() >= 0.999
+    queries = _float32_vectors(embedder)[:3]
+    assert (np.argmax(queries @ exact.T, axis=1) == np.argmax(queries @ fast.T, axis=1)).all()
+    assert embedder.embed_documents([], precision="bfloat16").shape == (0, embedder.dimension)

@@ -125,3 +125,25 @@ def test_other_model_makes_index_stale(settings, built_index, tmp_path):
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(IndexUnavailable, match="anderen Embedding-Modell"):
         validate_index(local)
+
+
+def test_reuse_keys_name_the_number_format(settings, built_index):
+    """Switching a stage's number format re-embeds exactly that stage at the next build; float32
+    keeps the keys of earlier builds, whose vectors stay reusable."""
+    from assistant.embedding import model_identity
+    from assistant.index.build import _plan
+    from assistant.index.state import load_corpus_chunks
+
+    state = load_corpus_chunks(settings)
+    model = model_identity(settings)
+
+    def keys(**formats):
+        plan = _plan(settings.model_copy(update=formats), state, model)
+        return {stage.label: stage.keys for stage in plan.stages}
+
+    base = keys(document_precision="float32", sentence_precision="float32")
+    fast_passages = keys(document_precision="bfloat16", sentence_precision="float32")
+    fast_sentences = keys(document_precision="float32", sentence_precision="bfloat16")
+    assert set(base["Abschnitte"]).isdisjoint(fast_passages["Abschnitte"])
+    assert base["Sätze"] == fast_passages["Sätze"] and base["gespeicherte Fragen"] == fast_passages["gespeicherte Fragen"]
+    assert set(base["Sätze"]).isdisjoint(fast_sentences["Sätze"]) and base["Abschnitte"] == fast_sentences["Abschnitte"]

@@ -74,7 +74,12 @@ def score_sentences(
             if not quotable_sentence(text):
                 continue
             dense = float(vector @ ctx.vector) if vector is not None else 0.0
-            score = dense + settings.extract_overlap_weight * _overlap(stems, text) + settings.extract_rank_bonus / (1 + rank)
+            score = (
+                dense
+                + settings.extract_overlap_weight * _overlap(stems, text)
+                + settings.extract_rank_bonus / (1 + rank)
+                + settings.extract_passage_weight * passage.score
+            )
             if bonus is not None:
                 score += bonus(text)
             out.append(Scored(passage, position, text, score))

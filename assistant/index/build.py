@@ -232,21 +232,29 @@ def _plan(settings: Settings, state: CorpusState, model: tuple[str, str]) -> Pla
     drops or reorders text (e.g. `assistant remove`) never loads the model."""
     model_id, model_hash = model
     sentences = [(chunk.id, s) for chunk in state.chunks for s in chunking.chunk_sentences(chunk)]
-    # stored questions are encoded like user questions, so their key includes the query precision
+    # every key names the number format its vector was made in: stored questions are encoded like
+    # user questions (query precision); passages and sentences have their own (float32 keeps the
+    # keys of builds from before these settings, so such vectors are reused)
     query_prefix = f"q:{settings.query_precision}:"
+    doc_prefix = "" if settings.document_precision == "float32" else f"d:{settings.document_precision}:"
+    sentence_prefix = "s:" if settings.sentence_precision == "float32" else f"s:{settings.sentence_precision}:"
     passages = Stage(
         "Abschnitte",
         [c.id for c in state.chunks],
         [c.text_for_embedding() for c in state.chunks],
-        [_key("", c.text_for_embedding()) for c in state.chunks],
-        lambda embedder, texts, bar: embedder.embed_documents(texts, show_progress=bar),
+        [_key(doc_prefix, c.text_for_embedding()) for c in state.chunks],
+        lambda embedder, texts, bar: embedder.embed_documents(
+            texts, show_progress=bar, precision=settings.document_precision
+        ),
     )
     sentence_stage = Stage(
         "Sätze",
         [owner for owner, _ in sentences],
         [text for _, text in sentences],
-        [_key("s:", text) for _, text in sentences],
-        lambda embedder, texts, bar: embedder.embed_documents(texts, batch_size=SENTENCE_BATCH, show_progress=bar),
+        [_key(sentence_prefix, text) for _, text in sentences],
+        lambda embedder, texts, bar: embedder.embed_documents(
+            texts, batch_size=SENTENCE_BATCH, show_progress=bar, precision=settings.sentence_precision
+        ),
     )
     questions = Stage(
         "gespeicherte Fragen",
@@ -359,6 +367,8 @@ def _manifest(settings: Settings, state: CorpusState, plan: Plan, dimension: int
         chroma_url=settings.chroma_url or None,
         built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         build_seconds=round(time.perf_counter() - started, 2),
+        document_precision=settings.document_precision,
+        sentence_precision=settings.sentence_precision,
     )
 
 
