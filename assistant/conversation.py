@@ -64,7 +64,8 @@ def search_text(question: str, merged: Frame, own: Frame, asked: Frame, catalogu
             continue
         for entry_id in getattr(merged, slot):
             entry = catalogue.get(entry_id)
-            if entry is not None and entry_id not in getattr(asked, slot):
+            # named unless the earlier question named it itself (it may have inherited it too)
+            if entry is not None and (entry_id not in getattr(asked, slot) or slot in asked.inherited):
                 names.append(entry.display_name)
     return " ".join([question, previous_question, *names]).strip()
 

@@ -90,6 +90,15 @@ class Settings(BaseSettings):
     # that retrieval ranks first should not lose to a similar-sounding one elsewhere. Tuned on dev
     # (0.25, 0.5 and 1.0 give the same +1 single question; the smallest is kept), docs/benchmarks.md.
     extract_passage_weight: float = 0.25
+    # An extract never opens with a referring sentence ("Dieser …", "Zudem …") that growth added in
+    # front: it gets its predecessor or is left out (answer-engine issue, section 3).
+    extract_self_standing_start: bool = True
+    # A list of exactly one entry makes that entry the answer's focus, so "Who developed it?" follows
+    # up on it (answer-engine issue, section 2: conversations keep the frame).
+    answer_single_item_focus: bool = True
+    # An explanation about one good practice (named, or the one a list named) quotes the passages
+    # about it first (measured on dev, docs/benchmarks.md).
+    answer_entity_passages_first: bool = True
     # A question this close (cosine) to a stored question of a passage starts its extract at the
     # sentences recorded as that question's answer (corpus/questions); tuned on dev.
     stored_answer_min: float = 0.70

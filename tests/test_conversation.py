@@ -195,3 +195,42 @@ def test_chat_command_keeps_history(settings, built_index, netns):
     assert proc.stdout.count("Frage>") >= 2
     assert "Phase: P3 – Pilotphase" in proc.stdout
     assert "P4 – Verstetigung / vertikale Skalierung" in proc.stdout
+
+
+def test_question_about_the_one_listed_entry_is_answered_about_it(service):
+    """A list of exactly one good practice makes it the topic: "Wer hat sie entwickelt?" asks about
+    that entry, instead of listing again or asking about the study's authors."""
+    phase = next(p.id for p in CATALOGUE.phases if len(CATALOGUE.good_practices_of_phase(p.id)) == 1)
+    (only,) = CATALOGUE.good_practices_of_phase(phase)
+    chat = Conversation()
+    first = service.ask(f"Welche Good Practices nennt die Studie für {CATALOGUE.phase_label(phase)}?", conversation=chat)
+    assert only.name in body(first)
+    follow = service.ask("Wer hat sie entwickelt, und wann?", conversation=chat)
+    assert not follow.abstained
+    assert follow.frame.good_practices == [only.id] and follow.frame.operation.value not in ("list", "meta")
+    cited = cited_in_body(follow)
+    assert any(c.chunk_id == f"catalogue-{only.id}" or only.name in c.text for c in cited), follow.answer
+    again = service.ask("Was macht sie so leicht übertragbar?", conversation=chat)
+    assert not again.abstained and only.id in again.frame.good_practices
+
+
+def test_follow_up_to_another_phase_drops_the_earlier_phase_example(service):
+    chat = Conversation()
+    first = service.ask("Gibt es ein Beispiel aus der Pilotphase?", conversation=chat)
+    earlier = [gp for gp in first.frame.good_practices if CATALOGUE.get(gp).phase == "P3"]
+    assert earlier, first.frame
+    follow = service.ask("Und für die Verstetigung?", conversation=chat)
+    assert "P4" in follow.frame.phases
+    assert not set(earlier) & set(follow.frame.good_practices), follow.frame
+    assert all(CATALOGUE.get(gp).name not in body(follow) for gp in earlier), follow.answer
+
+
+@pytest.mark.parametrize("follow_up", ["Und für die Verstetigung?", "Und über die Verstetigung?", "Und für P4?"])
+def test_bare_ellipsis_with_an_umlaut_preposition_is_answered(service, follow_up):
+    """"für"/"über" are function words in any spelling: the ellipsis has no topic of its own, inherits
+    the answered question and is never refused (it was, when folding made "für" a topic word "fur")."""
+    assert frame(follow_up).topic == []
+    chat = Conversation()
+    service.ask("Was ist in der Pilotphase wichtig?", conversation=chat)
+    answer = service.ask(follow_up, conversation=chat)
+    assert not answer.abstained and answer.phases[0] == "P4", answer.answer

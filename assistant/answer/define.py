@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from assistant.answer.draft import AnswerContext, Draft
+from assistant.answer.draft import SLOT_OF_KIND, AnswerContext, Draft
 from assistant.answer.extract import REFERRING, quotable_chunk, quotable_sentence, render, sentences_of, window, Scored
 from assistant.frames.lexicon import fold_text
 from assistant.schema import Chunk, Passage
@@ -78,7 +78,7 @@ def defining_sentence(ctx: AnswerContext, surfaces: list[str], exclude: set[str]
     return best
 
 
-def _entry_line(ctx: AnswerContext, draft: Draft, entry_id: str) -> str | None:
+def entry_line(ctx: AnswerContext, draft: Draft, entry_id: str) -> str | None:
     """'Laut Kriterienkatalog: „Name“ (K12, P2 – …; Skalierungstreiber …; Meilenstein …): summary [n]'."""
     entry = ctx.catalogue.get(entry_id)
     passage = ctx.catalogue_passage(entry_id)
@@ -106,12 +106,9 @@ def _entry_line(ctx: AnswerContext, draft: Draft, entry_id: str) -> str | None:
     elif entry.kind == "good_practice":
         facts += [x for x in (entry.place, ctx.catalogue.phase_label(entry.phase)) if x]
     summary = f" {entry.summary}" if entry.summary else ""
-    draft.focus.setdefault(_SLOT_OF_KIND[entry.kind], []).append(entry.id)
+    draft.focus.setdefault(SLOT_OF_KIND[entry.kind], []).append(entry.id)
     head = f"„{entry.display_name}“ ({entry.id}" + (f"; {'; '.join(facts)}" if facts else "") + ")"
     return f"{labels['catalogue_says']}: {head}.{summary} [{draft.cite(passage)}]"
-
-
-_SLOT_OF_KIND = {"criterion": "criteria", "driver": "drivers", "good_practice": "good_practices", "mechanism": "mechanisms", "phase": "phases"}
 
 
 def definition_parts(ctx: AnswerContext, draft: Draft, term: str | None, entry_id: str | None, budget: int) -> list[str]:
@@ -128,7 +125,7 @@ def definition_parts(ctx: AnswerContext, draft: Draft, term: str | None, entry_i
             used += len(line.split())
             exclude.add(chunk.id)
     if entry_id:
-        line = _entry_line(ctx, draft, entry_id)
+        line = entry_line(ctx, draft, entry_id)
         if line and used + len(line.split()) <= budget + 40:
             lines.append(line)
             used += len(line.split())
@@ -246,7 +243,7 @@ def _phase_side(ctx: AnswerContext, draft: Draft, phase: str, budget: int) -> li
     from assistant.answer.explain import phase_pool
     from assistant.answer.extract import extract
 
-    line = _entry_line(ctx, draft, phase)
+    line = entry_line(ctx, draft, phase)
     lines = [line] if line else []
     topic = ctx.frame.own_topic or ctx.frame.topic
     if topic:

@@ -61,6 +61,10 @@ class AnswerContext:
         return float(vector @ self.vector) if vector is not None else 0.0
 
 
+# The frame slot that holds catalogue entries of each kind.
+SLOT_OF_KIND = {"criterion": "criteria", "driver": "drivers", "good_practice": "good_practices", "mechanism": "mechanisms", "phase": "phases"}
+
+
 @dataclass
 class Draft:
     """Body lines and citations of one answer."""
@@ -72,6 +76,7 @@ class Draft:
     further: bool = True  # end with up to two further retrieved sources ("Mehr dazu")
     is_list: bool = False  # lists may exceed the word limit
     focus: dict[str, list[str]] = field(default_factory=dict)  # frame slots the answer was about (for follow-ups)
+    listed: list[tuple[str, str]] = field(default_factory=list)  # (kind, id) of each catalogue entry a list names
 
     def cite(self, passage: Passage | Chunk) -> int:
         if isinstance(passage, Chunk):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from assistant.answer.define import entry_line
 from assistant.answer.draft import AnswerContext, Draft
 from assistant.domain import DEVELOPMENT_PHASES
 from assistant.answer.extract import Scored, extract, quotable_chunk, render, sentences_of, window
@@ -14,20 +15,45 @@ from assistant.schema import Passage
 
 def dossier_pool(ctx: AnswerContext) -> list[Passage]:
     """The retrieved passages an extract may quote: dossier (and user) text, best first; passages of
-    the asked phase go first."""
+    the asked phase go first, and a question about one good practice quotes the passages about it
+    before anything else."""
     pool = [p for p in ctx.passages[: ctx.settings.answer_pool] if quotable_chunk(p.chunk)]
     phases = set(ctx.frame.phases) if "phases" not in ctx.frame.inherited else set()
     if phases:
         pool = [p for p in pool if p.chunk.phase in phases] + [p for p in pool if p.chunk.phase not in phases]
+    about = _entity(ctx)
+    if about:
+        pool = _about_first(ctx, pool, about)
     return pool
 
 
-def stored_extract(ctx: AnswerContext) -> list[tuple[Passage, list[str]]] | None:
-    """When the question is very close to a stored question of a dossier passage, the extract
-    starts at the sentences recorded as that question's answer (corpus/questions)."""
+def _entity(ctx: AnswerContext) -> str | None:
+    """The one good practice the question is about, if any."""
+    if len(ctx.frame.good_practices) == 1 and ctx.settings.answer_entity_passages_first:
+        return ctx.frame.good_practices[0]
+    return None
+
+
+def _about_first(ctx: AnswerContext, pool: list[Passage], entry_id: str) -> list[Passage]:
+    """The dossier passages the chunker linked to the entry, retrieved or not, ahead of the pool;
+    they count as well retrieved as the best passage (they are what the question is about)."""
+    top = max((p.score for p in pool), default=0.0)
+    retrieved = {p.chunk.id: p for p in ctx.passages}
+    about = [
+        Passage(chunk=c, score=max(top, retrieved[cid].score if cid in retrieved else 0.0))
+        for cid in ctx.index.order
+        if entry_id in (c := ctx.index.chunks[cid]).good_practices and quotable_chunk(c)
+    ]
+    seen = {p.chunk.id for p in about}
+    return about + [p for p in pool if p.chunk.id not in seen]
+
+
+def stored_extract(ctx: AnswerContext, among: set[str] | None = None) -> list[tuple[Passage, list[str]]] | None:
+    """When the question is very close to a stored question of a dossier passage (of `among`, if
+    given), the extract starts at the sentences recorded as that question's answer (corpus/questions)."""
     if ctx.stored is None:
         return None
-    match = ctx.stored.best(ctx.vector)
+    match = ctx.stored.best(ctx.vector, among)
     if match is None or match.similarity < ctx.settings.stored_answer_min:
         return None
     chunk = ctx.index.chunks.get(match.chunk_id)
@@ -46,12 +72,22 @@ def stored_extract(ctx: AnswerContext) -> list[tuple[Passage, list[str]]] | None
 
 def explain(ctx: AnswerContext) -> Draft | None:
     pool = dossier_pool(ctx)
-    parts = stored_extract(ctx) or extract(ctx, pool)
-    if not parts:
-        return None
     draft = Draft(ctx)
-    draft.add(render(draft, parts))
-    return draft
+    about = _entity(ctx)
+    among = {p.chunk.id for p in pool if about in p.chunk.good_practices} if about else None
+    max_words = ctx.max_words
+    if about and among:
+        # a question about one good practice: its catalogue facts (place, years, who), then only what
+        # the dossier says about it
+        line = entry_line(ctx, draft, about)
+        if line:
+            draft.add(line)
+            max_words = max(40, max_words - len(line.split()))
+        pool = [p for p in pool if p.chunk.id in among]
+    parts = stored_extract(ctx, among) or extract(ctx, pool, max_words=max_words)
+    if parts:
+        draft.add(render(draft, parts))
+    return None if draft.empty else draft
 
 
 def phase_pool(ctx: AnswerContext, phase: str) -> list[Passage]:

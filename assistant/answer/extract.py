@@ -123,6 +123,20 @@ def window(
             words += _words(sentences[prev])
             continue
         break
+    if ctx.settings.extract_self_standing_start:
+        # growth may have added a referring sentence at the front: give it its predecessor (one
+        # sentence beyond the limit at most), or else leave it out
+        while (
+            start > 0
+            and REFERRING.match(sentences[start])
+            and end - start + 1 <= max_sentences
+            and quotable_sentence(sentences[start - 1])
+            and words + _words(sentences[start - 1]) <= max_words
+        ):
+            start -= 1
+            words += _words(sentences[start])
+        while start < best.position and REFERRING.match(sentences[start]):
+            start += 1
     while start < best.position and not quotable_sentence(sentences[start]):
         start += 1
     return sentences[start : end + 1]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from assistant.answer.draft import AnswerContext, Draft
+from assistant.answer.draft import SLOT_OF_KIND, AnswerContext, Draft
 from assistant.answer.explain import dossier_pool
 from assistant.answer.extract import extract, render
 from assistant.catalogue import CatalogueEntry, Criterion
@@ -33,6 +33,7 @@ def _dossier_passage_for(ctx: AnswerContext, entry_id: str, phase: str | None = 
 
 
 def _item(ctx: AnswerContext, draft: Draft, entry: CatalogueEntry, extra: str = "", with_dossier: bool = True, mark: str = "") -> str:
+    draft.listed.append((entry.kind, entry.id))
     refs = [draft.cite(ctx.catalogue_passage(entry.id))]
     if with_dossier:
         chunk = _dossier_passage_for(ctx, entry.id, entry.phase)
@@ -343,7 +344,14 @@ def list_items(ctx: AnswerContext) -> Draft | None:
         from assistant.answer.explain import phase_overview
 
         return phase_overview(ctx)  # "Welche Phase kommt nach P2?" is about one phase, not a list of phases
-    return LISTS[target](ctx)
+    draft = LISTS[target](ctx)
+    if ctx.settings.answer_single_item_focus and draft is not None and len(draft.listed) == 1:
+        # a list of one ("The catalogue names 1 good practice …: Smart Village App") is about that
+        # entry: "Who developed it?" follows up on it
+        kind, entry_id = draft.listed[0]
+        if kind in SLOT_OF_KIND:
+            draft.focus.setdefault(SLOT_OF_KIND[kind], []).append(entry_id)
+    return draft
 
 
 def _number_bonus(sentence: str) -> float:

@@ -58,6 +58,12 @@ class Frame(BaseModel):
     follow_up: bool = False  # merged with the previous turn's frame
 
     @property
+    def single_listed(self) -> bool:
+        """Did this (list) frame end up about exactly one entry of its target (see Draft.focus)?"""
+        slot = _SLOT_OF_TARGET.get(self.target) if self.target else None
+        return slot is not None and len(getattr(self, slot)) == 1
+
+    @property
     def entity_count(self) -> int:
         return sum(
             len(x)
@@ -65,12 +71,23 @@ class Frame(BaseModel):
         )
 
     def follow(self, previous: "Frame") -> "Frame":
-        """This follow-up's frame with every slot it leaves open taken from `previous`."""
+        """This follow-up's frame with every slot it leaves open taken from `previous`.
+
+        Two exceptions: a follow-up that moves to another phase ("And for the Verstetigung phase?")
+        does not inherit the previous phase's good practices and criteria; and a question of its own
+        about the one entry a list named ("Who developed it, and when?") keeps its own operation
+        instead of listing again."""
         operation = self.operation if self.cued else previous.operation
+        if not self.cued and self.topic and previous.operation in (Operation.LIST, Operation.COUNT) and previous.single_listed:
+            # the question is about that entry: never about the study itself or a new list
+            operation = Operation.EXPLAIN if self.operation in _NOT_ABOUT_AN_ENTRY else self.operation
         if operation == Operation.PHASE and not (self.phases or previous.phases):
             operation = Operation.EXPLAIN
         merged = self.model_copy(update={"operation": operation, "follow_up": True})
+        new_phase = bool(self.phases) and set(self.phases) != set(previous.phases)
         for slot in ("phases", "drivers", "workstreams", "criteria", "good_practices", "mechanisms", "terms", "operator_types"):
+            if new_phase and slot in _PHASE_BOUND:
+                continue
             if not getattr(self, slot) and getattr(previous, slot):
                 setattr(merged, slot, list(getattr(previous, slot)))
                 merged.inherited.append(slot)
@@ -83,6 +100,17 @@ class Frame(BaseModel):
         merged.lang = self.lang
         return merged
 
+
+_NOT_ABOUT_AN_ENTRY = (Operation.META, Operation.ONBOARDING, Operation.LIST, Operation.COUNT)
+# Entities that belong to one phase: a follow-up that names another phase does not inherit them.
+_PHASE_BOUND = ("criteria", "good_practices")
+# The frame slot of the entries a list target names.
+_SLOT_OF_TARGET = {
+    Target.CRITERIA: "criteria",
+    Target.DRIVERS: "drivers",
+    Target.GOOD_PRACTICES: "good_practices",
+    Target.MECHANISMS: "mechanisms",
+}
 
 _TARGET_OF_LINK = {
     "criteria": Target.CRITERIA,
@@ -181,6 +209,10 @@ _FOLLOW_UP_START = re.compile(
 _POINTER = re.compile(r"\b(dafur|dazu|hierzu|davon|damit|dabei|darin|daruber|daran|dies|diese[rsmn]?|it|this|these|those|them|that)\b")
 # "das"/"es" point back only when they stand alone ("Was heißt das?"), not as an article ("das Glossar").
 _PRONOUN = re.compile(r"(?i:\b(das|es)\b)(?!\s+[A-ZÄÖÜ])")
+# Lower-case "sie"/"ihn"/"ihm"/"ihnen" inside a question point back ("Wer hat sie entwickelt?"); not
+# the possessive "ihren", which usually refers within the question. A capital "Sie" is the polite
+# "you" ("Können Sie …"), so this pattern is case-sensitive.
+_PERSONAL = re.compile(r"(?<!^)\b(sie|ihn|ihm|ihnen)\b")
 _EXPLETIVE = re.compile(r"\b(gibt|geht|steht|gab) es\b|\b(is|are) there\b", re.IGNORECASE)
 
 
@@ -192,7 +224,12 @@ def points_back(question: str) -> bool:
     entwickelt?")? Then its own words alone do not say what it is about."""
     unreferenced = _EXPLETIVE.sub(" ", question)
     folded = fold_text(unreferenced)
-    return bool(_POINTER.search(folded) or _PRONOUN.search(unreferenced) or _TRAILING_PRONOUN.search(folded))
+    return bool(
+        _POINTER.search(folded)
+        or _PRONOUN.search(unreferenced)
+        or _PERSONAL.search(unreferenced)
+        or _TRAILING_PRONOUN.search(folded)
+    )
 
 
 def is_follow_up(question: str, frame: Frame, previous: Frame | None) -> bool:

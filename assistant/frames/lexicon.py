@@ -26,8 +26,9 @@ LEXICON_FILE = Path(__file__).resolve().parent.parent / "data" / "lexicon.yaml"
 
 ENTITY_TYPES = ("phase", "driver", "workstream", "criterion", "good_practice", "mechanism", "term", "operator_type", "target")
 
-# Function words that never carry a topic (German and English).
-STOPWORDS = frozenset(
+# Function words that never carry a topic (German and English). Tokens are folded (ü → u), so the
+# folded spellings ("fur", "uber", "konnen") are added below, after fold_text.
+_STOPWORDS_WRITTEN = frozenset(
     """
     der die das den dem des ein eine einer eines einem einen kein keine und oder aber zu zum zur von vom mit
     für fuer in im an am auf aus bei nach über ueber unter vor durch ist sind war waren wird werden wurde wurden
@@ -58,6 +59,9 @@ def fold_text(text: str) -> str:
     text = _GENDER.sub(r"\1\2", text).casefold().replace("ß", "ss")
     text = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+STOPWORDS = _STOPWORDS_WRITTEN | frozenset(fold_text(w) for w in _STOPWORDS_WRITTEN)
 
 
 def tokens(text: str) -> list[str]:
