@@ -43,7 +43,7 @@ def fake_vector(text: str, dimension: int = FAKE_DIMENSION) -> np.ndarray:
 
 class FakeEmbedder:
     """Drop-in for `assistant.embedding.Embedder` (the methods and attribute the code under test
-    uses: `dimension`, `embed_query`, `embed_queries`, `embed_documents`, `embed_sentences`).
+    uses: `dimension`, `embed_query`, `embed_queries`, `embed_documents`).
     Questions and documents share one vector space, as with the real model's two prompts.
     `calls` counts texts encoded per method, so a test can check the embedder was (not) used."""
 
@@ -64,10 +64,13 @@ class FakeEmbedder:
         self.calls["queries"] += len(texts)
         return self._matrix(list(texts))
 
-    def embed_documents(self, texts: Sequence[str], batch_size: int = 16, show_progress: bool = False) -> np.ndarray:
+    def embed_documents(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 16,
+        show_progress: bool = False,
+        precision: str | None = None,
+    ) -> np.ndarray:
         self.calls["documents"] += len(texts)
         return self._matrix(list(texts))
-
-    def embed_sentences(self, texts: Sequence[str]) -> np.ndarray:
-        return self.embed_documents(texts, batch_size=32)
 

@@ -17,7 +17,7 @@ TEXTS = ["Offene Schnittstellen im Masterportal", "Im Masterportal: offene Schni
 
 
 def test_the_fake_has_the_real_embedders_methods_and_parameters():
-    for name in ("embed_query", "embed_queries", "embed_documents", "embed_sentences"):
+    for name in ("embed_query", "embed_queries", "embed_documents"):
         real = inspect.signature(getattr(Embedder, name))
         fake = inspect.signature(getattr(FakeEmbedder, name))
         assert list(fake.parameters) == list(real.parameters), name
@@ -34,7 +34,7 @@ def test_vectors_are_unit_float32_and_follow_the_words():
     assert same_words > 0.999 and other_words < 0.9
     assert np.array_equal(embedder.embed_query(TEXTS[0]), matrix[0])
     assert np.array_equal(embedder.embed_queries(TEXTS), matrix)
-    assert np.array_equal(embedder.embed_sentences(TEXTS), matrix)
+    assert np.array_equal(embedder.embed_documents(TEXTS, precision="bfloat16"), matrix)
     assert embedder.embed_documents([]).shape == (0, FAKE_DIMENSION)
     assert embedder.calls == {"query": 1, "queries": len(TEXTS), "documents": 2 * len(TEXTS)}
 
