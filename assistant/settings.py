@@ -93,15 +93,29 @@ class Settings(BaseSettings):
     # An extract never opens with a referring sentence ("Dieser …", "Zudem …") that growth added in
     # front: it gets its predecessor or is left out (answer-engine issue, section 3).
     extract_self_standing_start: bool = True
+    # Connectives ("Zudem", "Gleichzeitig") and final clauses ("Damit die Lösung …, …") get their
+    # predecessor when it fits, but may open an extract when it does not; only real references back
+    # ("Dieser …", "Dabei …") are then left out. Dev: how-to +1, nothing lost (docs/benchmarks.md).
+    extract_connectives_stand: bool = True
     # A list of exactly one entry makes that entry the answer's focus, so "Who developed it?" follows
     # up on it (answer-engine issue, section 2: conversations keep the frame).
     answer_single_item_focus: bool = True
     # An explanation about one good practice (named, or the one a list named) quotes the passages
     # about it first (measured on dev, docs/benchmarks.md).
     answer_entity_passages_first: bool = True
+    # An explanation of a key finding the question names quotes that key finding's own section; a
+    # title word found in at most this many dossier passages names it alone ("Fehlerkultur").
+    # Dev: same score, two key-finding answers now quote their section (docs/benchmarks.md).
+    answer_key_finding_first: bool = True
+    key_finding_rare_df: int = Field(default=2, ge=0)
     # A question this close (cosine) to a stored question of a passage starts its extract at the
     # sentences recorded as that question's answer (corpus/questions); tuned on dev.
     stored_answer_min: float = 0.70
+    # An explanation whose best retrieved passage is a catalogue criterion, ahead of the best dossier
+    # passage by at least this margin, opens with that criterion's catalogue line (the criterion is
+    # the recommendation; e.g. K14 for vendor lock-in). None = never. Dev: how-to 6/15 with any
+    # margin from 0.0 to 0.06, 5/15 without (docs/benchmarks.md).
+    explain_criterion_margin: float | None = 0.03
     # Refusal (assistant/answer/refusal.py): below these coverage scores (best passage-or-sentence
     # cosine + best stored-question cosine) the sources are silent. Calibrated on the dev splits only
     # (answer set dev + retrieval dev; 17 out-of-scope questions), docs/benchmarks.md:

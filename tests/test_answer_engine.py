@@ -171,10 +171,27 @@ def test_sources_silent_and_manipulation_are_refused(service):
 
 
 def test_extract_does_not_open_with_a_sentence_that_needs_its_predecessor(service):
-    """Growing an extract may add the sentence before the best one; when that sentence opens with a
-    referring word ("Dieser Wissenstransfer …"), its own predecessor comes too, or it is left out."""
-    from assistant.answer.extract import REFERRING
+    """Growing an extract may add the sentence before the best one; when that sentence refers back
+    ("Dieser Wissenstransfer …"), its own predecessor comes too, or it is left out."""
+    from assistant.answer.extract import needs_predecessor
 
     answer = service.ask("Wie sorgen wir dafür, dass beim Transfer an eine andere Stadt auch das Wissen mit übergeht?")
     first_sentence = body(answer).strip()
-    assert not answer.abstained and not REFERRING.match(first_sentence), answer.answer
+    assert not answer.abstained and not needs_predecessor(service.settings, first_sentence), answer.answer
+
+
+def test_how_to_opens_with_the_criterion_retrieval_ranks_first(service):
+    """When the catalogue criterion is the best hit, it is the recommendation: its line comes first."""
+    k14 = next(c for c in CRITERIA if c["id"] == "K14")
+    answer = service.ask("Wie verhindern wir, dass wir von einem einzelnen Softwarehersteller abhängig werden?")
+    assert not answer.abstained and answer.frame.operation == "explain"
+    assert body(answer).lstrip().startswith("Laut Kriterienkatalog") and k14["name"] in body(answer), answer.answer
+    assert answer.citations[0].chunk_id == "catalogue-K14"
+
+
+def test_a_named_key_finding_is_explained_from_its_own_section(service):
+    titles = [line.strip("# ").strip() for line in DOSSIER.splitlines() if re.match(r"^#+\s*4\. Wagniskapital", line)]
+    assert titles  # the key finding's heading, read from the dossier
+    answer = service.ask("Wie sollen Kommunen bei der Wagniskapital-Strategie vorgehen?")
+    assert not answer.abstained and answer.frame.operation == "explain"
+    assert "Wagniskapital-Strategie" in answer.citations[0].section and "Kernergebnisse" in answer.citations[0].section, answer.answer

@@ -9,6 +9,7 @@ from assistant.answer.define import entry_line
 from assistant.answer.draft import AnswerContext, Draft
 from assistant.domain import DEVELOPMENT_PHASES
 from assistant.answer.extract import Scored, extract, quotable_chunk, render, sentences_of, window
+from assistant.answer.findings import key_finding_sections, named_key_finding
 from assistant.answer.stored import positions
 from assistant.schema import Passage
 
@@ -70,6 +71,18 @@ def stored_extract(ctx: AnswerContext, among: set[str] | None = None) -> list[tu
     return [(passage, text)]
 
 
+def _leading_criterion(ctx: AnswerContext, pool: list[Passage]) -> str | None:
+    """The catalogue criterion retrieval ranks first, clearly ahead of the best quotable passage."""
+    margin = ctx.settings.explain_criterion_margin
+    if margin is None or not ctx.passages:
+        return None
+    first = ctx.passages[0]
+    if first.chunk.source != "catalogue" or first.chunk.kind != "criterion" or not first.chunk.ref_id:
+        return None
+    runner_up = max((p.score for p in pool), default=0.0)
+    return first.chunk.ref_id if first.score - runner_up >= margin else None
+
+
 def explain(ctx: AnswerContext) -> Draft | None:
     pool = dossier_pool(ctx)
     draft = Draft(ctx)
@@ -84,6 +97,16 @@ def explain(ctx: AnswerContext) -> Draft | None:
             draft.add(line)
             max_words = max(40, max_words - len(line.split()))
         pool = [p for p in pool if p.chunk.id in among]
+    elif ctx.settings.answer_key_finding_first and (finding := named_key_finding(ctx)) is not None:
+        # "Was ist mit harmonisierter Entwicklung gemeint?": what the key finding itself says
+        top = max((p.score for p in pool), default=0.0)
+        pool = [Passage(chunk=c, score=top) for c in key_finding_sections(ctx)[finding]]
+        among = {p.chunk.id for p in pool}
+    elif (criterion := _leading_criterion(ctx, pool)) is not None:
+        line = entry_line(ctx, draft, criterion)
+        if line:
+            draft.add(line)
+            max_words = max(40, max_words - len(line.split()))
     parts = stored_extract(ctx, among) or extract(ctx, pool, max_words=max_words)
     if parts:
         draft.add(render(draft, parts))

@@ -18,6 +18,7 @@ from assistant.answer.draft import AnswerContext
 from assistant.chunking import chunk_sentences
 from assistant.frames.lexicon import content_stems
 from assistant.schema import Chunk, Passage
+from assistant.settings import Settings
 
 # A sentence opening with one of these words refers to what came before it.
 REFERRING = re.compile(
@@ -26,6 +27,25 @@ REFERRING = re.compile(
     r"Demnach|Gleichzeitig|Zusätzlich|Trotzdem|Dennoch|Denn|Aber|Jedoch|Doch|Solche[rsmn]?|Letztere[rsmn]?|"
     r"Beide|Anschließend|Danach|Er|Sie|Es|Ihre?|Seine?|Deren|Dessen|Dort|Darin|Davon|Diesem|Wesentlicher)\b"
 )
+# Of those, these only link to what came before ("Zudem …", "Gleichzeitig …"): they get their
+# predecessor when it fits, but a reader can follow them without it, so they may open an extract.
+CONNECTIVE = re.compile(
+    r"^(Darüber hinaus|Zudem|Außerdem|Ebenso|Auch|Insofern|Folglich|Allerdings|Zum anderen|Andererseits|"
+    r"Gleichzeitig|Zusätzlich|Trotzdem|Dennoch|Denn|Aber|Jedoch|Doch|Anschließend|Danach|Wesentlicher)\b"
+)
+# "Damit die Lösung … funktioniert, …" is a final clause ("so that"), not a reference back.
+_FINAL_CLAUSE = re.compile(r"^Damit (die|der|das|den|dem|ein|eine|einer|eines|sie|er|es|wir|man|diese[rsmn]?)\b")
+
+
+def needs_predecessor(settings: Settings, sentence: str) -> bool:
+    """Whether a sentence cannot open an extract without the one before it."""
+    if not REFERRING.match(sentence):
+        return False
+    if settings.extract_connectives_stand:
+        return not (CONNECTIVE.match(sentence) or _FINAL_CLAUSE.match(sentence))
+    return True
+
+
 _CAPTION = re.compile(r"^(\*\*)?(Abbildung|Tabelle|Abb\.|Quelle)\s*\d*[:.]?|\|\s*Quelle:", re.IGNORECASE)
 
 
@@ -135,7 +155,7 @@ def window(
         ):
             start -= 1
             words += _words(sentences[start])
-        while start < best.position and REFERRING.match(sentences[start]):
+        while start < best.position and needs_predecessor(ctx.settings, sentences[start]):
             start += 1
     while start < best.position and not quotable_sentence(sentences[start]):
         start += 1
@@ -166,7 +186,7 @@ def extract(
         for cand in scored[1:]:
             if cand.score < best.score - settings.extract_second_margin:
                 break
-            if cand.passage.chunk.id == best.passage.chunk.id or REFERRING.match(cand.text):
+            if cand.passage.chunk.id == best.passage.chunk.id or needs_predecessor(ctx.settings, cand.text):
                 continue
             if used + _words(cand.text) > max_words or _near_duplicate(cand.text, first):
                 continue

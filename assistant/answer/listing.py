@@ -14,6 +14,7 @@ from typing import Callable
 from assistant.answer.draft import SLOT_OF_KIND, AnswerContext, Draft
 from assistant.answer.explain import dossier_pool
 from assistant.answer.extract import extract, render
+from assistant.answer.findings import key_finding_sections
 from assistant.catalogue import CatalogueEntry, Criterion
 from assistant.domain import CONTINUOUS_PHASE, DEVELOPMENT_PHASES, Operation
 from assistant.frames import Target
@@ -239,17 +240,12 @@ def _mechanisms_list(ctx: AnswerContext) -> Draft:
 
 def _key_findings_list(ctx: AnswerContext) -> Draft | None:
     """The numbered subsections of the key-findings chapter, each cited with its first passage."""
-    firsts: dict[str, Chunk] = {}
-    for cid in ctx.index.order:
-        chunk = ctx.index.chunks[cid]
-        parts = chunk.section.split(" > ")
-        if chunk.source == "dossier" and len(parts) >= 2 and "Kernergebnisse" in parts[0] and re.match(r"^\d+\.", parts[1]):
-            firsts.setdefault(parts[1], chunk)
-    if not firsts:
+    sections = key_finding_sections(ctx)
+    if not sections:
         return None
     draft = Draft(ctx, further=False, is_list=True)
-    draft.add(ctx.labels["key_findings"].format(n=len(firsts)) + ":")
-    draft.add("\n".join(f"- {title} [{draft.cite(chunk)}]" for title, chunk in firsts.items()))
+    draft.add(ctx.labels["key_findings"].format(n=len(sections)) + ":")
+    draft.add("\n".join(f"- {title} [{draft.cite(chunks[0])}]" for title, chunks in sections.items()))
     return draft
 
 

@@ -1,0 +1,42 @@
+"""Key findings (Kernergebnisse): the numbered subsections of the dossier's key-findings chapter,
+and which of them a question names ("Was ist mit harmonisierter Entwicklung gemeint?")."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from assistant.answer.draft import AnswerContext
+from assistant.frames.lexicon import content_stems
+from assistant.schema import Chunk
+
+
+def key_finding_sections(ctx: AnswerContext) -> dict[str, list[Chunk]]:
+    """Title ("4. Wagniskapital-Strategie") -> its dossier passages, in dossier order."""
+    sections: dict[str, list[Chunk]] = {}
+    for cid in ctx.index.order:
+        chunk = ctx.index.chunks[cid]
+        parts = chunk.section.split(" > ")
+        if chunk.source == "dossier" and len(parts) >= 2 and "Kernergebnisse" in parts[0] and re.match(r"^\d+\.", parts[1]):
+            sections.setdefault(parts[1], []).append(chunk)
+    return sections
+
+
+def named_key_finding(ctx: AnswerContext) -> str | None:
+    """The one key finding the question names: every word of its short title ("Unternehmerische
+    Systematik", "Wagniskapital-Strategie"), or a rare long word of its title ("Fehlerkultur")."""
+    sections = key_finding_sections(ctx)
+    if not sections:
+        return None
+    asked = set(content_stems(ctx.question))
+    rare_df = ctx.settings.key_finding_rare_df
+    frequency = Counter(s for c in ctx.index.chunks.values() if c.source == "dossier" for s in set(content_stems(c.text)))
+    hits = []
+    for title in sections:
+        words = re.sub(r"^\d+\.\s*", "", title)
+        head = content_stems(words.split(":")[0])
+        if len(head) >= 2 and set(head) <= asked:
+            hits.append(title)
+        elif any(s in asked and len(s) >= 8 and frequency[s] <= rare_df for s in content_stems(words)):
+            hits.append(title)
+    return hits[0] if len(hits) == 1 else None
