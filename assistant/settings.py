@@ -97,6 +97,14 @@ class Settings(BaseSettings):
     # predecessor when it fits, but may open an extract when it does not; only real references back
     # ("Dieser …", "Dabei …") are then left out. Dev: how-to +1, nothing lost (docs/benchmarks.md).
     extract_connectives_stand: bool = True
+    # A run of questions in a passage ("Wer übernimmt welche Aufgaben? Wer ist verantwortlich …?") is
+    # quoted whole (within the word limit), even beyond extract_max_sentences.
+    extract_question_runs: bool = True  # dev: operator models 6 -> 7 of 10, nothing lost
+    # A count ("Wie viele Veröffentlichungen …?") lists a catalogue target only when the target is
+    # what "wie viele" counts; otherwise the dossier sentence stating the number answers it.
+    # Dev: counts 10 -> 12 of 14 together with 3 (not 2) sentences for such a number extract.
+    count_target_follows_how_many: bool = True
+    count_extract_sentences: int = Field(default=3, ge=1, le=6)  # sentences of such a number extract
     # A list of exactly one entry makes that entry the answer's focus, so "Who developed it?" follows
     # up on it (answer-engine issue, section 2: conversations keep the frame).
     answer_single_item_focus: bool = True

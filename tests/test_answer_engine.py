@@ -195,3 +195,30 @@ def test_a_named_key_finding_is_explained_from_its_own_section(service):
     answer = service.ask("Wie sollen Kommunen bei der Wagniskapital-Strategie vorgehen?")
     assert not answer.abstained and answer.frame.operation == "explain"
     assert "Wagniskapital-Strategie" in answer.citations[0].section and "Kernergebnisse" in answer.citations[0].section, answer.answer
+
+def test_a_run_of_questions_in_the_dossier_is_quoted_whole(service):
+    """The dossier lists the questions to settle before choosing an operator model; the answer
+    quotes the run of questions to its end instead of stopping after two of them."""
+    paragraph = next(p for p in DOSSIER.split("\n\n") if "Wer übernimmt Kontrollfunktionen" in p)
+    questions = [q.strip() + "?" for q in re.split(r"\?\s*", paragraph.strip()) if q.strip()][1:]
+    assert len(questions) >= 5  # read from the dossier
+    answer = service.ask("Welche Fragen muss eine Kommune vor der Wahl des Betreibermodells beantworten?")
+    text = body(answer)
+    assert not answer.abstained
+    assert all(q.split("(")[0].strip(" ?") in text for q in questions), answer.answer
+
+
+def test_a_count_of_something_the_catalogue_does_not_list_is_answered_with_the_dossier_number(service):
+    """"Wie viele Veröffentlichungen … zu Betreibermodellen" counts publications, not operator types."""
+    number = re.search(r"Die Recherche umfasste (\d+) Veröffentlichungen", DOSSIER).group(1)
+    answer = service.ask("Wie viele Veröffentlichungen hat die Recherche zu Betreibermodellen ausgewertet?")
+    text = body(answer)
+    assert not answer.abstained and number in text and "öffentliche Hand:" not in text, answer.answer
+
+
+def test_phase_question_with_everyday_verbs_gets_the_phase_overview(service):
+    """"achten", "gehen" carry no topic: the question asks for the phase overview."""
+    p3 = next(p for p in CATALOGUE["phases"] if p["id"] == "P3")
+    answer = service.ask("Worauf sollten wir achten, wenn wir in die Pilotphase gehen?")
+    assert not answer.abstained and answer.frame.operation == "phase"
+    assert p3["summary"] in body(answer), answer.answer

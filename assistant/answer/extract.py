@@ -126,17 +126,21 @@ def window(
         start -= 1
         words += _words(sentences[start])
     margin = ctx.settings.extract_follow_margin
-    # forwards (and backwards for a strong predecessor) while it still answers the question
-    while end - start + 1 < max_sentences:
+    # forwards (and backwards for a strong predecessor) while it still answers the question; a run
+    # of questions ("Wer übernimmt welche Aufgaben? Wer ist verantwortlich …?") reads as one list
+    while end - start + 1 < max_sentences or _in_question_run(ctx, sentences, end):
         nxt = end + 1
         prev = start - 1
         grow_next = nxt < len(sentences) and quotable_sentence(sentences[nxt]) and (
             end - start + 1 < min_sentences or score_at.get(nxt, -1.0) >= best.score - margin or REFERRING.match(sentences[nxt])
+            or _in_question_run(ctx, sentences, end)
         )
         if grow_next and words + _words(sentences[nxt]) <= max_words:
             end = nxt
             words += _words(sentences[nxt])
             continue
+        if end - start + 1 >= max_sentences:
+            break
         grow_prev = prev >= 0 and quotable_sentence(sentences[prev]) and score_at.get(prev, -1.0) >= best.score - margin / 2
         if grow_prev and words + _words(sentences[prev]) <= max_words:
             start = prev
@@ -160,6 +164,16 @@ def window(
     while start < best.position and not quotable_sentence(sentences[start]):
         start += 1
     return sentences[start : end + 1]
+
+
+def _in_question_run(ctx: AnswerContext, sentences: list[str], end: int) -> bool:
+    """The extract ends inside a run of questions that goes on (the run is quoted whole)."""
+    return (
+        ctx.settings.extract_question_runs
+        and end + 1 < len(sentences)
+        and sentences[end].rstrip().endswith("?")
+        and sentences[end + 1].rstrip().endswith("?")
+    )
 
 
 def extract(

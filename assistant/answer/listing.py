@@ -17,7 +17,8 @@ from assistant.answer.extract import extract, render
 from assistant.answer.findings import key_finding_sections
 from assistant.catalogue import CatalogueEntry, Criterion
 from assistant.domain import CONTINUOUS_PHASE, DEVELOPMENT_PHASES, Operation
-from assistant.frames import Target
+from assistant.frames import Target, fold_text, tokens
+from assistant.frames.lexicon import STOPWORDS
 from assistant.schema import Chunk
 
 _NUMBER = re.compile(r"\b(\d+|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf)\b", re.IGNORECASE)
@@ -354,14 +355,34 @@ def _number_bonus(sentence: str) -> float:
     return 0.15 if _NUMBER.search(sentence) else 0.0
 
 
+_HOW_MANY = re.compile(r"\b(wie ?viele?|wieviele?|how many)\s+(.*)$")
+
+
+def _counts_the_target(ctx: AnswerContext) -> bool:
+    """Does "wie viele …" count the list target ("Wie viele Kriterien …"), not something the target
+    only qualifies ("Wie viele Veröffentlichungen zu Betreibermodellen …")?"""
+    match = _HOW_MANY.search(fold_text(ctx.question))
+    if match is None or not ctx.settings.count_target_follows_how_many:
+        return True
+    if not [t for t in tokens(match.group(2)) if t not in STOPWORDS]:
+        return True  # "Wie viele sind das?": the target is inherited
+    rest = ctx.lexicon.link(match.group(2))
+    # at most one content word ("verschiedene") before the target; articles and numbers don't count
+    # ("Wie viele von den 76 Kriterien …")
+    def words_before(position: int) -> int:
+        return sum(1 for t in rest.tokens[:position] if t not in STOPWORDS and not t.isdigit())
+
+    return any(link.type == "target" and words_before(link.start) <= 1 for link in rest.links)
+
+
 def count_items(ctx: AnswerContext) -> Draft | None:
-    target = _target(ctx)
+    target = _target(ctx) if _counts_the_target(ctx) else None
     if target == Target.CRITERIA:
         return _criteria_list(ctx, count_only=True)
     if target is not None and target in LISTS:
         return LISTS[target](ctx)
     # a number the catalogue does not hold: the dossier sentence that states it
-    parts = extract(ctx, dossier_pool(ctx), bonus=_number_bonus, second=False, max_sentences=2)
+    parts = extract(ctx, dossier_pool(ctx), bonus=_number_bonus, second=False, max_sentences=ctx.settings.count_extract_sentences)
     if not parts:
         return LISTS[target](ctx) if target in LISTS else None
     draft = Draft(ctx)

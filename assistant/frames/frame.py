@@ -132,7 +132,8 @@ _FRAME_WORDS = frozenset(
     erklare erklaer erklär erklaren erklären beschreibe nenne nenn liste zähle zaehle aufzählen gib zeig zeige
     unterschied unterschiede unterscheiden unterscheidet vergleich vergleiche beispiel beispiele example examples
     good practice practices best definition define bedeutet bedeutung heißt meint versteht verstehen
-    wichtig wichtige beachten passiert geht ziel ziele aufgabe aufgaben tun vordergrund kommt
+    wichtig wichtige beachten beachte achten berücksichtigen passiert geht gehen ziel ziele aufgabe aufgaben tun
+    vordergrund kommt
     roadmap studie dossier katalog kriterienkatalog laut steht sagt sagen nennt nennen gemeint
     wirklich konkret kurz knapp einfach bitte danke difference explain describe list name tell show important
     happens happen focus matter matters study catalogue say says mean means meant
