@@ -222,3 +222,20 @@ def test_phase_question_with_everyday_verbs_gets_the_phase_overview(service):
     answer = service.ask("Worauf sollten wir achten, wenn wir in die Pilotphase gehen?")
     assert not answer.abstained and answer.frame.operation == "phase"
     assert p3["summary"] in body(answer), answer.answer
+
+
+def test_a_covered_everyday_question_is_not_refused_and_an_uncovered_one_is(service):
+    """Every noun of the first is common in the dossier; the second asks for a number it never gives."""
+    assert "Bürgerinnen" in DOSSIER and "Einwohner" not in DOSSIER
+    assert not service.ask("Wie binde ich die Bürgerinnen und Bürger ein?").abstained
+    assert service.ask("Wie viele Einwohner hat Kaiserslautern?").abstained
+
+
+def test_a_follow_up_ending_in_es_asks_about_the_earlier_topic(service):
+    """"Unter welcher Lizenz steht es?" after the Masterportal: its licence, from the catalogue."""
+    gp01 = next(g for g in CATALOGUE["good_practices"] if g["id"] == "GP01")
+    licence = re.search(r"MIT-Lizenz", gp01["summary"]).group(0)
+    conversation = Conversation()
+    service.ask("Was ist das Masterportal?", conversation=conversation)
+    answer = service.ask("Unter welcher Lizenz steht es?", conversation=conversation)
+    assert not answer.abstained and licence in body(answer), answer.answer

@@ -112,6 +112,9 @@ class AnswerEngine:
         # A follow-up with words of its own ("Und wie wird das Wetter?") is judged by those words;
         # a bare ellipsis ("Und in P4?") by what it inherited.
         own_words = frame.follow_up and frame.own_topic and not points_back(question)
+        common = self.settings.refuse_supported_min_passages
+        if own_words and common and self.vocabulary.supports(question, frame.own_topic, lang, common):
+            own_words = False  # "Und die Nachteile?": words the sources use often continue the topic
         evidence_vector = self.embedder.embed_query(question) if own_words else vector
         if sources_silent(frame, evidence_vector, pool, self.index, self.settings, question, self.vocabulary):
             return refusal_answer(question, lang)

@@ -15,6 +15,7 @@ splits only (docs/benchmarks.md, refusal calibration).
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import numpy as np
 
@@ -70,6 +71,8 @@ class Vocabulary:
     def __init__(self, texts: list[str]):
         self.words = {t for text in texts for t in tokens(text)}
         self.stems = {stem(w) for w in self.words}
+        # in how many source passages each word stem occurs
+        self.passages_with: Counter[str] = Counter(s for text in texts for s in {stem(t) for t in tokens(text)})
         self._prefixes = {w[:5] for w in self.words if len(w) >= 5}
 
     def knows(self, word: str) -> bool:
@@ -84,6 +87,17 @@ class Vocabulary:
                 if h and len(h) >= 4 and stem(h) in self.stems and stem(tail) in self.stems:
                     return True
         return False
+
+    def supports(self, question: str, topic: list[str], lang: str, min_passages: int) -> bool:
+        """Do the sources use every word the question asks about, each in at least `min_passages`
+        passages ("Wie binde ich die Bürgerinnen und Bürger ein?")? In German these are its nouns
+        (capitalised, not the first word: verbs are inflected and split, "binde … ein"); in English
+        its topic words."""
+        if lang == "de":
+            words = [fold_text(w) for w in re.findall(r"[\wÄÖÜäöüß]+", question)[1:] if w[0].isupper() and not w.isupper()]
+        else:
+            words = list(topic)
+        return bool(words) and all(self.passages_with[stem(w)] >= min_passages for w in words)
 
     def unknown_names(self, question: str) -> list[str]:
         """Capitalised words (not the first) that the sources never use, ordinary noun forms aside."""
@@ -135,6 +149,14 @@ def sources_silent(
         return False  # a bare ellipsis ("Und in P4?") inherits an answered question
     score = coverage_score(vector, passages, index)
     threshold = settings.refuse_below_linked if frame.entity_count else settings.refuse_below
+    topic = frame.own_topic if frame.follow_up else frame.topic
+    supported = settings.refuse_supported_min_passages and vocabulary is not None and vocabulary.supports(
+        question, topic, frame.lang, settings.refuse_supported_min_passages
+    )
+    if supported:
+        # every word it asks about is common in the sources: held to the bar of a question that
+        # names something of the study
+        threshold = min(threshold, settings.refuse_below_linked)
     if vocabulary is not None and vocabulary.unknown_names(question):
         threshold = max(threshold, settings.refuse_below_unknown_name)
     return score < threshold

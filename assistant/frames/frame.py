@@ -214,7 +214,8 @@ _PRONOUN = re.compile(r"(?i:\b(das|es)\b)(?!\s+[A-ZÄÖÜ])")
 # the possessive "ihren", which usually refers within the question. A capital "Sie" is the polite
 # "you" ("Können Sie …"), so this pattern is case-sensitive.
 _PERSONAL = re.compile(r"(?<!^)\b(sie|ihn|ihm|ihnen)\b")
-_EXPLETIVE = re.compile(r"\b(gibt|geht|steht|gab) es\b|\b(is|are) there\b", re.IGNORECASE)
+# "Gibt es …", "Wie steht es um …" use "es" without pointing back; "Unter welcher Lizenz steht es?" does.
+_EXPLETIVE = re.compile(r"\b(gibt|gab) es\b|\b(geht|steht|stand) es\s+(um|mit)\b|\b(is|are) there\b", re.IGNORECASE)
 
 
 _TRAILING_PRONOUN = re.compile(r"\b(die|der|den|sie|they|them|it)\W*$")

@@ -122,6 +122,8 @@ def test_questions_that_point_back_are_recognised():
     assert points_back("Gibt es dafür ein Beispiel?")
     assert not points_back("Wie wird das Wetter morgen?")  # "das" as an article
     assert not points_back("Gibt es in Hamburg ein Beispiel?")  # "es" of "gibt es"
+    assert points_back("Unter welcher Lizenz steht es?")  # "es" is the earlier topic
+    assert not points_back("Wie steht es um die Finanzierung?")  # "steht es um …" points nowhere
 
 
 def test_only_a_cue_word_makes_a_question_an_example_request():
