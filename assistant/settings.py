@@ -102,6 +102,13 @@ class Settings(BaseSettings):
     extract_question_runs: bool = True  # dev: operator models 6 -> 7 of 10, nothing lost
     # A count ("Wie viele Veröffentlichungen …?") lists a catalogue target only when the target is
     # what "wie viele" counts; otherwise the dossier sentence stating the number answers it.
+    # A list of drivers, mechanisms or good practices that the question's topic words narrow down
+    # ("Welcher davon betrifft das Team?") shows the matching entries only.
+    list_topic_filter: bool = True  # dev: same score; own probes: "Welcher davon betrifft das Team?" -> T3
+    list_filter_max_passages: int = Field(default=20, ge=0)  # ... by words found in at most this many passages
+    # A list question that names exactly one entry of its target ("Welche Sub-Driver hat T7?") gets
+    # that entry's catalogue line instead of the whole list.
+    list_one_named_entry: bool = True  # dev: drivers 6 -> 7 of 7
     # Dev: counts 10 -> 12 of 14 together with 3 (not 2) sentences for such a number extract.
     count_target_follows_how_many: bool = True
     count_extract_sentences: int = Field(default=3, ge=1, le=6)  # sentences of such a number extract

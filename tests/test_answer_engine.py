@@ -239,3 +239,22 @@ def test_a_follow_up_ending_in_es_asks_about_the_earlier_topic(service):
     service.ask("Was ist das Masterportal?", conversation=conversation)
     answer = service.ask("Unter welcher Lizenz steht es?", conversation=conversation)
     assert not answer.abstained and licence in body(answer), answer.answer
+
+
+def test_a_list_narrowed_by_a_topic_word_shows_the_matching_entries_only(service):
+    drivers = CATALOGUE["drivers"]
+    team = [d for d in drivers if "Team" in d["name"]]
+    assert len(team) == 1  # read from the catalogue
+    answer = service.ask("Welche Skalierungstreiber betreffen das Team?")
+    text = body(answer)
+    assert not answer.abstained and team[0]["name"] in text, answer.answer
+    assert not any(d["name"] in text for d in drivers if d is not team[0]), answer.answer
+
+
+def test_a_list_question_about_one_named_entry_gets_that_entry(service):
+    t7 = next(d for d in CATALOGUE["drivers"] if d["id"] == "T7")
+    assert t7.get("sub_drivers")
+    answer = service.ask("Welche Sub-Driver gehören zum Treiber T7?")
+    text = body(answer)
+    assert not answer.abstained and all(s in text for s in t7["sub_drivers"]), answer.answer
+    assert not any(d["name"] in text for d in CATALOGUE["drivers"] if d["id"] != "T7"), answer.answer

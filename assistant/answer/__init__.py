@@ -120,7 +120,7 @@ class AnswerEngine:
             return refusal_answer(question, lang)
         ctx = AnswerContext(
             question=question, frame=frame, passages=pool, vector=vector, catalogue=self.catalogue,
-            index=self.index, settings=self.settings, lexicon=self.lexicon, stored=self.stored,
+            index=self.index, settings=self.settings, lexicon=self.lexicon, stored=self.stored, vocabulary=self.vocabulary,
         )
         composer = COMPOSERS[frame.operation]
         if (not frame.cued or frame.operation in (Operation.LIST, Operation.EXPLAIN, Operation.PHASE)) and is_attribute_question(ctx):

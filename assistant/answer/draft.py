@@ -17,6 +17,7 @@ from assistant.settings import Settings
 
 if TYPE_CHECKING:
     from assistant.answer.stored import StoredAnswers
+    from assistant.answer.refusal import Vocabulary
 
 
 @dataclass
@@ -32,6 +33,7 @@ class AnswerContext:
     settings: Settings
     lexicon: Lexicon
     stored: "StoredAnswers | None" = None
+    vocabulary: "Vocabulary | None" = None  # the sources' words (how common a word is)
 
     @property
     def max_words(self) -> int:

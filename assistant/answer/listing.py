@@ -18,7 +18,7 @@ from assistant.answer.findings import key_finding_sections
 from assistant.catalogue import CatalogueEntry, Criterion
 from assistant.domain import CONTINUOUS_PHASE, DEVELOPMENT_PHASES, Operation
 from assistant.frames import Target, fold_text, tokens
-from assistant.frames.lexicon import STOPWORDS
+from assistant.frames.lexicon import STOPWORDS, content_stems, stem
 from assistant.schema import Chunk
 
 _NUMBER = re.compile(r"\b(\d+|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf)\b", re.IGNORECASE)
@@ -193,11 +193,46 @@ def _phases_list(ctx: AnswerContext) -> Draft:
     return draft
 
 
+def matching_entries(ctx: AnswerContext, entries: list) -> tuple[list, str]:
+    """The entries of a list the question narrows it to ("Welcher davon betrifft das Team?"): those
+    whose name, summary or sub-drivers use one of its topic words, when that is at most half of
+    them; else all entries. Also returns the matching words as the user wrote them."""
+    if not ctx.settings.list_topic_filter:
+        return entries, ""
+    f = ctx.frame
+    words = [w for w in (f.own_topic if f.follow_up else f.topic) if len(w) >= 4]
+    wanted = {stem(w): w for w in words}
+    if not wanted:
+        return entries, ""
+    if ctx.vocabulary is not None:  # words used all over the sources ("digital") narrow nothing
+        limit = ctx.settings.list_filter_max_passages
+        wanted = {s: w for s, w in wanted.items() if ctx.vocabulary.passages_with[s] <= limit}
+    hits, used = [], set()
+    for entry in entries:
+        text = " ".join([entry.name or "", entry.summary or "", *getattr(entry, "sub_drivers", ())])
+        common = set(wanted) & set(content_stems(text))
+        if common:
+            hits.append(entry)
+            used |= common
+    if not hits or len(hits) * 2 > len(entries):
+        return entries, ""
+    folded = {wanted[s] for s in used}
+    shown = [w for w in re.findall(r"[\wÄÖÜäöüß-]+", ctx.question) if fold_text(w) in folded]
+    return hits, ", ".join(dict.fromkeys(shown)) or ", ".join(sorted(folded))
+
+
+def _head(ctx: AnswerContext, head: str, topic: str) -> str:
+    return ctx.labels["list_matching"].format(head=head, topic=topic) if topic else head
+
+
 def _drivers_list(ctx: AnswerContext) -> Draft:
     draft = Draft(ctx, further=False, is_list=True)
     drivers = ctx.catalogue.drivers
-    draft.add(ctx.labels["drivers_list"].format(n=len(drivers)) + ":")
-    draft.add("\n".join(f"- {d.id} – {d.name} [{draft.cite(ctx.catalogue_passage(d.id))}]" for d in drivers))
+    shown, topic = matching_entries(ctx, list(drivers))
+    draft.add(_head(ctx, ctx.labels["drivers_list"].format(n=len(drivers)), topic) + ":")
+    for d in shown:
+        draft.listed.append((d.kind, d.id))
+    draft.add("\n".join(f"- {d.id} – {d.name} [{draft.cite(ctx.catalogue_passage(d.id))}]" for d in shown))
     return draft
 
 
@@ -213,9 +248,10 @@ def _good_practices_list(ctx: AnswerContext) -> Draft:
             draft.add(labels["gp_none_phase"].format(phase=phase_names))
         else:
             practices, what = in_phase, " " + labels["for_phase"].format(phase=phase_names)
-    draft.add(labels["gp_list"].format(n=len(practices), what=what) + ":")
+    shown, topic = matching_entries(ctx, practices)
+    draft.add(_head(ctx, labels["gp_list"].format(n=len(practices), what=what), topic) + ":")
     lines = []
-    for g in practices:
+    for g in shown:
         details = "; ".join(x for x in (g.place, g.phase) if x)
         lines.append(_item(ctx, draft, g, f"; {details}" if details else ""))
     draft.add("\n".join(lines))
@@ -227,8 +263,13 @@ def _mechanisms_list(ctx: AnswerContext) -> Draft:
     labels = ctx.labels
     categories = [m for m in ctx.catalogue.mechanisms if m.is_category]
     singles = [m for m in ctx.catalogue.mechanisms if not m.is_category]
-    draft.add(labels["mechanisms_list"].format(n=len(categories)) + ":")
-    draft.add("\n".join(f"- {m.display_name} ({m.id}) [{draft.cite(ctx.catalogue_passage(m.id))}]" for m in categories))
+    shown, topic = matching_entries(ctx, categories)
+    draft.add(_head(ctx, labels["mechanisms_list"].format(n=len(categories)), topic) + ":")
+    for m in shown:
+        draft.listed.append((m.kind, m.id))
+    draft.add("\n".join(f"- {m.display_name} ({m.id}) [{draft.cite(ctx.catalogue_passage(m.id))}]" for m in shown))
+    if topic:
+        return draft
     named = [m for m in singles if m.name]
     unnamed = [m for m in singles if not m.name]
     if named:
@@ -321,6 +362,10 @@ LISTS: dict[Target, Callable[[AnswerContext], Draft | None]] = {
 }
 
 
+# The frame slot holding entries of a list target (a list that names one of them asks about it).
+_ENTRY_SLOT = {Target.DRIVERS: "drivers", Target.GOOD_PRACTICES: "good_practices", Target.MECHANISMS: "mechanisms"}
+
+
 def _target(ctx: AnswerContext) -> Target | None:
     f = ctx.frame
     if f.target is not None:
@@ -337,6 +382,16 @@ def list_items(ctx: AnswerContext) -> Draft | None:
         return None
     if target == Target.CRITERIA:
         return _criteria_list(ctx, count_only=False)
+    named = getattr(ctx.frame, _ENTRY_SLOT.get(target, ""), None) if target in _ENTRY_SLOT else None
+    if ctx.settings.list_one_named_entry and named and len(named) == 1 and _ENTRY_SLOT[target] not in ctx.frame.inherited:
+        # "Welche Sub-Driver sind beim Treiber T7 bekannt?" asks about T7, not for all drivers
+        from assistant.answer.define import entry_line
+
+        draft = Draft(ctx)
+        line = entry_line(ctx, draft, named[0])
+        if line:
+            draft.add(line)
+            return draft
     if target == Target.PHASES and len(ctx.frame.phases) == 1:
         from assistant.answer.explain import phase_overview
 
