@@ -258,3 +258,12 @@ def test_a_list_question_about_one_named_entry_gets_that_entry(service):
     text = body(answer)
     assert not answer.abstained and all(s in text for s in t7["sub_drivers"]), answer.answer
     assert not any(d["name"] in text for d in CATALOGUE["drivers"] if d["id"] != "T7"), answer.answer
+
+
+def test_a_term_named_with_its_context_is_defined_from_the_glossary(service):
+    """"… die Roadmap unter Fördermechanismen": the glossary's definition of the term, not the
+    definition of the roadmap nor one mechanism category."""
+    glossary = next(line for line in DOSSIER.splitlines() if line.startswith("**Fördermechanismen**"))
+    definition = re.sub(r"\*\*", "", glossary).split(". ")[0]
+    answer = service.ask("Was versteht die Roadmap unter Fördermechanismen?")
+    assert not answer.abstained and body(answer).lstrip().startswith(definition[:60]), answer.answer

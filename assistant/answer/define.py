@@ -156,16 +156,32 @@ def _subject(ctx: AnswerContext) -> tuple[str | None, str | None]:
     entry = next(iter(f.criteria or f.good_practices or f.drivers or f.mechanisms), None)
     if entry is None and f.phases and not f.terms:
         entry = f.phases[0]
-    if entry is None:
+    generic = {"Skalierungstreiber", "Erfolgskriterien", "Phasen", "Fördermechanismen"}
+    plain = ctx.settings.define_plain_terms and any(t in generic for t in f.terms) and len(f.topic) <= 1
+    if entry is None and not plain:
+        # (not for "Was sind Fördermechanismen?": that asks for the term, not one mechanism)
         for p in ctx.passages[:3]:
             kind_words = _KIND_WORDS.get(p.chunk.kind)
             if p.chunk.source == "catalogue" and kind_words and kind_words.search(ctx.question):
                 entry = p.chunk.ref_id
                 break
-    generic = {"Skalierungstreiber", "Erfolgskriterien", "Phasen", "Fördermechanismen"}
     terms = [t for t in f.terms if not (entry and t in generic)]  # "der Treiber X": X, not the word "Treiber"
+    if ctx.settings.define_plain_terms and len(terms) > 1:
+        # "Was meint die Roadmap mit Erfolgskriterien?": the roadmap is where, not what, is asked
+        own = [t for t in terms if not _context_only(ctx.question, t)]
+        terms = own or terms
     term = terms[0] if terms else None
     return term, entry
+
+
+_CONTEXT_WORDS = {"roadmap", "studie", "dossier", "katalog", "kriterienkatalog", "study", "catalogue"}
+
+
+def _context_only(question: str, term: str) -> bool:
+    """Is the term named in the question only by a word that says where the user looks ("laut
+    Roadmap", "die Studie meint"), not by its own name ("digitale Roadmap")?"""
+    words = fold_text(term).split()
+    return words[-1] in _CONTEXT_WORDS and fold_text(term) not in fold_text(question)
 
 
 # A question about one catalogue entry's attribute ("Zu welchem Treiber gehört …?", "Welche
