@@ -267,3 +267,12 @@ def test_a_term_named_with_its_context_is_defined_from_the_glossary(service):
     definition = re.sub(r"\*\*", "", glossary).split(". ")[0]
     answer = service.ask("Was versteht die Roadmap unter Fördermechanismen?")
     assert not answer.abstained and body(answer).lstrip().startswith(definition[:60]), answer.answer
+
+
+def test_asking_what_the_study_recommends_is_an_explanation_or_phase_overview(service):
+    """"recommend" / "empfiehlt" ask for advice; they are no topic of their own."""
+    p3 = next(p for p in CATALOGUE["phases"] if p["id"] == "P3")
+    advice = service.ask("What does the study recommend before building a solution yourself?")
+    assert not advice.abstained and advice.frame.operation == "explain", advice.answer
+    phase = service.ask("What does the study recommend for the pilot phase?")
+    assert phase.frame.operation == "phase" and p3["summary"] in body(phase), phase.answer

@@ -137,6 +137,7 @@ _FRAME_WORDS = frozenset(
     roadmap studie dossier katalog kriterienkatalog laut steht sagt sagen nennt nennen gemeint
     wirklich konkret kurz knapp einfach bitte danke difference explain describe list name tell show important
     happens happen focus matter matters study catalogue say says mean means meant
+    empfiehlt empfehlen rät raten recommend recommends recommended suggest suggests advise advises
     davon dafür dazu hierzu darin damit dabei diese dieser dieses diesen das es it this these those that them
     und and what about auch noch
     gibt geben there any one eins einem
