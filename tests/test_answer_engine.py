@@ -276,3 +276,14 @@ def test_asking_what_the_study_recommends_is_an_explanation_or_phase_overview(se
     assert not advice.abstained and advice.frame.operation == "explain", advice.answer
     phase = service.ask("What does the study recommend for the pilot phase?")
     assert phase.frame.operation == "phase" and p3["summary"] in body(phase), phase.answer
+
+
+def test_milestones_of_one_asked_phase_have_no_extra_phase_heading(service):
+    p2 = [c for c in in_phase("P2") if c.get("milestone") is True]
+    conversation = Conversation()
+    service.ask("Welche Kriterien gibt es in der Prototypentwicklung?", conversation=conversation)
+    answer = service.ask("Welche davon sind Meilensteine?", conversation=conversation)
+    lines = [line.strip() for line in body(answer).splitlines() if line.strip()]
+    assert "P2" in lines[0] and re.search(r"\[\d+\]:$", lines[0]), answer.answer
+    assert not any(re.fullmatch(r"P2 – [^\[]+\[\d+\]:", line) for line in lines), answer.answer
+    assert all(c["name"] in body(answer) for c in p2), answer.answer

@@ -98,9 +98,15 @@ def _milestones(ctx: AnswerContext, draft: Draft, criteria: list[Criterion], wha
         unknown = [c for c in catalogue.criteria if c.milestone is None]
         draft.add(labels["milestones_unknown"].format(n=len(unknown)))
         return
+    phases = list(dict.fromkeys(c.phase for c in criteria))
+    if len(phases) == 1 and f.phases == phases and (passage := ctx.catalogue_passage(phases[0])) is not None:
+        # one asked phase: it is named in the lead line already, no group heading
+        draft.add(_n(labels["milestones_in"].format(what=what, n=len(criteria))) + f" [{draft.cite(passage)}]:")
+        draft.add("\n".join(_criterion_line(ctx, draft, c, False, not count_only) for c in criteria))
+        return
     draft.add(_n(labels["milestones_in"].format(what=what, n=len(criteria))) + ":")
     lines = []
-    for phase in dict.fromkeys(c.phase for c in criteria):
+    for phase in phases:
         group = [c for c in criteria if c.phase == phase]
         passage = ctx.catalogue_passage(phase) if phase else None
         head = f"{catalogue.phase_label(phase)} [{draft.cite(passage)}]:" if passage else ""
