@@ -126,6 +126,8 @@ class Settings(BaseSettings):
     # "Was sind Fördermechanismen?" defines the glossary term, not the best-retrieved mechanism; a term
     # named only by a context word ("laut Roadmap") yields to the other term asked about.
     define_plain_terms: bool = True  # dev: definitions 11 -> 13 of 14
+    # A newcomer's question that names a phase gets that phase's overview instead of the general path.
+    onboarding_phase_overview: bool = True  # dev: no onboarding question names a phase (neutral)
     # A question this close (cosine) to a stored question of a passage starts its extract at the
     # sentences recorded as that question's answer (corpus/questions); tuned on dev.
     stored_answer_min: float = 0.70

@@ -287,3 +287,10 @@ def test_milestones_of_one_asked_phase_have_no_extra_phase_heading(service):
     assert "P2" in lines[0] and re.search(r"\[\d+\]:$", lines[0]), answer.answer
     assert not any(re.fullmatch(r"P2 – [^\[]+\[\d+\]:", line) for line in lines), answer.answer
     assert all(c["name"] in body(answer) for c in p2), answer.answer
+
+
+def test_a_newcomer_who_names_a_phase_gets_that_phase(service):
+    p3 = next(p for p in CATALOGUE["phases"] if p["id"] == "P3")
+    answer = service.ask("Ich bin neu und übernehme ein Projekt in der Pilotphase. Womit fange ich an?")
+    assert not answer.abstained and answer.frame.operation == "onboarding"
+    assert body(answer).lstrip().startswith("P3") and p3["summary"] in body(answer), answer.answer

@@ -14,6 +14,16 @@ STRUCTURE = ("Kriterien", "Skalierungstreiber", "Phasen", "Fördermechanismen") 
 
 def onboarding(ctx: AnswerContext) -> Draft | None:
     labels, catalogue = ctx.labels, ctx.catalogue
+    if ctx.settings.onboarding_phase_overview and ctx.frame.phases and "phases" not in ctx.frame.inherited:
+        # "Ich bin neu und übernehme ein Projekt in der Pilotphase – worauf kommt es an?": that phase
+        from assistant.answer.explain import phase_overview
+
+        frame = ctx.frame
+        ctx.frame = frame.model_copy(update={"topic": [], "own_topic": []})  # the newcomer's words are no topic
+        draft = phase_overview(ctx)
+        ctx.frame = frame
+        if draft is not None and not draft.empty:
+            return draft
     draft = Draft(ctx, further=False)
     draft.add(labels["onboarding_intro"])
     before = next((c for cid in ctx.index.order if (c := ctx.index.chunks[cid]).section.endswith(BEFORE_START)), None)
