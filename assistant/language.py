@@ -7,12 +7,15 @@ import re
 _EN_WORDS = set(
     "the what which how is are does do can should about example examples phase phases criteria criterion "
     "who why when where there this that of for in to a an and with city cities municipality municipalities "
-    "roadmap study please tell me give explain".split()
+    "roadmap study please tell me give explain you we our i my it be have has was were will would could any from by "
+    "at on or but not if than they their its into did".split()
 )
 _DE_WORDS = set(
     "der die das was wie welche welcher welches ist sind gibt es ein eine für in zu und mit kommune kommunen "
     "ich wir muss müssen soll sollte beispiel phase kriterien kriterium bedeutet heißt nicht auch dem den des "
-    "von im bei auf".split()
+    "von im bei auf wann warum wieso weshalb wer wo wem wen man einen einem einer eines sich oder aber wird werden "
+    "wurde hat haben hatte kann können könnte sie er uns unser unsere unseren dass wenn als nach vor über unter "
+    "durch ohne um noch schon nur welchen dieser diese dieses dabei dafür darf gut".split()
 )
 
 

@@ -294,3 +294,12 @@ def test_a_newcomer_who_names_a_phase_gets_that_phase(service):
     answer = service.ask("Ich bin neu und übernehme ein Projekt in der Pilotphase. Womit fange ich an?")
     assert not answer.abstained and answer.frame.operation == "onboarding"
     assert body(answer).lstrip().startswith("P3") and p3["summary"] in body(answer), answer.answer
+
+
+def test_when_to_do_what_a_criterion_asks_is_answered_with_its_phase(service):
+    """"Wann …?" about one criterion: its catalogue line, which names the phase (in German)."""
+    k06 = next(c for c in CRITERIA if c["id"] == "K06")
+    p1 = next(p for p in CATALOGUE["phases"] if p["id"] == k06["phase"])
+    answer = service.ask("Wann braucht man einen Proof of Concept?")
+    text = body(answer)
+    assert answer.lang == "de" and "K06" in text and p1["name"] in text, answer.answer

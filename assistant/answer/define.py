@@ -190,12 +190,16 @@ ATTRIBUTE = re.compile(
     r"treiber|driver|sub-driver|phase|meilenstein|milestone|workstream|stakeholder|beteiligt|zugeordnet|"
     r"gehört|gehoert|belong|kategorie|category|wo |where|ort\b", re.I
 )
+# "Wann sollte man ein MVP entwickeln?": a criterion's "when" is its phase
+_WHEN = re.compile(r"\b(wann|when)\b", re.I)
 
 
 def is_attribute_question(ctx: AnswerContext) -> bool:
     f = ctx.frame
     named = f.criteria + f.good_practices + f.mechanisms
-    return len(named) == 1 and not f.drivers and bool(ATTRIBUTE.search(ctx.question))
+    if len(named) != 1 or f.drivers:
+        return False
+    return bool(ATTRIBUTE.search(ctx.question)) or bool(f.criteria and _WHEN.search(ctx.question))
 
 
 def define(ctx: AnswerContext) -> Draft | None:

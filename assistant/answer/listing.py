@@ -163,7 +163,12 @@ def _filter_source(ctx: AnswerContext):
 
 def _n(text: str) -> str:
     """'1 Kriterien' → '1 Kriterium' (the one plural the lists need)."""
-    return re.sub(r"\b1 Kriterien\b", "1 Kriterium", re.sub(r"\b1 criteria\b", "1 criterion", text))
+    for plural, singular in _SINGULARS:
+        text = re.sub(rf"\b1 {plural}\b", f"1 {singular}", text)
+    return text
+
+
+_SINGULARS = (("Kriterien", "Kriterium"), ("criteria", "criterion"), ("Good Practices", "Good Practice"), ("good practices", "good practice"))
 
 
 def _study_total(ctx: AnswerContext, draft: Draft) -> None:
@@ -255,7 +260,7 @@ def _good_practices_list(ctx: AnswerContext) -> Draft:
         else:
             practices, what = in_phase, " " + labels["for_phase"].format(phase=phase_names)
     shown, topic = matching_entries(ctx, practices)
-    draft.add(_head(ctx, labels["gp_list"].format(n=len(practices), what=what), topic) + ":")
+    draft.add(_n(_head(ctx, labels["gp_list"].format(n=len(practices), what=what), topic)) + ":")
     lines = []
     for g in shown:
         details = "; ".join(x for x in (g.place, g.phase) if x)
