@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+import weakref
 
 from assistant.answer.draft import AnswerContext
 from assistant.frames.lexicon import content_stems
@@ -30,7 +31,7 @@ def named_key_finding(ctx: AnswerContext) -> str | None:
         return None
     asked = set(content_stems(ctx.question))
     rare_df = ctx.settings.key_finding_rare_df
-    frequency = Counter(s for c in ctx.index.chunks.values() if c.source == "dossier" for s in set(content_stems(c.text)))
+    frequency = _dossier_frequency(ctx.index)
     hits = []
     for title in sections:
         words = re.sub(r"^\d+\.\s*", "", title)
@@ -40,3 +41,17 @@ def named_key_finding(ctx: AnswerContext) -> str | None:
         elif any(s in asked and len(s) >= 8 and frequency[s] <= rare_df for s in content_stems(words)):
             hits.append(title)
     return hits[0] if len(hits) == 1 else None
+
+
+# id(index) -> (the index, weakly; in how many dossier passages each content stem occurs): computed
+# once per opened index (an index is a mutable dataclass, so not hashable itself)
+_FREQUENCY: dict[int, tuple[weakref.ref, Counter[str]]] = {}
+
+
+def _dossier_frequency(index) -> Counter[str]:
+    cached = _FREQUENCY.get(id(index))
+    if cached is not None and cached[0]() is index:
+        return cached[1]
+    frequency = Counter(s for c in index.chunks.values() if c.source == "dossier" for s in set(content_stems(c.text)))
+    _FREQUENCY[id(index)] = (weakref.ref(index), frequency)
+    return frequency

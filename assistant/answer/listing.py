@@ -162,7 +162,7 @@ def _filter_source(ctx: AnswerContext):
 
 
 def _n(text: str) -> str:
-    """'1 Kriterien' → '1 Kriterium' (the one plural the lists need)."""
+    """'1 Kriterien' → '1 Kriterium', '1 Good Practices' → '1 Good Practice' (the plurals lists use)."""
     for plural, singular in _SINGULARS:
         text = re.sub(rf"\b1 {plural}\b", f"1 {singular}", text)
     return text
