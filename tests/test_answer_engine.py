@@ -303,3 +303,28 @@ def test_when_to_do_what_a_criterion_asks_is_answered_with_its_phase(service):
     answer = service.ask("Wann braucht man einen Proof of Concept?")
     text = body(answer)
     assert answer.lang == "de" and "K06" in text and p1["name"] in text, answer.answer
+
+
+def test_asking_for_a_criterion_on_a_topic_gets_that_criterion(service):
+    """"Gibt es ein Kriterium zu …?" naming one criterion: its catalogue line, not a list of one."""
+    k13 = next(c for c in CRITERIA if c["id"] == "K13")
+    answer = service.ask("Gibt es ein Kriterium zur Überwachung von Kennzahlen?")
+    text = body(answer)
+    assert text.lstrip().startswith("Laut Kriterienkatalog") and k13["name"] in text, answer.answer
+    assert "insgesamt 1" not in text, answer.answer
+
+
+def test_how_much_is_a_count_answered_with_a_dossier_number(service):
+    answer = service.ask("How much literature was reviewed on operator models?")
+    text = body(answer)
+    assert answer.frame.operation == "count" and re.search(r"\b\d+\b", text), answer.answer
+    assert "öffentliche Hand:" not in text, answer.answer
+
+
+def test_a_run_of_questions_is_quoted_from_its_start(service):
+    """The best sentence may be in the middle of the run; the run's first sentence says what the
+    questions are about."""
+    paragraph = next(p for p in DOSSIER.split("\n\n") if "Wer übernimmt Kontrollfunktionen" in p)
+    lead = paragraph.split(":")[0].strip()
+    answer = service.ask("Wer übernimmt beim Betrieb welche Aufgaben?")
+    assert lead in body(answer), answer.answer

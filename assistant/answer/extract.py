@@ -125,6 +125,13 @@ def window(
             break
         start -= 1
         words += _words(sentences[start])
+    if ctx.settings.extract_question_runs:
+        # a run of questions is quoted from its start (the first one usually says what they are about)
+        while start > 0 and sentences[start - 1].rstrip().endswith("?") and sentences[start].rstrip().endswith("?"):
+            if words + _words(sentences[start - 1]) > max_words:
+                break
+            start -= 1
+            words += _words(sentences[start])
     margin = ctx.settings.extract_follow_margin
     # forwards (and backwards for a strong predecessor) while it still answers the question; a run
     # of questions ("Wer übernimmt welche Aufgaben? Wer ist verantwortlich …?") reads as one list

@@ -374,7 +374,9 @@ LISTS: dict[Target, Callable[[AnswerContext], Draft | None]] = {
 
 
 # The frame slot holding entries of a list target (a list that names one of them asks about it).
-_ENTRY_SLOT = {Target.DRIVERS: "drivers", Target.GOOD_PRACTICES: "good_practices", Target.MECHANISMS: "mechanisms"}
+_ENTRY_SLOT = {
+    Target.DRIVERS: "drivers", Target.GOOD_PRACTICES: "good_practices", Target.MECHANISMS: "mechanisms", Target.CRITERIA: "criteria",
+}
 
 
 def _target(ctx: AnswerContext) -> Target | None:
@@ -391,11 +393,10 @@ def list_items(ctx: AnswerContext) -> Draft | None:
     target = _target(ctx)
     if target is None:
         return None
-    if target == Target.CRITERIA:
-        return _criteria_list(ctx, count_only=False)
     named = getattr(ctx.frame, _ENTRY_SLOT.get(target, ""), None) if target in _ENTRY_SLOT else None
     if ctx.settings.list_one_named_entry and named and len(named) == 1 and _ENTRY_SLOT[target] not in ctx.frame.inherited:
-        # "Welche Sub-Driver sind beim Treiber T7 bekannt?" asks about T7, not for all drivers
+        # "Welche Sub-Driver sind beim Treiber T7 bekannt?" asks about T7, not for all drivers;
+        # "Gibt es ein Kriterium zu Kennzahlen?" about K13
         from assistant.answer.define import entry_line
 
         draft = Draft(ctx)
@@ -403,6 +404,8 @@ def list_items(ctx: AnswerContext) -> Draft | None:
         if line:
             draft.add(line)
             return draft
+    if target == Target.CRITERIA:
+        return _criteria_list(ctx, count_only=False)
     if target == Target.PHASES and len(ctx.frame.phases) == 1:
         from assistant.answer.explain import phase_overview
 
@@ -421,7 +424,7 @@ def _number_bonus(sentence: str) -> float:
     return 0.15 if _NUMBER.search(sentence) else 0.0
 
 
-_HOW_MANY = re.compile(r"\b(wie ?viele?|wieviele?|how many)\s+(.*)$")
+_HOW_MANY = re.compile(r"\b(wie ?viele?|wieviele?|how many|how much)\s+(.*)$")
 
 
 def _counts_the_target(ctx: AnswerContext) -> bool:

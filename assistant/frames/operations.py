@@ -42,7 +42,7 @@ def _cue(op: Operation, pattern: str, weight: float, needs: str | None = None) -
 
 # Patterns run on folded text (lower case, umlauts as base letters, ß as ss).
 CUES: tuple[Cue, ...] = (
-    _cue(Operation.COUNT, r"\bwie ?viele?\b|\banzahl\b|\bhow many\b|\bnumber of\b", 1.0),
+    _cue(Operation.COUNT, r"\bwie ?viele?\b|\banzahl\b|\bhow (many|much)\b|\bnumber of\b", 1.0),
     _cue(Operation.COMPARE, r"unterschied|unterscheid|vergleich|\bvs\b|\bversus\b|gegenuber|im gegensatz|dasselbe|"
          r"das gleiche|\bdifferen|\bdiffer|\bcompare|\bcomparison", 0.9),
     _cue(Operation.EXAMPLE, r"beispiel|\bexample|vorbild|praxis ?beispiel|\b(a|an|ein|eine) (good|best) practice\b|"
