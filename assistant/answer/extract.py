@@ -127,7 +127,7 @@ def window(
         words += _words(sentences[start])
     if ctx.settings.extract_question_runs:
         # a run of questions is quoted from its start (the first one usually says what they are about)
-        while start > 0 and sentences[start - 1].rstrip().endswith("?") and sentences[start].rstrip().endswith("?"):
+        while start > 0 and _is_question(sentences[start - 1]) and _is_question(sentences[start]):
             if words + _words(sentences[start - 1]) > max_words:
                 break
             start -= 1
@@ -178,9 +178,13 @@ def _in_question_run(ctx: AnswerContext, sentences: list[str], end: int) -> bool
     return (
         ctx.settings.extract_question_runs
         and end + 1 < len(sentences)
-        and sentences[end].rstrip().endswith("?")
-        and sentences[end + 1].rstrip().endswith("?")
+        and _is_question(sentences[end])
+        and _is_question(sentences[end + 1])
     )
+
+
+def _is_question(sentence: str) -> bool:
+    return sentence.rstrip().endswith("?")
 
 
 def extract(

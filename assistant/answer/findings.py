@@ -14,13 +14,7 @@ from assistant.schema import Chunk
 
 def key_finding_sections(ctx: AnswerContext) -> dict[str, list[Chunk]]:
     """Title ("4. Wagniskapital-Strategie") -> its dossier passages, in dossier order."""
-    sections: dict[str, list[Chunk]] = {}
-    for cid in ctx.index.order:
-        chunk = ctx.index.chunks[cid]
-        parts = chunk.section.split(" > ")
-        if chunk.source == "dossier" and len(parts) >= 2 and "Kernergebnisse" in parts[0] and re.match(r"^\d+\.", parts[1]):
-            sections.setdefault(parts[1], []).append(chunk)
-    return sections
+    return _facts(ctx.index)[0]
 
 
 def named_key_finding(ctx: AnswerContext) -> str | None:
@@ -31,7 +25,7 @@ def named_key_finding(ctx: AnswerContext) -> str | None:
         return None
     asked = set(content_stems(ctx.question))
     rare_df = ctx.settings.key_finding_rare_df
-    frequency = _dossier_frequency(ctx.index)
+    frequency = _facts(ctx.index)[1]
     hits = []
     for title in sections:
         words = re.sub(r"^\d+\.\s*", "", title)
@@ -43,15 +37,21 @@ def named_key_finding(ctx: AnswerContext) -> str | None:
     return hits[0] if len(hits) == 1 else None
 
 
-# id(index) -> (the index, weakly; in how many dossier passages each content stem occurs): computed
-# once per opened index (an index is a mutable dataclass, so not hashable itself)
-_FREQUENCY: dict[int, tuple[weakref.ref, Counter[str]]] = {}
+# id(index) -> (the index, weakly; its key-finding sections; in how many dossier passages each content
+# stem occurs): computed once per opened index (an index is a mutable dataclass, so not hashable)
+_FACTS: dict[int, tuple[weakref.ref, dict[str, list[Chunk]], Counter[str]]] = {}
 
 
-def _dossier_frequency(index) -> Counter[str]:
-    cached = _FREQUENCY.get(id(index))
+def _facts(index) -> tuple[dict[str, list[Chunk]], Counter[str]]:
+    cached = _FACTS.get(id(index))
     if cached is not None and cached[0]() is index:
-        return cached[1]
+        return cached[1], cached[2]
+    sections: dict[str, list[Chunk]] = {}
+    for cid in index.order:
+        chunk = index.chunks[cid]
+        parts = chunk.section.split(" > ")
+        if chunk.source == "dossier" and len(parts) >= 2 and "Kernergebnisse" in parts[0] and re.match(r"^\d+\.", parts[1]):
+            sections.setdefault(parts[1], []).append(chunk)
     frequency = Counter(s for c in index.chunks.values() if c.source == "dossier" for s in set(content_stems(c.text)))
-    _FREQUENCY[id(index)] = (weakref.ref(index), frequency)
-    return frequency
+    _FACTS[id(index)] = (weakref.ref(index), sections, frequency)
+    return sections, frequency

@@ -393,8 +393,9 @@ def list_items(ctx: AnswerContext) -> Draft | None:
     target = _target(ctx)
     if target is None:
         return None
-    named = getattr(ctx.frame, _ENTRY_SLOT.get(target, ""), None) if target in _ENTRY_SLOT else None
-    if ctx.settings.list_one_named_entry and named and len(named) == 1 and _ENTRY_SLOT[target] not in ctx.frame.inherited:
+    slot = _ENTRY_SLOT.get(target)
+    named = getattr(ctx.frame, slot) if slot else []
+    if ctx.settings.list_one_named_entry and len(named) == 1 and slot not in ctx.frame.inherited:
         # "Welche Sub-Driver sind beim Treiber T7 bekannt?" asks about T7, not for all drivers;
         # "Gibt es ein Kriterium zu Kennzahlen?" about K13
         from assistant.answer.define import entry_line
