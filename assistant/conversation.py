@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.corpus import Catalogue
+from assistant.domain import Operation
 from assistant.frames import Frame, fold_text, is_follow_up
 from assistant.schema import Answer
 
@@ -42,6 +43,8 @@ class Conversation:
         if previous is None or not is_follow_up(question, frame, previous):
             return frame, question
         merged = frame.follow(previous)
+        if merged.operation == Operation.COMPARE and len(self.turns) >= 2:
+            merged = _with_earlier_side(merged, self.turns[-2])
         asked = self.turns[-1].frame or previous
         return merged, search_text(question, merged, frame, asked, catalogue, self.turns[-1].question)
 
@@ -50,6 +53,26 @@ class Conversation:
 
     def clear(self) -> None:
         self.turns.clear()
+
+
+# The slots a comparison takes its two sides from (as in answer/define.py `_sides`).
+_SIDE_SLOTS = ("phases", "operator_types", "good_practices", "criteria", "drivers", "terms")
+
+
+def _with_earlier_side(merged: Frame, earlier: Turn) -> Frame:
+    """"Worin unterscheiden sich die beiden?" after two turns about one thing each: the turn before
+    the last one lends the second side."""
+    before = earlier.answer.frame or earlier.frame
+    if before is None or earlier.answer.abstained:
+        return merged
+    for slot in _SIDE_SLOTS:
+        mine, theirs = getattr(merged, slot), getattr(before, slot)
+        if len(mine) == 1 and theirs and theirs[0] not in mine:
+            merged = merged.model_copy(update={slot: [theirs[0], *mine]})
+            if slot == "terms":
+                continue  # a term may stand beside a criterion of the same name: pair both
+            return merged
+    return merged
 
 
 def search_text(question: str, merged: Frame, own: Frame, asked: Frame, catalogue: Catalogue, previous_question: str = "") -> str:

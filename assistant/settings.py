@@ -149,6 +149,14 @@ class Settings(BaseSettings):
     # Dev: no change in correctness, all 30 out-of-scope questions (answer and retrieval dev) still
     # refused; "Wie binde ich die Bürgerinnen und Bürger ein?" (coverage 1.001) is no longer refused.
     refuse_supported_min_passages: int = Field(default=3, ge=0)
+    # A German follow-up that points back ("Wer hat die entwickelt?", "Wo finde ich sie?") and names
+    # no noun of its own is in scope when the turn it continues named something of the study; it
+    # asks about that. Off = judged by coverage like any question. Probe conversations, stop 21.
+    follow_up_pointer_in_scope: bool = True
+    # A comparison of two phases that the question names by their terms ("vertikale und horizontale
+    # Skalierung") opens with the dossier passage that contrasts the two, then each phase's catalogue
+    # line. Off = each phase's catalogue line and its own extract. Stop 21 (docs/benchmarks.md).
+    compare_contrast_first: bool = True
     llm: Literal["none", "ollama", "openai-compatible"] = "none"
     llm_base_url: str | None = None
     llm_model: str | None = None

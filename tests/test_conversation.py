@@ -100,6 +100,9 @@ def is_follow_up(chat: Conversation, question: str) -> bool:
         "Gibt es ein Beispiel für offene Schnittstellen?",  # expletive "es"
         "Is there an example of open interfaces?",
         "Wie hat eine Kulturplattform ihren Betrieb gesichert?",
+        "Was ist die digitale Roadmap?",  # "die" before an adjective and a noun is an article
+        "Welche Phase ist für die Finanzierung die wichtigste?",
+        "Da wir neu sind: Welche Phasen gibt es?",  # "Da" opening a question is "since"
     ],
 )
 @pytest.mark.unit
@@ -109,7 +112,8 @@ def test_questions_with_their_own_topic_stand_alone(question):
 
 @pytest.mark.parametrize(
     "question",
-    ["Gibt es ein Beispiel?", "Gilt das auch für P4?", "Welche Kriterien gehören zu dieser Phase?", "Wer finanziert es?", "Is there an example?", "What does that mean for small towns?"],
+    ["Gibt es ein Beispiel?", "Gilt das auch für P4?", "Welche Kriterien gehören zu dieser Phase?", "Wer finanziert es?", "Is there an example?", "What does that mean for small towns?",
+     "Wer hat die entwickelt?", "Worin unterscheiden sich die beiden?", "Wer muss da mitmachen?", "In welcher Phase?"],
 )
 @pytest.mark.unit
 def test_elliptical_questions_are_follow_ups(question):
@@ -234,3 +238,39 @@ def test_bare_ellipsis_with_an_umlaut_preposition_is_answered(service, follow_up
     service.ask("Was ist in der Pilotphase wichtig?", conversation=chat)
     answer = service.ask(follow_up, conversation=chat)
     assert not answer.abstained and answer.phases[0] == "P4", answer.answer
+
+
+def test_demonstrative_follow_up_is_answered_about_the_listed_entry(service):
+    """"Wer hat die entwickelt?" ("die" without a noun) points back to the one good practice just
+    listed; it asks about that entry and is not refused for naming nothing itself."""
+    phase = next(p.id for p in CATALOGUE.phases if len(CATALOGUE.good_practices_of_phase(p.id)) == 1)
+    (only,) = CATALOGUE.good_practices_of_phase(phase)
+    chat = Conversation()
+    service.ask(f"Welche Good Practices gibt es für {CATALOGUE.phase_label(phase)}?", conversation=chat)
+    follow = service.ask("Wer hat die entwickelt?", conversation=chat)
+    assert not follow.abstained, follow.answer
+    assert only.id in follow.frame.good_practices and follow.frame.operation.value != "meta"
+    assert any(c.chunk_id == f"catalogue-{only.id}" for c in cited_in_body(follow)), follow.answer
+
+
+def test_the_two_compared_are_the_last_two_turns_entries(service):
+    """"Worin unterscheiden sich die beiden?" after one turn on each of two criteria compares both."""
+    chat = Conversation()
+    service.ask("Was ist ein Proof of Value?", conversation=chat)
+    service.ask("Und ein Proof of Concept?", conversation=chat)
+    answer = service.ask("Worin unterscheiden sich die beiden?", conversation=chat)
+    assert not answer.abstained and answer.frame.operation.value == "compare"
+    cited = {c.chunk_id for c in cited_in_body(answer)}
+    assert {"catalogue-K05", "catalogue-K06"} <= cited, answer.answer
+
+
+def test_which_phase_asks_for_the_phase_of_the_entry_just_named(service):
+    """"In welcher Phase?" after a question about one criterion gives that criterion's phase from the
+    catalogue, not the list of all phases."""
+    entry = CATALOGUE.get("K28")
+    chat = Conversation()
+    service.ask(f"Welche Rolle spielen {entry.name}?", conversation=chat)
+    answer = service.ask("In welcher Phase?", conversation=chat)
+    first = body(answer).split("\n\n")[0]
+    assert entry.id in first and CATALOGUE.phase_label(entry.phase) in first, answer.answer
+    assert sum(CATALOGUE.phase_label(p.id) in body(answer) for p in CATALOGUE.phases) <= 2, answer.answer

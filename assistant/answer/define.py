@@ -15,7 +15,7 @@ from assistant.schema import Chunk, Passage
 GLOSSARY_SECTION = "Glossar"
 
 # Definitional wording right after the term, or the term introduced as "sogenannte …" / "unter … versteht".
-_AFTER = re.compile(r"^\W{0,3}(\([^)]{0,60}\)\s*)?,?\s*(ist|sind|bezeichnet|bezeichnen|beschreibt|beschreiben|bedeutet|"
+_AFTER = re.compile(r"^\W{0,3}(\([^)]{0,60}\)\s*)?,?\s*((hingegen|dagegen|wiederum|also|jedoch|aber)\s+)?(ist|sind|bezeichnet|bezeichnen|beschreibt|beschreiben|bedeutet|"
                     r"bedeuten|meint|umfasst|dient|dienen|heißt|gilt|stellt|als)\b", re.IGNORECASE)
 _BEFORE = re.compile(r"(sogenannte[nmrs]?|unter (einem|einer|dem|der)?|man spricht (hier )?von (einem|einer)?|als)\s*$", re.IGNORECASE)
 _EXAMPLE = re.compile(r"\b(Beispiel|zeigt|wurde|wurden|20\d\d|Stadt|Hamburg|Münster|Berlin|Bamberg)\b")
@@ -228,9 +228,14 @@ def _sides(ctx: AnswerContext) -> list[tuple[str, str | None, str | None]]:
     return []
 
 
-def _contrast_passage(ctx: AnswerContext, surfaces_a: list[str], surfaces_b: list[str]) -> list[tuple[Passage, list[str]]] | None:
-    """A dossier passage that speaks of both sides within a few sentences: quote that stretch."""
+def _contrast_passage(
+    ctx: AnswerContext, surfaces_a: list[str], surfaces_b: list[str], min_defines: int = 0
+) -> list[tuple[Passage, list[str]]] | None:
+    """A dossier passage that speaks of both sides within a few sentences: quote that stretch.
+    Best is a stretch that defines each side in a sentence of its own ("Vertikale Skalierung
+    bedeutet … Die horizontale Skalierung hingegen bedeutet …"); then the shortest."""
     best = None
+    best_key = None
     for p in ctx.passages[: ctx.settings.answer_pool]:
         if not quotable_chunk(p.chunk):
             continue
@@ -244,9 +249,21 @@ def _contrast_passage(ctx: AnswerContext, surfaces_a: list[str], surfaces_b: lis
                     while lo > 0 and REFERRING.match(sentences[lo]) and hi - lo < 3:
                         lo -= 1
                     span = sentences[lo : hi + 1]
-                    if best is None or len(span) < len(best[1]):
-                        best = (p, span)
-    return [best] if best else None
+                    defines = 0
+                    if ctx.settings.compare_contrast_first and i != j:
+                        defines = int(_defines(sentences[i], surfaces_a)) + int(_defines(sentences[j], surfaces_b))
+                    key = (-defines, len(span))
+                    if best_key is None or key < best_key:
+                        best, best_key = (p, span), key
+    if best is None or -best_key[0] < min_defines:
+        return None
+    return [best]
+
+
+def _defines(sentence: str, surfaces: list[str]) -> bool:
+    """Does the sentence name the term in definitional wording ("X bedeutet …", "unter X versteht …")?"""
+    folded = fold_text(sentence)
+    return any(_AFTER.search(folded[end:]) or _BEFORE.search(folded[:start]) for start, end in _term_positions(sentence, surfaces))
 
 
 def _operator_row(ctx: AnswerContext, draft: Draft, key: str) -> str | None:
@@ -286,7 +303,18 @@ def compare(ctx: AnswerContext) -> Draft | None:
             draft.add(row or "")
         return None if draft.empty else draft
     if sides[0][2] in f.phases:
+        contrast = None
+        if ctx.settings.compare_contrast_first and len(f.terms) >= 2 and not f.topic:
+            # "vertikale und horizontale Skalierung": the passage that defines each apart says it
+            # best; with a topic of its own ("die Finanzierung in …") each phase speaks to that topic
+            surfaces = [ctx.lexicon.surfaces("term", t) for t in f.terms[:2]]
+            contrast = _contrast_passage(ctx, *surfaces, min_defines=2)
+        if contrast:
+            draft.add(render(draft, contrast))
         for _, _, phase in sides:
+            if contrast:
+                draft.add(entry_line(ctx, draft, phase) or "")
+                continue
             for line in _phase_side(ctx, draft, phase, half):
                 draft.add(line)
         return None if draft.empty else draft

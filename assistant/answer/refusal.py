@@ -21,7 +21,7 @@ import numpy as np
 
 from assistant.answer.texts import refusal_text
 from assistant.domain import Operation
-from assistant.frames import Frame
+from assistant.frames import Frame, points_back
 from assistant.frames.lexicon import fold_text, stem, tokens
 from assistant.schema import Answer, Passage
 
@@ -137,6 +137,16 @@ def coverage_score(vector: np.ndarray, passages: list[Passage], index) -> float:
 ALWAYS_IN_SCOPE = {Operation.ONBOARDING}
 
 
+def _asks_only_about_it(question: str, lang: str) -> bool:
+    """A German follow-up that points back and names no noun of its own: it asks only about what
+    the previous turn was about ("Wer muss da mitmachen?"), while "Und wie wird das Wetter dort?"
+    brings a word of its own and is judged by it."""
+    if lang != "de" or not points_back(question):
+        return False
+    words = re.findall(r"[\wÄÖÜäöüß-]+", question)[1:]
+    return not any(w[0].isupper() and w not in ("Sie", "Ihnen", "Ihr", "Ihre") for w in words)
+
+
 def sources_silent(
     frame: Frame, vector: np.ndarray, passages: list[Passage], index, settings, question: str = "", vocabulary: "Vocabulary | None" = None
 ) -> bool:
@@ -147,6 +157,8 @@ def sources_silent(
         return False  # the catalogue answers it from its data
     if frame.follow_up and not frame.own_topic:
         return False  # a bare ellipsis ("Und in P4?") inherits an answered question
+    if settings.follow_up_pointer_in_scope and frame.follow_up and frame.entity_count and _asks_only_about_it(question, frame.lang):
+        return False  # "Wer hat die entwickelt?", "Wo finde ich sie?": about what the last answer named
     score = coverage_score(vector, passages, index)
     threshold = settings.refuse_below_linked if frame.entity_count else settings.refuse_below
     topic = frame.own_topic if frame.follow_up else frame.topic

@@ -139,7 +139,7 @@ _FRAME_WORDS = frozenset(
     happens happen focus matter matters study catalogue say says mean means meant
     empfiehlt empfehlen rät raten recommend recommends recommended suggest suggests advise advises
     davon dafür dazu hierzu darin damit dabei diese dieser dieses diesen das es it this these those that them
-    und and what about auch noch
+    und and what about auch noch worin beiden beide both sinne welchem welcher welches welchen zwischen between
     gibt geben there any one eins einem
     gehoren gehort zahlen zahlt fallen fallt betreffen betrifft zugeordnet belong belongs fall falls under
     """.split()
@@ -209,6 +209,12 @@ _FOLLOW_UP_START = re.compile(
     r"which of (these|them|those)|how many of)\b"
 )
 _POINTER = re.compile(r"\b(dafur|dazu|hierzu|davon|damit|dabei|darin|daruber|daran|dies|diese[rsmn]?|it|this|these|those|them|that)\b")
+# "da"/"dort" inside a question ("Wer muss da mitmachen?") point back; at the start "Da …" is "since".
+_THERE = re.compile(r"(?<!^)\b(da|dort|dorthin)\b")
+# A demonstrative "die"/"der"/"den"/"dem" with no noun after it ("Wer hat die entwickelt?", "Worin
+# unterscheiden sich die beiden?"): only lower-case words follow it up to the question's end.
+# A superlative after it is a noun left out, not a pointer ("Welche Phase ist … die wichtigste?").
+_DEMONSTRATIVE = re.compile(r"(?<!^)\b(die|der|den|dem|denen)(?!\s+\w+(ste|sten|ster)\b)(\s+[a-zäöüß][\w-]*){0,2}\s*[?.!]*\s*$")
 # "das"/"es" point back only when they stand alone ("Was heißt das?"), not as an article ("das Glossar").
 _PRONOUN = re.compile(r"(?i:\b(das|es)\b)(?!\s+[A-ZÄÖÜ])")
 # Lower-case "sie"/"ihn"/"ihm"/"ihnen" inside a question point back ("Wer hat sie entwickelt?"); not
@@ -218,6 +224,9 @@ _PERSONAL = re.compile(r"(?<!^)\b(sie|ihn|ihm|ihnen)\b")
 # "Gibt es …", "Wie steht es um …" use "es" without pointing back; "Unter welcher Lizenz steht es?" does.
 _EXPLETIVE = re.compile(r"\b(gibt|gab) es\b|\b(geht|steht|stand) es\s+(um|mit)\b|\b(is|are) there\b", re.IGNORECASE)
 
+
+# One attribute asked in the singular, nothing named ("In welcher Phase?", "Zu welchem Treiber gehört das?").
+_ONE_ATTRIBUTE = re.compile(r"^(und )?(in|zu|an|bei|fur) welche[rm]? (phase|treiber|skalierungstreiber|kategorie|workstream)\b(?!n)")
 
 _TRAILING_PRONOUN = re.compile(r"\b(die|der|den|sie|they|them|it)\W*$")
 
@@ -232,6 +241,8 @@ def points_back(question: str) -> bool:
         or _PRONOUN.search(unreferenced)
         or _PERSONAL.search(unreferenced)
         or _TRAILING_PRONOUN.search(folded)
+        or _THERE.search(fold_text(question).strip())
+        or _DEMONSTRATIVE.search(unreferenced.strip())
     )
 
 
@@ -246,6 +257,8 @@ def is_follow_up(question: str, frame: Frame, previous: Frame | None) -> bool:
     words = tokens(question)
     if not frame.topic and frame.entity_count == 0:
         return True
+    if not frame.topic and _ONE_ATTRIBUTE.match(folded) and not (frame.criteria or frame.good_practices or frame.mechanisms or frame.drivers or frame.phases):
+        return True  # "In welcher Phase?": the phase of what was just named
     if len(words) > 8:
         return False
     return points_back(question)

@@ -178,6 +178,7 @@ class Lexicon:
         self._compound_forms = [f for f in self.forms if f.folded and len(f.folded) >= 6 and not f.fuzzy]
         self._fuzzy_forms = [f for f in self.forms if f.fuzzy]
         self._distinctive = self._distinctive_stems(corpus_texts or [])
+        self._driver_words = self._driver_word_owners(catalogue)
 
     def _add(self, type_: str, key: str, surface: str, fuzzy: bool = False) -> None:
         ts = tokens(surface)
@@ -246,6 +247,38 @@ class Lexicon:
             and st not in other and st not in _GENERIC_STEMS and st not in _STOP_STEMS
         }
 
+    @staticmethod
+    def _driver_word_owners(catalogue: Catalogue) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+        """Stem → the drivers whose name (first map) or description (second) holds the word, for
+        "der Treiber Team" (T3) or "der Treiber Finanzierung" (T6)."""
+        names: dict[str, set[str]] = {}
+        described: dict[str, set[str]] = {}
+        for entry in catalogue.entries.values():
+            if entry.kind != "driver":
+                continue
+            for text, owners in ((" ".join([entry.name, *entry.variants]), names),
+                                 (" ".join([entry.summary or "", *entry.sub_drivers]), described)):
+                for st in stems(text):
+                    if st not in _STOP_STEMS and st not in _GENERIC_STEMS and len(st) >= 4:
+                        owners.setdefault(st, set()).add(entry.id)
+        return names, described
+
+    def _driver_named_by_word(self, toks: list[str], sts: list[str], taken: set[int]) -> list[Link]:
+        """"Treiber Team", "Team-Treiber", "driver team": the word next to the kind word that only one
+        driver's name (or else only one driver's description) contains names that driver."""
+        out = []
+        for i, s in enumerate(sts):
+            if s not in _DRIVER_WORDS:
+                continue
+            for j in (i + 1, i - 1, i + 2):
+                if not (0 <= j < len(sts)) or j in taken or sts[j] in _STOP_STEMS or len(toks[j]) < 4:
+                    continue
+                owners = self._driver_words[0].get(sts[j]) or self._driver_words[1].get(sts[j])
+                if owners and len(owners) == 1:
+                    out.append(Link("driver", next(iter(owners)), min(i, j), max(i, j) + 1))
+                    break
+        return out
+
     def _name_word_owners(self) -> tuple[dict[str, set[tuple[str, str]]], set[str]]:
         """Stem → the catalogue entries whose names contain the word, and the stems of capitalised
         words (German nouns) in those names."""
@@ -289,6 +322,8 @@ class Lexicon:
         links += self._fuzzy(sts, {i for link in links for i in range(link.start, link.end)})
         taken = {i for link in links for i in range(link.start, link.end)}
         links += [Link(*self._distinctive[s], i, i + 1) for i, s in enumerate(sts) if s in self._distinctive and i not in taken]
+        if not any(link.type == "driver" for link in links):
+            links += self._driver_named_by_word(toks, sts, taken)
         # a concept names its catalogue entry too ("MVP" → K12)
         for link in list(links):
             entry = self.term_entry.get(link.key) if link.type == "term" else None
@@ -336,6 +371,7 @@ class Lexicon:
 
 
 _STOP_STEMS = frozenset(stem(w) for w in STOPWORDS)
+_DRIVER_WORDS = frozenset(stem(w) for w in ("treiber", "skalierungstreiber", "driver", "drivers", "scaling"))
 # Words that open many catalogue names and say little about which entry is meant.
 _GENERIC_STEMS = frozenset(
     stem(w)

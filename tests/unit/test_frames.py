@@ -49,6 +49,17 @@ def test_catalogue_entries_by_id_name_short_form_and_loose_wording(lexicon):
     assert ("criterion", "K26") not in kinds(lexicon, "Was ist vertikale Skalierung?")
 
 
+def test_a_driver_is_named_by_one_word_next_to_the_kind_word(lexicon):
+    """"der Treiber Team" names the one driver whose name holds "Team"; a word only one driver's
+    description holds names it too; a word of several drivers names none."""
+    catalogue = lexicon.catalogue
+    team = [d.id for d in catalogue.drivers if "Team" in d.name]
+    assert len(team) == 1
+    assert ("driver", team[0]) in kinds(lexicon, "Welche Kriterien gehören zum Treiber Team?")
+    assert ("driver", team[0]) in kinds(lexicon, "Which criteria belong to the team driver?")
+    assert not {k for k in kinds(lexicon, "Welche Kriterien hat der Treiber Ressourcen?") if k[0] == "driver"}
+
+
 def test_gender_forms_and_umlaut_spellings_meet(lexicon):
     assert ("operator_type", "zivilgesellschaftliche Organisation/Initiative") in kinds(lexicon, "Können Vereine eine Lösung betreiben?")
     assert ("target", "drivers") in kinds(lexicon, "Welche Skalierungstreiber gibt es?")
