@@ -157,6 +157,10 @@ class Settings(BaseSettings):
     # Skalierung") opens with the dossier passage that contrasts the two, then each phase's catalogue
     # line. Off = each phase's catalogue line and its own extract. Stop 21 (docs/benchmarks.md).
     compare_contrast_first: bool = True
+    # A question that names a key finding opens with the finding's own summary (the first paragraph of
+    # its section, the bold lead in print), then the sentence of the section that fits best. Off = only
+    # the best-fitting extract of the section. Stop 21 (docs/benchmarks.md).
+    key_finding_lead_first: bool = True
     llm: Literal["none", "ollama", "openai-compatible"] = "none"
     llm_base_url: str | None = None
     llm_model: str | None = None

@@ -9,7 +9,7 @@ from assistant.answer.define import entry_line
 from assistant.answer.draft import AnswerContext, Draft
 from assistant.domain import DEVELOPMENT_PHASES
 from assistant.answer.extract import Scored, extract, quotable_chunk, render, sentences_of, window
-from assistant.answer.findings import key_finding_sections, named_key_finding
+from assistant.answer.findings import key_finding_lead, key_finding_sections, named_key_finding
 from assistant.answer.stored import positions
 from assistant.schema import Passage
 
@@ -102,6 +102,18 @@ def explain(ctx: AnswerContext) -> Draft | None:
         top = max((p.score for p in pool), default=0.0)
         pool = [Passage(chunk=c, score=top) for c in key_finding_sections(ctx)[finding]]
         among = {p.chunk.id for p in pool}
+        lead = key_finding_lead(ctx, finding) if ctx.settings.key_finding_lead_first else None
+        if lead is not None:
+            # the finding's own summary first, then the sentence of its section that fits the question best
+            chunk, sentences = lead
+            draft.add(render(draft, [(Passage(chunk=chunk, score=top), sentences)]))
+            max_words = max(30, max_words - sum(len(x.split()) for x in sentences))
+            said = set(sentences)
+            parts = [(p, [x for x in xs if x not in said]) for p, xs in extract(ctx, pool, max_words=max_words, second=False, max_sentences=2)]
+            parts = [(p, xs) for p, xs in parts if xs]
+            if parts:
+                draft.add(render(draft, parts))
+            return draft
     elif (criterion := _leading_criterion(ctx, pool)) is not None:
         line = entry_line(ctx, draft, criterion)
         if line:

@@ -37,6 +37,20 @@ def named_key_finding(ctx: AnswerContext) -> str | None:
     return hits[0] if len(hits) == 1 else None
 
 
+def key_finding_lead(ctx: AnswerContext, title: str) -> tuple[Chunk, list[str]] | None:
+    """The finding's own summary: the sentences of the first paragraph of its section (the bold lead
+    in the printed dossier), at most three."""
+    from assistant.answer.extract import sentences_of
+
+    chunks = key_finding_sections(ctx).get(title)
+    if not chunks:
+        return None
+    first = chunks[0]
+    paragraph = first.text.strip().split("\n\n")[0]
+    lead = [s for s, _ in sentences_of(ctx, first) if s in paragraph][:3]
+    return (first, lead) if lead else None
+
+
 # id(index) -> (the index, weakly; its key-finding sections; in how many dossier passages each content
 # stem occurs): computed once per opened index (an index is a mutable dataclass, so not hashable)
 _FACTS: dict[int, tuple[weakref.ref, dict[str, list[Chunk]], Counter[str]]] = {}
