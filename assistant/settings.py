@@ -161,6 +161,12 @@ class Settings(BaseSettings):
     # its section, the bold lead in print), then the sentence of the section that fits best. Off = only
     # the best-fitting extract of the section. Stop 21 (docs/benchmarks.md).
     key_finding_lead_first: bool = True
+    # List topic filter (`list_topic_filter`): German questions narrow a list only by their nouns
+    # ("für kleine Kommunen" narrows nothing); a good practice's place counts as its text; a criteria
+    # question with a topic word ("Welche Kriterien betreffen den Datenschutz?") is narrowed the same
+    # way. Stop 21, from reading own questions (docs/benchmarks.md).
+    list_filter_nouns_only: bool = True
+    list_filter_criteria: bool = True
     llm: Literal["none", "ollama", "openai-compatible"] = "none"
     llm_base_url: str | None = None
     llm_model: str | None = None

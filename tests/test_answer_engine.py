@@ -332,3 +332,24 @@ def test_a_run_of_questions_is_quoted_from_its_start(service):
     lead = paragraph.split(":")[0].strip()
     answer = service.ask("Wer übernimmt beim Betrieb welche Aufgaben?")
     assert lead in body(answer), answer.answer
+
+
+def test_a_list_is_narrowed_by_a_noun_of_the_question(service):
+    """"aus Hamburg" keeps every good practice whose place is Hamburg; "den Datenschutz" keeps the
+    criteria whose catalogue name or summary use the word; an adjective ("für kleine Kommunen")
+    narrows nothing. Expected entries are read from the catalogue YAML."""
+    hamburg = [g["name"] for g in CATALOGUE["good_practices"] if "Hamburg" in (g.get("place") or "")]
+    assert len(hamburg) >= 2
+    answer = service.ask("Welche Good Practices gibt es aus Hamburg?")
+    listed = [line for line in body(answer).splitlines() if line.startswith("- ")]
+    assert len(listed) == len(hamburg) and all(any(name in line for line in listed) for name in hamburg), answer.answer
+
+    privacy = [c["id"] for c in CRITERIA if "datenschutz" in (c["name"] + " " + (c.get("summary") or "")).lower()]
+    assert privacy
+    answer = service.ask("Welche Kriterien betreffen den Datenschutz?")
+    listed = re.findall(r"^- .*\((K\d\d)", body(answer), flags=re.M)
+    assert sorted(listed) == sorted(privacy), answer.answer
+
+    answer = service.ask("Welche Skalierungstreiber sind für kleine Kommunen wichtig?")
+    listed = [line for line in body(answer).splitlines() if line.startswith("- ")]
+    assert len(listed) == len(CATALOGUE["drivers"]), answer.answer

@@ -120,6 +120,10 @@ def _criteria_list(ctx: AnswerContext, count_only: bool) -> Draft:
     criteria, what = _filtered_criteria(ctx)
     criteria = _topic_filter(ctx, criteria)
     f = ctx.frame
+    topic = ""
+    if ctx.settings.list_filter_criteria and not f.follow_up and not f.criteria and f.milestone is None:
+        # "Welche Kriterien betreffen den Datenschutz?": those whose name or summary use the word
+        criteria, topic = matching_entries(ctx, criteria)
     if f.milestone is not None:
         if not criteria and f.phases == ["D"]:
             # "über alle Phasen hinweg" asked for all milestones, not the cross-phase group D
@@ -134,14 +138,19 @@ def _criteria_list(ctx: AnswerContext, count_only: bool) -> Draft:
         else:
             _milestones(ctx, draft, criteria, what, count_only)
     else:
-        if not (f.phases or f.drivers or f.workstreams or f.criteria):
+        if not (f.phases or f.drivers or f.workstreams or f.criteria or topic):
             _study_total(ctx, draft)
         if not criteria:
             draft.add(labels["none_match"])
         else:
             source = _filter_source(ctx)
             ref = f" [{draft.cite(source)}]" if source is not None else ""
-            draft.add(_n(labels["criteria_in"].format(what=what, n=len(criteria))) + ref + ":")
+            if topic:
+                scope = "" if what == labels["for_all"] else what
+                head = labels["criteria_about"].format(what=scope, n=len(criteria), topic=topic).replace("  ", " ")
+            else:
+                head = labels["criteria_in"].format(what=what, n=len(criteria))
+            draft.add(_n(head) + ref + ":")
             if not count_only or len(criteria) <= 12:
                 draft.add("\n".join(_criterion_line(ctx, draft, c, not f.phases, not count_only) for c in criteria))
             milestones = [c for c in criteria if c.milestone is True]
@@ -212,6 +221,10 @@ def matching_entries(ctx: AnswerContext, entries: list) -> tuple[list, str]:
         return entries, ""
     f = ctx.frame
     words = [w for w in (f.own_topic if f.follow_up else f.topic) if len(w) >= 4]
+    if ctx.settings.list_filter_nouns_only and f.lang == "de":
+        # German nouns only: "für kleine Kommunen" says who asks, not which entries
+        nouns = {fold_text(w) for w in re.findall(r"[\wÄÖÜäöüß-]+", ctx.question)[1:] if w[0].isupper()}
+        words = [w for w in words if w in nouns]
     wanted = {stem(w): w for w in words}
     if not wanted:
         return entries, ""
@@ -220,7 +233,7 @@ def matching_entries(ctx: AnswerContext, entries: list) -> tuple[list, str]:
         wanted = {s: w for s, w in wanted.items() if ctx.vocabulary.passages_with[s] <= limit}
     hits, used = [], set()
     for entry in entries:
-        text = " ".join([entry.name or "", entry.summary or "", *getattr(entry, "sub_drivers", ())])
+        text = " ".join([entry.name or "", entry.summary or "", getattr(entry, "place", None) or "", *getattr(entry, "sub_drivers", ())])
         common = set(wanted) & set(content_stems(text))
         if common:
             hits.append(entry)

@@ -32,6 +32,7 @@ LABELS: dict[str, dict[str, str]] = {
         "sub_drivers": "Sub-Driver",
         # lists and counts
         "criteria_in": "Im Katalog sind {what} {n} Kriterien benannt",
+        "criteria_about": "Im Katalog sind {what} {n} Kriterien zum Thema „{topic}“ benannt",
         "criteria_all": "Der Katalog benennt {n} Kriterien",
         "milestones_in": "Als Meilensteine markiert der Katalog {what} {n} Kriterien",
         "milestones_none": "Im Katalog sind {what} keine Kriterien als Meilensteine markiert.",
@@ -102,6 +103,7 @@ LABELS: dict[str, dict[str, str]] = {
         "milestones_among": "Of these, the catalogue marks as milestones (Meilensteine): {ids}.",
         "sub_drivers": "sub-drivers",
         "criteria_in": "The catalogue names {n} criteria {what}",
+        "criteria_about": "The catalogue names {n} criteria {what} on “{topic}”",
         "criteria_all": "The catalogue names {n} criteria",
         "milestones_in": "The catalogue marks {n} criteria {what} as milestones",
         "milestones_none": "The catalogue marks no criteria {what} as milestones.",
