@@ -270,6 +270,12 @@ def _rebuild_quietly(args, settings: Settings) -> int:
 def cmd_add(args, settings: Settings) -> int:
     from assistant.userdocs import add_files
 
+    if args.questions and settings.llm == "none":
+        _err(
+            "--questions braucht ein Sprachmodell: ASSISTANT_LLM=openai-compatible (oder ollama) mit "
+            "ASSISTANT_LLM_BASE_URL und ASSISTANT_LLM_MODEL setzen. Es wurde nichts hinzugefügt."
+        )
+        return EXIT_INPUT
     added, failed = _change_user_docs(
         lambda: add_files(settings, [Path(p) for p in args.paths]),
         lambda exc: f"Die Datei konnte nicht in {settings.user_dir} abgelegt werden ({exc.strerror or exc}). Bitte Schreibrechte prüfen.",
@@ -278,10 +284,27 @@ def cmd_add(args, settings: Settings) -> int:
         return failed
     for path in added or []:
         print(f"Hinzugefügt: {path.name} (in {path.parent})")
+        if args.questions:
+            _make_questions(settings, path)
     if args.no_build:
         print("Index nicht aktualisiert. Später ausführen: .venv/bin/python -m assistant build-index")
         return EXIT_OK
     return _rebuild_quietly(args, settings)
+
+
+def _make_questions(settings: Settings, path: Path) -> None:
+    """Questions for one added document by the configured model; a failure leaves the document in
+    and says so (it is then found by its text alone)."""
+    from assistant import augment
+    from assistant.corpus import Catalogue
+
+    try:
+        groups = augment.generate(settings, path, Catalogue.load(settings.catalogue_path))
+    except Exception as exc:  # model unreachable, timeout, HTTP error
+        _err(f"Fragen zu {path.name} konnten nicht erzeugt werden ({type(exc).__name__}); das Dokument ist aufgenommen und wird über seinen Text gefunden.")
+        return
+    augment.store(settings, path.name, groups)
+    print(f"Fragen erzeugt: {sum(len(g.questions) for g in groups)} zu {len(groups)} Abschnitten von {path.name}")
 
 
 def cmd_remove(args, settings: Settings) -> int:
@@ -363,6 +386,10 @@ def _eval_arguments(p: argparse.ArgumentParser) -> None:
 def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+")
     p.add_argument("--no-build", action="store_true", dest="no_build")
+    p.add_argument(
+        "--questions", action="store_true",
+        help="mit dem eingestellten Sprachmodell Fragen je Abschnitt erzeugen (verbessert die Suche; aus, solange kein Modell eingestellt ist)",
+    )
 
 
 def _remove_arguments(p: argparse.ArgumentParser) -> None:

@@ -11,7 +11,8 @@ re-chunking:
 
 The index build embeds the questions (as questions, with the query prompt); retrieval gives a
 passage a term for its best-matching stored question, and the answer engine may quote the recorded
-sentences. User documents have no stored questions.
+sentences. User documents have stored questions only when `assistant add --questions` made them
+with a configured language model (assistant/augment.py).
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ class Anchor(BaseModel):
     section: str | None = None
     opens: str | None = None
     entry: str | None = None
+    document: str | None = None  # a user document's file name (questions made by `add --questions`)
 
     def label(self) -> str:
-        return self.entry or f"{self.section} | {self.opens}"
+        return self.entry or f"{self.document or self.section} | {self.opens}"
 
 
 class StoredQuestion(BaseModel):
@@ -82,9 +84,14 @@ class AnchorError(ValueError):
 def load_question_bank(corpus_dir: Path) -> QuestionBank:
     """All question files of the corpus (an absent folder gives an empty bank)."""
     folder = Path(corpus_dir) / QUESTIONS_DIR
+    return load_question_files(sorted(folder.glob("*.jsonl")) if folder.is_dir() else [])
+
+
+def load_question_files(paths: list[Path]) -> QuestionBank:
+    """The question groups of these files, with a fingerprint of their content."""
     groups: list[QuestionGroup] = []
     digest = hashlib.sha256()
-    for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else []:
+    for path in paths:
         raw = path.read_bytes()
         digest.update(path.name.encode() + b"\0" + hashlib.sha256(raw).digest())
         for line_no, line in enumerate(raw.decode("utf-8").splitlines(), 1):
@@ -100,6 +107,9 @@ def resolve_anchor(anchor: Anchor, chunks: list[Chunk]) -> Chunk:
     """The one chunk an anchor points at; `AnchorError` when none or several match."""
     if anchor.entry:
         found = [c for c in chunks if c.source == "catalogue" and c.ref_id == anchor.entry]
+    elif anchor.document:
+        opens = (anchor.opens or "").split()
+        found = [c for c in chunks if c.source == "user" and c.file == anchor.document and opens and c.text.split()[: len(opens)] == opens]
     else:
         found = [
             c for c in chunks if c.source == "dossier" and c.section == anchor.section and anchor.opens and anchor.opens in c.text

@@ -172,6 +172,9 @@ class Settings(BaseSettings):
     llm_model: str | None = None
     llm_api_key: str | None = Field(default=None, repr=False)
     llm_timeout_s: float = 20.0
+    # `assistant add --questions`: at most this many questions per passage of a user document (the
+    # question bank has 4–6 everyday German, 1–2 English and one keyword question per passage).
+    augment_questions_per_passage: int = Field(default=5, ge=1, le=10)
 
     # User documents
     max_user_file_mb: float = 20.0

@@ -280,3 +280,6 @@ def remove_file(settings: Settings, name: str) -> None:
     if target.is_symlink() or not target.is_file():
         raise UserDocError(f"Kein eigenes Dokument mit dem Namen {name!r}. Vorhanden: " + (", ".join(p.name for p in _files(settings)) or "keine"))
     target.unlink()
+    from assistant.augment import forget
+
+    forget(settings, name)  # its generated questions, if any

@@ -16,6 +16,12 @@ SCRIPTS = {
     "bad-cite": "Die Pilotphase dient der Erprobung im Realbetrieb [1]. "
     "Außerdem gibt es 99 geheime Kriterien [9]. Dieser Satz hat keinen Beleg.",
     "refuse": "Dazu enthält die Roadmap keine Aussage.",
+    # question generation (`assistant add --questions`): two usable questions, one pointing at a
+    # sentence that does not exist, one line that is not JSON
+    "questions": '{"frage": "Wie viel Geld bekommen die Quartierslotsen jedes Jahr?", "saetze": [2]}\n'
+    '{"frage": "Who advises older people on digital services?", "saetze": [1]}\n'
+    '{"frage": "Erfundene Frage ohne Beleg?", "saetze": [9]}\n'
+    "Hier noch ein Kommentar des Modells.",
 }
 
 

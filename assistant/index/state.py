@@ -27,7 +27,16 @@ def _query_texts_fingerprint(settings: Settings) -> str:
     from assistant.questions import load_question_bank
 
     bank = load_question_bank(settings.corpus_dir)
-    return hashlib.sha256((bank.fingerprint + hashlib.sha256(BANK_FILE.read_bytes()).hexdigest()).encode()).hexdigest()
+    user = _user_questions(settings)
+    return hashlib.sha256((bank.fingerprint + user.fingerprint + hashlib.sha256(BANK_FILE.read_bytes()).hexdigest()).encode()).hexdigest()
+
+
+def _user_questions(settings: Settings):
+    """Questions made for the user's documents (`assistant add --questions`)."""
+    from assistant.augment import user_question_files
+    from assistant.questions import load_question_files
+
+    return load_question_files(user_question_files(settings))
 
 
 def load_corpus_chunks(settings: Settings) -> CorpusState:
@@ -39,7 +48,7 @@ def load_corpus_chunks(settings: Settings) -> CorpusState:
     dossier = load_dossier(find_dossier(settings.dossier_dir))
     user = userdocs.load_user_chunks(settings, catalogue)
     chunks = chunking.build_chunks(dossier, catalogue) + user.chunks
-    stored = resolve_bank(load_question_bank(settings.corpus_dir), chunks)
+    stored = resolve_bank(load_question_bank(settings.corpus_dir), chunks) + resolve_bank(_user_questions(settings), chunks)
     queries = [(q.chunk_id, q.text) for q in stored] + [(OPERATION_OWNER + op.value, text) for text, op in load_bank()]
     extra = user.fingerprint + chunking.CHUNKER_VERSION + _query_texts_fingerprint(settings)
     return CorpusState(chunks=chunks, corpus_hash=corpus_hash(dossier, catalogue, extra=extra), catalogue=catalogue, queries=queries)
