@@ -353,3 +353,13 @@ def test_a_list_is_narrowed_by_a_noun_of_the_question(service):
     answer = service.ask("Welche Skalierungstreiber sind für kleine Kommunen wichtig?")
     listed = [line for line in body(answer).splitlines() if line.startswith("- ")]
     assert len(listed) == len(CATALOGUE["drivers"]), answer.answer
+
+
+def test_a_question_naming_a_criterion_is_not_about_the_study_itself(service):
+    """"Was steht in der Studie zur Datenweitergabe?" reads like a question about the study, but it
+    names a criterion: it is answered from the dossier, not with the study's date ("Datenweitergabe"
+    once matched the word "date")."""
+    k36 = next(c for c in CRITERIA if "Datenweitergabe" in c["name"])
+    answer = service.ask("Was steht in der Studie zur Datenweitergabe?")
+    assert answer.frame.operation != "meta" and not body(answer).lstrip().startswith("Stand"), answer.answer
+    assert "Datenweitergabe" in body(answer) or k36["id"] in body(answer), answer.answer

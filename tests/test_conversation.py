@@ -274,3 +274,16 @@ def test_which_phase_asks_for_the_phase_of_the_entry_just_named(service):
     first = body(answer).split("\n\n")[0]
     assert entry.id in first and CATALOGUE.phase_label(entry.phase) in first, answer.answer
     assert sum(CATALOGUE.phase_label(p.id) in body(answer) for p in CATALOGUE.phases) <= 2, answer.answer
+
+
+def test_a_list_of_one_criterion_is_what_the_next_question_means(service):
+    """After "Welche davon sind Meilensteine?" lists exactly one criterion, "Was bedeutet der
+    genauer?" is answered with that criterion's catalogue line, not with the phase's term."""
+    phase = next(p.id for p in CATALOGUE.phases if len(CATALOGUE.milestones(p.id)) == 1)
+    (only,) = CATALOGUE.milestones(phase)
+    chat = Conversation()
+    service.ask(f"Welche Kriterien gibt es für {CATALOGUE.phase_label(phase)}?", conversation=chat)
+    listed = service.ask("Welche davon sind Meilensteine?", conversation=chat)
+    assert only.name in body(listed)
+    answer = service.ask("Was bedeutet der genauer?", conversation=chat)
+    assert body(answer).lstrip().startswith("Laut Kriterienkatalog") and only.id in body(answer).split("\n")[0], answer.answer

@@ -166,6 +166,8 @@ def _subject(ctx: AnswerContext) -> tuple[str | None, str | None]:
                 entry = p.chunk.ref_id
                 break
     terms = [t for t in f.terms if not (entry and t in generic)]  # "der Treiber X": X, not the word "Treiber"
+    if entry and "terms" in f.inherited:
+        terms = []  # "Was bedeutet der genauer?" after a list of one: that entry, not an earlier term
     if ctx.settings.define_plain_terms and len(terms) > 1:
         # "Was meint die Roadmap mit Erfolgskriterien?": the roadmap is where, not what, is asked
         own = [t for t in terms if not _context_only(ctx.question, t)]

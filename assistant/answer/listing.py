@@ -419,15 +419,18 @@ def list_items(ctx: AnswerContext) -> Draft | None:
             draft.add(line)
             return draft
     if target == Target.CRITERIA:
-        return _criteria_list(ctx, count_only=False)
+        return _focus_single(ctx, _criteria_list(ctx, count_only=False))
     if target == Target.PHASES and len(ctx.frame.phases) == 1:
         from assistant.answer.explain import phase_overview
 
         return phase_overview(ctx)  # "Welche Phase kommt nach P2?" is about one phase, not a list of phases
-    draft = LISTS[target](ctx)
+    return _focus_single(ctx, LISTS[target](ctx))
+
+
+def _focus_single(ctx: AnswerContext, draft: Draft | None) -> Draft | None:
+    """A list of one ("The catalogue names 1 good practice …: Smart Village App", "1 Kriterium:
+    K30") is about that entry: "Who developed it?", "Was bedeutet der genauer?" follow up on it."""
     if ctx.settings.answer_single_item_focus and draft is not None and len(draft.listed) == 1:
-        # a list of one ("The catalogue names 1 good practice …: Smart Village App") is about that
-        # entry: "Who developed it?" follows up on it
         kind, entry_id = draft.listed[0]
         if kind in SLOT_OF_KIND:
             draft.focus.setdefault(SLOT_OF_KIND[kind], []).append(entry_id)
@@ -461,7 +464,7 @@ def _counts_the_target(ctx: AnswerContext) -> bool:
 def count_items(ctx: AnswerContext) -> Draft | None:
     target = _target(ctx) if _counts_the_target(ctx) else None
     if target == Target.CRITERIA:
-        return _criteria_list(ctx, count_only=True)
+        return _focus_single(ctx, _criteria_list(ctx, count_only=True))
     if target is not None and target in LISTS:
         return LISTS[target](ctx)
     # a number the catalogue does not hold: the dossier sentence that states it

@@ -107,7 +107,7 @@ FACETS: tuple[Facet, ...] = (  # in answer order: "Wer hat die Studie herausgege
     Facet("authors", re.compile(r"autor|author|geschrieben|verfasst|wrote|written|wer hat (die|das) (studie|dossier)"), _authors),
     Facet("commissioned", re.compile(r"auftrag|commission|ministeri|behalf"), _commissioned),
     Facet("identifiers", re.compile(r"\bdoi\b|\bisbn\b|zitier|cite"), _identifiers),
-    Facet("date", re.compile(r"wann|welchem jahr|erschienen|\bstand\b|when|which year|datum|date"), _date),
+    Facet("date", re.compile(r"\bwann\b|welchem jahr|erschienen|\bstand\b|\bwhen\b|which year|\bdatum\b|\bdate\b"), _date),
     Facet("supervision", re.compile(r"wissenschaftlich begleitet|begleitung|supervis"), _supervision),
     Facet("editors", re.compile(r"redaktion|editor"), _editors),
     Facet("tool", re.compile(r"online|tool|webseite|website|\burl\b|adresse|link|interaktiv"), _tool),

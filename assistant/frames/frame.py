@@ -165,6 +165,13 @@ class FrameParser:
         guess = self.classifier.classify(
             question, vector, has_target=target is not None and _target_is_head(linked), has_phase=bool(phases)
         )
+        operation = guess.operation
+        if operation == Operation.META and not guess.cued and any(
+            linked.of(kind) for kind in ("criterion", "good_practice", "driver", "mechanism", "operator_type")
+        ):
+            # near a question about the study, but naming something in it ("Was macht das Research
+            # Lab in Bamberg?", "Was steht in der Studie zur Datenweitergabe?"): about that thing
+            operation = Operation.EXPLAIN
         covered = linked.covered()
         topic = [
             t
@@ -172,7 +179,7 @@ class FrameParser:
             if i not in covered and t not in STOPWORDS and t not in _FRAME_WORDS and len(t) > 2 and not t.isdigit()
         ]
         return Frame(
-            operation=guess.operation,
+            operation=operation,
             target=target,
             phases=phases,  # type: ignore[arg-type]
             drivers=linked.of("driver"),
