@@ -167,6 +167,9 @@ class Settings(BaseSettings):
     # way. Stop 21, from reading own questions (docs/benchmarks.md).
     list_filter_nouns_only: bool = True
     list_filter_criteria: bool = True
+    # Definition: the sentence after the defining one joins it when it names the term too. Off = the
+    # defining sentence alone unless the budget is met otherwise. Stop 21 (docs/benchmarks.md).
+    define_follow_term: bool = True
     llm: Literal["none", "ollama", "openai-compatible"] = "none"
     llm_base_url: str | None = None
     llm_model: str | None = None

@@ -363,3 +363,11 @@ def test_a_question_naming_a_criterion_is_not_about_the_study_itself(service):
     answer = service.ask("Was steht in der Studie zur Datenweitergabe?")
     assert answer.frame.operation != "meta" and not body(answer).lstrip().startswith("Stand"), answer.answer
     assert "Datenweitergabe" in body(answer) or k36["id"] in body(answer), answer.answer
+
+
+def test_a_definition_continues_while_the_next_sentence_names_the_term(service):
+    """The dossier defines scaling in two sentences, one per kind; both are quoted."""
+    first = next(s for s in re.split(r"(?<=\.) ", DOSSIER) if s.startswith("Vertikale Skalierung bedeutet"))
+    answer = service.ask("Was bedeutet Skalierung?")
+    text = body(answer)
+    assert first[:50] in text and "horizontale Skalierung hingegen bedeutet" in text, answer.answer

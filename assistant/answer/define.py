@@ -135,7 +135,16 @@ def definition_parts(ctx: AnswerContext, draft: Draft, term: str | None, entry_i
         )
         best = defining_sentence(ctx, surfaces, exclude) if surfaces else None
         if best is not None:
-            sentences = window(ctx, best, [best], max_sentences=2, max_words=max(25, budget - used), min_sentences=1)
+            # the next sentence joins when it names the term too ("Vertikale Skalierung bedeutet …
+            # Die horizontale Skalierung hingegen bedeutet …")
+            naming = [best]
+            if ctx.settings.define_follow_term:
+                naming += [
+                    Scored(best.passage, i, text, best.score)
+                    for i, (text, _) in enumerate(sentences_of(ctx, best.passage.chunk))
+                    if i == best.position + 1 and _term_positions(text, surfaces)
+                ]
+            sentences = window(ctx, best, naming, max_sentences=2, max_words=max(25, budget - used), min_sentences=1)
             lines.append(" ".join(draft.quote(s, best.passage) for s in sentences))
     return lines
 
