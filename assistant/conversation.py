@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.corpus import Catalogue
-from assistant.domain import Operation
+from assistant.domain import DEVELOPMENT_PHASES, Operation
 from assistant.frames import Frame, fold_text, is_follow_up
 from assistant.schema import Answer
 
@@ -43,6 +43,7 @@ class Conversation:
         if previous is None or not is_follow_up(question, frame, previous):
             return frame, question
         merged = frame.follow(previous)
+        merged = _neighbour_phase(question, merged)
         if merged.operation == Operation.COMPARE and len(self.turns) >= 2:
             merged = _with_earlier_side(merged, self.turns[-2])
         asked = self.turns[-1].frame or previous
@@ -53,6 +54,27 @@ class Conversation:
 
     def clear(self) -> None:
         self.turns.clear()
+
+
+# "Und danach?", "Und nach dem Piloten?", "Und davor?": the phase after (before) the one in question
+_AFTER = re.compile(r"^(und |and )?(danach|dann|anschliessend|als nachstes|after that|and then|what comes next|next|(nach|after) ((der|dem|den|die|the) )?\w+( ?phase)?)\W*$")
+_BEFORE = re.compile(r"^(und |and )?(davor|vorher|before that|(vor|before) ((der|dem|den|die|the) )?\w+( ?phase)?)\W*$")
+
+
+def _neighbour_phase(question: str, merged: Frame) -> Frame:
+    """Move a bare "and after/before that" follow-up to the neighbouring development phase."""
+    folded = fold_text(question).strip()
+    match = _AFTER.match(folded) or _BEFORE.match(folded)
+    step = 0 if match is None else 1 if match.re is _AFTER else -1
+    if not step or len(merged.phases) != 1 or merged.phases[0] not in DEVELOPMENT_PHASES:
+        return merged
+    if match.group(3) and "phases" in merged.inherited:
+        return merged  # "Und nach der Förderung?" names no phase: not a step to the next one
+    i = DEVELOPMENT_PHASES.index(merged.phases[0]) + step
+    if not 0 <= i < len(DEVELOPMENT_PHASES):
+        return merged
+    inherited = [slot for slot in merged.inherited if slot not in ("phases", "criteria", "good_practices")]
+    return merged.model_copy(update={"phases": [DEVELOPMENT_PHASES[i]], "criteria": [], "good_practices": [], "inherited": inherited})
 
 
 # The slots a comparison takes its two sides from (as in answer/define.py `_sides`).

@@ -287,3 +287,17 @@ def test_a_list_of_one_criterion_is_what_the_next_question_means(service):
     assert only.name in body(listed)
     answer = service.ask("Was bedeutet der genauer?", conversation=chat)
     assert body(answer).lstrip().startswith("Laut Kriterienkatalog") and only.id in body(answer).split("\n")[0], answer.answer
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "follow_up, phase",
+    [("Und danach?", "P3"), ("Und davor?", "P1"), ("Und nach der Prototypentwicklung?", "P3"), ("And after that?", "P3"),
+     ("Und nach der Förderung?", "P2")],  # "Förderung" is no phase: no step
+)
+def test_after_and_before_step_to_the_neighbouring_phase(follow_up, phase):
+    chat = Conversation()
+    earlier = "Was passiert in der Prototypentwicklung?"
+    chat.turns.append(Turn(earlier, frame(earlier), earlier, Answer(question=earlier, answer="…", abstained=False)))
+    merged, _ = chat.resolve(follow_up, frame(follow_up), CATALOGUE)
+    assert merged.phases == [phase]

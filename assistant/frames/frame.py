@@ -140,6 +140,7 @@ _FRAME_WORDS = frozenset(
     empfiehlt empfehlen rät raten recommend recommends recommended suggest suggests advise advises
     davon dafür dazu hierzu darin damit dabei diese dieser dieses diesen das es it this these those that them
     und and what about auch noch worin beiden beide both sinne welchem welcher welches welchen zwischen between
+    danach davor vorher anschließend after before next previous then
     gibt geben there any one eins einem
     gehoren gehort zahlen zahlt fallen fallt betreffen betrifft zugeordnet belong belongs fall falls under
     """.split()
