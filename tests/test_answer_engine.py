@@ -371,3 +371,10 @@ def test_a_definition_continues_while_the_next_sentence_names_the_term(service):
     answer = service.ask("Was bedeutet Skalierung?")
     text = body(answer)
     assert first[:50] in text and "horizontale Skalierung hingegen bedeutet" in text, answer.answer
+
+
+@pytest.mark.parametrize("question", ["Wo finde ich die Roadmap?", "Where can I find the roadmap?"])
+def test_where_to_find_the_roadmap_gives_its_address(service, question):
+    url = re.search(r"https://skalierung\.smart-city-dialog\.de/?", DOSSIER).group(0)
+    answer = service.ask(question)
+    assert not answer.abstained and url in body(answer), answer.answer

@@ -110,7 +110,7 @@ FACETS: tuple[Facet, ...] = (  # in answer order: "Wer hat die Studie herausgege
     Facet("date", re.compile(r"\bwann\b|welchem jahr|erschienen|\bstand\b|\bwhen\b|which year|\bdatum\b|\bdate\b"), _date),
     Facet("supervision", re.compile(r"wissenschaftlich begleitet|begleitung|supervis"), _supervision),
     Facet("editors", re.compile(r"redaktion|editor"), _editors),
-    Facet("tool", re.compile(r"online|tool|webseite|website|\burl\b|adresse|link|interaktiv"), _tool),
+    Facet("tool", re.compile(r"online|tool|webseite|website|\burl\b|adresse|\blink|interaktiv|wo finde|wo gibt es|abrufbar|aufrufen|where (can|do) (i|we) find|where is"), _tool),
     Facet("method", re.compile(r"method|vorgehen|wie wurde|how was|entwickelt|erarbeitet|grundlage|interview|expert|publikation|literatur|workshop"), _method),
 )
 
