@@ -141,6 +141,7 @@ _FRAME_WORDS = frozenset(
     davon dafür dazu hierzu darin damit dabei diese dieser dieses diesen das es it this these those that them
     und and what about auch noch worin beiden beide both sinne welchem welcher welches welchen zwischen between
     danach davor vorher anschließend after before next previous then
+    kommune kommunen municipality municipalities
     gibt geben there any one eins einem
     gehoren gehort zahlen zahlt fallen fallt betreffen betrifft zugeordnet belong belongs fall falls under
     """.split()

@@ -63,7 +63,9 @@ CUES: tuple[Cue, ...] = (
          r"\b(fur mich )?als neue[rn]?\b|\bzur orientierung\b|\bfrisches team\b|"
          r"wo (fange|fangen|beginne|beginnen|starte|starten)|womit (fange|fangen|beginne|beginnen|starte|starten)|"
          r"\banfangen\b|erste schritte|wie (starten|beginnen) wir|getting started|get started|where (do|should) (i|we) start|"
-         r"\bnew (to|in|on) the|first steps", 1.0),
+         r"\bnew (to|in|on) the|first steps|\b(gerade|eben|neu|frisch) (angefangen|begonnen|eingestiegen|gestartet|dazugekommen)|"
+         r"\b(ich|wir) (habe|haben|bin|sind)\b.{0,50}\b(angefangen|begonnen|eingestiegen|angetreten)\b|\b(i'?m|i am|we are|we're) new\b|"
+         r"\bjust (started|joined)", 1.0),
     _cue(Operation.PHASE, r"wichtig|beachten|worum geht|passiert|\bziel|aufgabe|zu tun|im vordergrund|worauf kommt|"
          r"\bfocus|\bmatter|\bhappen|\bimportant|what about|worauf (muss|sollte|mussen|sollten)", 0.55, "phase"),
     _cue(Operation.EXPLAIN, r"^(wie|warum|weshalb|wieso|wann|wozu|woran|was (sollte|sollten|muss|mussen|kann|konnen|tun|"

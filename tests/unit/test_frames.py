@@ -80,10 +80,19 @@ def test_gender_forms_and_umlaut_spellings_meet(lexicon):
         ("Is there a good practice for it?", Operation.EXAMPLE),
         ("Proof of Concept – was ist damit gemeint?", Operation.DEFINE),
         ("Zur Orientierung für mich als Neuer: Was sollte ich lesen?", Operation.ONBOARDING),
+        ("Ich habe gerade im Digitalisierungsteam angefangen. Was sollte ich über die Roadmap wissen?", Operation.ONBOARDING),
+        ("I just joined the smart city team. What should I know?", Operation.ONBOARDING),
+        ("Was muss eine Kommune über alle Phasen hinweg beachten?", Operation.PHASE),
     ],
 )
 def test_cue_words_decide_clear_cases_without_the_model(parser, question, operation):
     assert parser.parse(question, None).operation == operation
+
+
+def test_the_municipality_is_no_topic(parser):
+    """Every question here is about a municipality: "eine Kommune" must not turn a phase overview
+    into an extract about the word "Kommune"."""
+    assert parser.parse("Was muss eine Kommune in der Pilotphase beachten?", None).topic == []
 
 
 def test_list_frames_carry_target_and_filters(parser):
