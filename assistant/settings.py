@@ -170,6 +170,9 @@ class Settings(BaseSettings):
     # Definition: the sentence after the defining one joins it when it names the term too. Off = the
     # defining sentence alone unless the budget is met otherwise. Stop 21 (docs/benchmarks.md).
     define_follow_term: bool = True
+    # An explanation about exactly one operator type (and nothing else named) opens with that
+    # operator's row of Abbildung 3. Stop 21 (docs/benchmarks.md).
+    explain_operator_row_first: bool = True
     llm: Literal["none", "ollama", "openai-compatible"] = "none"
     llm_base_url: str | None = None
     llm_model: str | None = None

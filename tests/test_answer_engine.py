@@ -378,3 +378,14 @@ def test_where_to_find_the_roadmap_gives_its_address(service, question):
     url = re.search(r"https://skalierung\.smart-city-dialog\.de/?", DOSSIER).group(0)
     answer = service.ask(question)
     assert not answer.abstained and url in body(answer), answer.answer
+
+
+def test_a_question_about_one_operator_type_opens_with_its_row_of_the_figure(service):
+    """Abbildung 3 lists three kinds of operators with what each brings; asking about one of them
+    opens with its row (read from the dossier here)."""
+    header = next(line for line in DOSSIER.splitlines() if line.startswith("öffentliche Hand\t")).split("\t")
+    civil = next(h for h in header if h.startswith("zivilgesellschaftlich"))
+    answer = service.ask("Was spricht für einen Verein als Betreiber?")
+    assert not answer.abstained and body(answer).lstrip().startswith(civil), answer.answer
+    first = body(answer).lstrip().split("\n")[0]
+    assert all(word in DOSSIER and word in first for word in ("Vereine", "Stiftungen", "Freiwilligenarbeit")), answer.answer

@@ -304,7 +304,7 @@ def _phase_side(ctx: AnswerContext, draft: Draft, phase: str, budget: int) -> li
 def compare(ctx: AnswerContext) -> Draft | None:
     sides = _sides(ctx)
     if len(sides) < 2:
-        return None
+        return None  # one side only ("Welche Vorteile hat ein Betrieb durch …?"): explained instead
     draft = Draft(ctx)
     f = ctx.frame
     half = max(30, ctx.max_words // 2)
