@@ -389,3 +389,10 @@ def test_a_question_about_one_operator_type_opens_with_its_row_of_the_figure(ser
     assert not answer.abstained and body(answer).lstrip().startswith(civil), answer.answer
     first = body(answer).lstrip().split("\n")[0]
     assert all(word in DOSSIER and word in first for word in ("Vereine", "Stiftungen", "Freiwilligenarbeit")), answer.answer
+
+
+def test_asking_for_sub_drivers_the_catalogue_lacks_says_so(service):
+    driver = next(d for d in CATALOGUE["drivers"] if not d.get("sub_drivers"))
+    answer = service.ask(f"Welche Sub-Driver hat der Treiber {driver['id']}?")
+    first = body(answer).lstrip().split("\n")[0]
+    assert driver["id"] in first and "keine genannt" in first, answer.answer

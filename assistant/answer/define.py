@@ -100,6 +100,8 @@ def entry_line(ctx: AnswerContext, draft: Draft, entry_id: str) -> str | None:
     elif entry.kind == "driver":
         if entry.sub_drivers:
             facts.append(f"{labels['sub_drivers']}: {'; '.join(entry.sub_drivers)}")
+        elif re.search(r"sub.?driver|unterpunkt|untertreiber", ctx.question, re.I):
+            facts.append(labels["sub_drivers_none"])  # asked for, and the catalogue has none
         criteria = ctx.catalogue.criteria_of_driver(entry.id)
         if criteria:
             facts.append(f"{labels['criteria']}: " + ", ".join(f"{c.name} ({c.id})" for c in criteria))

@@ -30,6 +30,7 @@ LABELS: dict[str, dict[str, str]] = {
         "milestone_mark": "Meilenstein",
         "milestones_among": "Als Meilensteine markiert der Katalog davon: {ids}.",
         "sub_drivers": "Sub-Driver",
+        "sub_drivers_none": "Sub-Driver: im Katalog keine genannt",
         # lists and counts
         "criteria_in": "Im Katalog sind {what} {n} Kriterien benannt",
         "criteria_about": "Im Katalog sind {what} {n} Kriterien zum Thema „{topic}“ benannt",
@@ -102,6 +103,7 @@ LABELS: dict[str, dict[str, str]] = {
         "milestone_mark": "milestone",
         "milestones_among": "Of these, the catalogue marks as milestones (Meilensteine): {ids}.",
         "sub_drivers": "sub-drivers",
+        "sub_drivers_none": "sub-drivers: none named in the catalogue",
         "criteria_in": "The catalogue names {n} criteria {what}",
         "criteria_about": "The catalogue names {n} criteria {what} on “{topic}”",
         "criteria_all": "The catalogue names {n} criteria",
