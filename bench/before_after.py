@@ -7,6 +7,7 @@ R@1/R@5/MRR@10 per split (dev, test, blind) and, for the answer test set, correc
 kind, singles, conversation turns, false refusals and out-of-scope refusals.
 
     .venv/bin/python bench/before_after.py --splits dev,test,blind
+    .venv/bin/python bench/before_after.py --before fc84412 --splits dev,test --reuse-index
 
 Takes about 15 minutes on 2 CPU cores for all three splits (one index build, six evaluations).
 Reports of every run stay in --out.
@@ -79,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--before", default=BEFORE_REF, help=f"commit to compare with (default {BEFORE_REF})")
     parser.add_argument("--splits", default="dev,test,blind", help="comma-separated: dev, test, blind")
     parser.add_argument("--out", type=Path, default=None, help="folder for all reports (default: a temp folder)")
+    parser.add_argument(
+        "--reuse-index", action="store_true",
+        help="use the current index for the earlier commit too when that commit accepts it as current "
+        "(same corpus, chunker and question bank; `assistant status` decides); saves the build",
+    )
     args = parser.parse_args(argv)
     splits = [s.strip() for s in args.splits.split(",") if s.strip()]
 
@@ -90,8 +96,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         env = dict(os.environ, PYTHONPATH=str(before_tree), ASSISTANT_INDEX_DIR=str(work / "index"),
                    ASSISTANT_USER_DOCS_DIR=str(work / "user-docs"), ASSISTANT_FEEDBACK_DB=str(work / "fb.sqlite3"))
-        print(f"Baue den Index von {args.before} …", file=sys.stderr)
-        run([sys.executable, "-m", "assistant", "build-index", "--quiet"], before_tree, env)
+        current = dict(env, ASSISTANT_INDEX_DIR=os.environ.get("ASSISTANT_INDEX_DIR", str(ROOT / "index")))
+        status = [sys.executable, "-m", "assistant", "status"]
+        if args.reuse_index and subprocess.run(status, cwd=before_tree, env=current, capture_output=True).returncode == 0:
+            print(f"{args.before} nimmt den aktuellen Index an; kein Neubau.", file=sys.stderr)
+            env = current
+        else:
+            print(f"Baue den Index von {args.before} …", file=sys.stderr)
+            run([sys.executable, "-m", "assistant", "build-index", "--quiet"], before_tree, env)
         for split in splits:
             print(f"Bewerte {split} vorher …", file=sys.stderr)
             before[split] = evaluate(before_tree, out / f"before-{split}", split, env)
