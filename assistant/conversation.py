@@ -3,7 +3,9 @@
 A conversation keeps the last answered turn's *frame*, not a merged string. A follow-up ("Und in
 P4?", "Gibt es dafür ein Beispiel?", "Welche davon sind Meilensteine?") replaces the slots it names
 and inherits the rest (`Frame.follow`); its search text adds the inherited topic and entity names
-to the question. After a refusal the next question stands on its own.
+to the question. "Und danach?" / "Und davor?" step to the neighbouring development phase, and "Worin
+unterscheiden sich die beiden?" compares what the last two turns were about. After a refusal the
+next question stands on its own.
 """
 
 from __future__ import annotations
@@ -90,10 +92,7 @@ def _with_earlier_side(merged: Frame, earlier: Turn) -> Frame:
     for slot in _SIDE_SLOTS:
         mine, theirs = getattr(merged, slot), getattr(before, slot)
         if len(mine) == 1 and theirs and theirs[0] not in mine:
-            merged = merged.model_copy(update={slot: [theirs[0], *mine]})
-            if slot == "terms":
-                continue  # a term may stand beside a criterion of the same name: pair both
-            return merged
+            return merged.model_copy(update={slot: [theirs[0], *mine]})
     return merged
 
 

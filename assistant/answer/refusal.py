@@ -5,8 +5,9 @@ refused whatever the retrieval finds. Otherwise the decision uses retrieval evid
 the question to its best passage or sentence, plus its cosine to the closest stored question of any
 passage) and the frame: questions that name something of the study (a phase, criterion, term …) need
 less evidence than those that name nothing. Questions the catalogue answers by its data (lists and
-counts of criteria, phases, drivers …), questions about the study itself, onboarding questions and
-bare follow-ups of an answered turn are always in scope. A question that names something the
+counts of criteria, phases, drivers …), questions about the study itself, onboarding questions,
+bare follow-ups of an answered turn, and German follow-ups that point back without a noun of their
+own ("Wer hat die entwickelt?") are always in scope. A question that names something the
 sources never mention (a capitalised word outside their vocabulary: another city's strategy, a
 product, a different study) needs more evidence. The thresholds are calibrated on the dev
 splits only (docs/benchmarks.md, refusal calibration).
