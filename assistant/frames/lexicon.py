@@ -377,7 +377,7 @@ _GENERIC_STEMS = frozenset(
     stem(w)
     for w in "erreichen aufbau nutzung förderung foerderung schaffung entwicklung durchführung durchfuehrung "
     "etablierung erstellung einrichtung kontinuierliche kontinuierlich identifikation definition anschließende "
-    "anschliessende verbunden sowie zur".split()
+    "anschliessende verbunden sowie zur smart city".split()
 )
 
 

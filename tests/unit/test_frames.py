@@ -60,6 +60,12 @@ def test_a_driver_is_named_by_one_word_next_to_the_kind_word(lexicon):
     assert not {k for k in kinds(lexicon, "Welche Kriterien hat der Treiber Ressourcen?") if k[0] == "driver"}
 
 
+def test_a_good_practice_is_named_without_the_words_smart_city(lexicon):
+    """"Smart City" opens many names and says little: "das Research Lab in Bamberg" names the lab."""
+    lab = next(g for g in lexicon.catalogue.good_practices if "Research Lab" in g.name)
+    assert ("good_practice", lab.id) in kinds(lexicon, "Was macht das Research Lab in Bamberg?")
+
+
 def test_gender_forms_and_umlaut_spellings_meet(lexicon):
     assert ("operator_type", "zivilgesellschaftliche Organisation/Initiative") in kinds(lexicon, "Können Vereine eine Lösung betreiben?")
     assert ("target", "drivers") in kinds(lexicon, "Welche Skalierungstreiber gibt es?")
