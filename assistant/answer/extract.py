@@ -25,7 +25,8 @@ REFERRING = re.compile(
     r"^(Damit|Dabei|Diese[rsmn]?|Dies|Hierbei|Hierfür|Hierzu|Hier|Dafür|Dazu|So|Daher|Deshalb|Dadurch|Daraus|"
     r"Darüber hinaus|Zudem|Außerdem|Ebenso|Auch|Insofern|Folglich|Allerdings|Zum anderen|Andererseits|Somit|"
     r"Demnach|Gleichzeitig|Zusätzlich|Trotzdem|Dennoch|Denn|Aber|Jedoch|Doch|Solche[rsmn]?|Letztere[rsmn]?|"
-    r"Beide|Anschließend|Danach|Er|Sie|Es|Ihre?|Seine?|Deren|Dessen|Dort|Darin|Davon|Diesem|Wesentlicher)\b"
+    r"Beide|Anschließend|Danach|Er|Sie|Es|Ihre?|Seine?|Deren|Dessen|Dort|Darin|Davon|Diesem|Wesentlicher|"
+    r"(Sollte|Ist|Falls|Wenn) (dies|das) nicht)\b"
 )
 # Of those, these only link to what came before ("Zudem …", "Gleichzeitig …"): they get their
 # predecessor when it fits, but a reader can follow them without it, so they may open an extract.

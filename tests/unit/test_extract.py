@@ -16,6 +16,9 @@ def test_references_back_need_their_predecessor():
     assert needs_predecessor(settings, "Dabei unterscheidet man zwischen zwei Arten.")
     assert needs_predecessor(settings, "Damit wird die Lösung tragfähig.")
     assert not needs_predecessor(settings, "Die Kommune klärt zuerst den Bedarf.")
+    # a condition that refers to what came before
+    assert needs_predecessor(settings, "Sollte dies nicht der Fall sein, so ist der Mehrwert herauszuarbeiten.")
+    assert not needs_predecessor(settings, "Ist die Lösung reif, folgt der Transfer.")
 
 
 def test_connectives_and_final_clauses_may_open_an_extract_unless_switched_off():
