@@ -279,7 +279,7 @@ def _defines(sentence: str, surfaces: list[str]) -> bool:
     return any(_AFTER.search(folded[end:]) or _BEFORE.search(folded[:start]) for start, end in _term_positions(sentence, surfaces))
 
 
-def _operator_row(ctx: AnswerContext, draft: Draft, key: str) -> str | None:
+def operator_row(ctx: AnswerContext, draft: Draft, key: str) -> str | None:
     """The row of Abbildung 3 for one operator type, cited to the figure."""
     from assistant.answer.listing import operator_figure
 
@@ -311,7 +311,7 @@ def compare(ctx: AnswerContext) -> Draft | None:
     f = ctx.frame
     half = max(30, ctx.max_words // 2)
     if sides[0][2] in f.operator_types:
-        rows = [_operator_row(ctx, draft, key) for _, _, key in sides]
+        rows = [operator_row(ctx, draft, key) for _, _, key in sides]
         for row in rows:
             draft.add(row or "")
         return None if draft.empty else draft

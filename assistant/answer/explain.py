@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.answer.define import entry_line
+from assistant.answer.define import entry_line, operator_row
 from assistant.answer.draft import AnswerContext, Draft
 from assistant.domain import DEVELOPMENT_PHASES
 from assistant.answer.extract import Scored, extract, quotable_chunk, render, sentences_of, window
@@ -114,12 +114,10 @@ def explain(ctx: AnswerContext) -> Draft | None:
             if parts:
                 draft.add(render(draft, parts))
             return draft
-    elif ctx.settings.explain_operator_row_first and len(ctx.frame.operator_types) == 1 and not ctx.frame.entity_count - 1:
+    elif ctx.settings.explain_operator_row_first and len(ctx.frame.operator_types) == 1 and ctx.frame.entity_count == 1:
         # "Welche Vorteile hat ein Betrieb durch ein privates Unternehmen?": that operator's row of
         # Abbildung 3 (who it is, what it brings), then the dossier on the question
-        from assistant.answer.define import _operator_row
-
-        row = _operator_row(ctx, draft, ctx.frame.operator_types[0])
+        row = operator_row(ctx, draft, ctx.frame.operator_types[0])
         if row:
             draft.add(row)
             max_words = max(40, max_words - len(row.split()))
