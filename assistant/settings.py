@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     # A list question that names exactly one entry of its target ("Welche Sub-Driver hat T7?") gets
     # that entry's catalogue line instead of the whole list.
     list_one_named_entry: bool = True  # dev: drivers 6 -> 7 of 7
+    # "Welcher Treiber rät zu …?", "Zu welchem Kriterium passt …?": one entry asked for in the
+    # singular, described in the question's own words. When its words name no entry, the entry whose
+    # catalogue text is closest to the question (cosine) answers, the runner-up too when within
+    # list_which_one_margin. Off = the whole list. Stop 22 probe questions (helper-written).
+    list_which_one: bool = True
+    list_which_one_margin: float = Field(default=0.02, ge=0.0)
     # Dev: counts 10 -> 12 of 14 together with 3 (not 2) sentences for such a number extract.
     count_target_follows_how_many: bool = True
     count_extract_sentences: int = Field(default=3, ge=1, le=6)  # sentences of such a number extract
@@ -143,6 +149,14 @@ class Settings(BaseSettings):
     refuse_below_linked: float = 0.90  # names a phase, term, … : no out-of-scope left, lowest answerable 0.992
     # names something the sources never use: highest out-of-scope 1.049, lowest answerable 1.151
     refuse_below_unknown_name: float = 1.10
+    # In German every noun is capitalised, so an unknown capitalised word is often just an everyday
+    # noun ("Testlauf", "Rathaus", "Geld"). The unknown-name bar applies to a German question only
+    # when such a word looks like a name (inner capital, hyphen, digit) or when at least this share
+    # of its capitalised words (first word aside) is unknown ("Digitalstrategie der Landeshauptstadt
+    # München": 2 of 3). English capitalises names only: there any unknown one counts. 1.0 = every
+    # word; 0 = any unknown word raises the bar (the rule before stop 22). Stop 22 probe questions
+    # (written by a helper from the sources): 4 of 6 false refusals came from this bar.
+    refuse_unknown_share: float = Field(default=0.66, ge=0.0, le=1.0)
     # A question whose every topic word occurs in at least this many source passages is held to
     # refuse_below_linked (0 = off). On dev every out-of-scope question has a topic word in at most
     # one passage ("Einwohner", "Wetter", "Biotonne"); calibration in docs/benchmarks.md.

@@ -396,3 +396,31 @@ def test_asking_for_sub_drivers_the_catalogue_lacks_says_so(service):
     answer = service.ask(f"Welche Sub-Driver hat der Treiber {driver['id']}?")
     first = body(answer).lstrip().split("\n")[0]
     assert driver["id"] in first and "keine genannt" in first, answer.answer
+
+
+def test_which_one_driver_is_chosen_by_what_the_question_describes(service):
+    """"Welcher Treiber …" asks for one driver; the question describes it in its own words (no
+    word of its name), and the driver whose catalogue text says the same answers, first."""
+    lean = next(d for d in CATALOGUE["drivers"] if "ressourcenarm" in d["name"])
+    answer = service.ask("Welcher Treiber rät dazu, mit möglichst wenig eigener Technik und eigenen Anlagen auszukommen?")
+    assert not answer.abstained and answer.frame.operation == "list" and answer.frame.which_one, answer.answer
+    lines = [line for line in body(answer).splitlines() if line.strip()]
+    assert lean["name"] in lines[1] and lean["id"] in lines[1], answer.answer
+    others = [d["name"] for d in CATALOGUE["drivers"] if d["id"] != lean["id"]]
+    assert sum(name in body(answer) for name in others) <= 1, answer.answer  # one entry, at most a close runner-up
+
+
+def test_which_drivers_the_study_distinguishes_is_a_list_not_a_comparison(service):
+    answer = service.ask("Welche Treiber für eine erfolgreiche Skalierung unterscheidet die Studie?")
+    assert answer.frame.operation == "list", answer.answer
+    assert all(d["name"] in body(answer) for d in CATALOGUE["drivers"]), answer.answer
+
+
+def test_an_everyday_noun_the_sources_never_use_does_not_get_a_covered_question_refused(service):
+    """"Testlauf" and "Gruppe" are ordinary words the dossier happens not to use; the questions ask
+    about measuring and preparing a pilot, which it covers. A city name it never mentions still
+    makes a question about that city's strategy out of scope."""
+    assert "Testlauf" not in DOSSIER and "Landeshauptstadt" not in DOSSIER
+    assert not service.ask("Wie plane ich einen Testlauf mit echten Nutzern so, dass wir hinterher sagen können, ob er funktioniert hat?").abstained
+    assert not service.ask("Wir testen gerade mit einer größeren Gruppe von Nutzern über einen festen Zeitraum. Was sollten wir jetzt schon fürs Wachstum vorbereiten?").abstained
+    assert service.ask("Was steht in der Digitalstrategie der Landeshauptstadt München?").abstained

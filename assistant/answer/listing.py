@@ -402,10 +402,48 @@ def _target(ctx: AnswerContext) -> Target | None:
     return None
 
 
+_ENTRIES: dict[Target, Callable[[AnswerContext], list[CatalogueEntry]]] = {
+    Target.DRIVERS: lambda ctx: list(ctx.catalogue.drivers),
+    Target.GOOD_PRACTICES: lambda ctx: list(ctx.catalogue.good_practices),
+    Target.MECHANISMS: lambda ctx: list(ctx.catalogue.mechanisms),
+    Target.CRITERIA: lambda ctx: list(ctx.catalogue.criteria),
+}
+
+
+def _which_one(ctx: AnswerContext, target: Target) -> Draft | None:
+    """One entry asked for in the singular and described in the question's words ("Welcher Treiber
+    rät, mit wenig eigener Technik auszukommen?"): the entry its words name, else the one whose
+    catalogue text is closest to the question (the runner-up too when it is about as close)."""
+    entries = _ENTRIES[target](ctx)
+    hits, topic = matching_entries(ctx, entries)
+    if topic and len(hits) > 1:
+        return None  # the words name several: the filtered list answers
+    if topic:
+        chosen = hits
+    else:
+        ranked = sorted(entries, key=lambda e: -ctx.similarity(f"catalogue-{e.id}"))
+        best = ctx.similarity(f"catalogue-{ranked[0].id}")
+        chosen = [e for e in ranked[:2] if best - ctx.similarity(f"catalogue-{e.id}") <= ctx.settings.list_which_one_margin]
+    from assistant.answer.define import entry_line
+
+    draft = Draft(ctx)
+    lines = [line for e in chosen if (line := entry_line(ctx, draft, e.id))]
+    if not lines:
+        return None
+    draft.add(f"{ctx.labels['which_one']}:")
+    for line in lines:
+        draft.add(line)
+    return draft
+
+
 def list_items(ctx: AnswerContext) -> Draft | None:
     target = _target(ctx)
     if target is None:
         return None
+    if ctx.settings.list_which_one and ctx.frame.which_one and target in _ENTRIES:
+        draft = _which_one(ctx, target)
+        if draft is not None:
+            return draft
     slot = _ENTRY_SLOT.get(target)
     named = getattr(ctx.frame, slot) if slot else []
     if ctx.settings.list_one_named_entry and len(named) == 1 and slot not in ctx.frame.inherited:

@@ -24,6 +24,7 @@ from assistant.answer.texts import refusal_text
 from assistant.domain import Operation
 from assistant.frames import Frame, points_back
 from assistant.frames.lexicon import fold_text, stem, tokens
+from assistant.retrieval.query import english_terms
 from assistant.schema import Answer, Passage
 
 _MANIPULATION = re.compile(
@@ -98,7 +99,17 @@ class Vocabulary:
             words = [fold_text(w) for w in re.findall(r"[\wÄÖÜäöüß]+", question)[1:] if w[0].isupper() and not w.isupper()]
         else:
             words = list(topic)
-        return bool(words) and all(self.passages_with[stem(w)] >= min_passages for w in words)
+        return bool(words) and all(self._common(w, lang, min_passages) for w in words)
+
+    def _common(self, word: str, lang: str, min_passages: int) -> bool:
+        """The word (an English one through the study's term glossary: "costs" → "Kosten") occurs in
+        at least `min_passages` source passages."""
+        if self.passages_with[stem(word)] >= min_passages:
+            return True
+        if lang != "en":
+            return False
+        german = [g for pattern, terms in english_terms() if pattern.fullmatch(word) for g in terms.split()]
+        return any(self.passages_with[stem(fold_text(g))] >= min_passages for g in german)
 
     def unknown_names(self, question: str) -> list[str]:
         """Capitalised words (not the first) that the sources never use, ordinary noun forms aside."""
@@ -113,6 +124,19 @@ class Vocabulary:
             if not all(self.knows(part) for part in folded.split("-") if part):
                 out.append(word)
         return out
+
+
+    def raises_bar(self, question: str, lang: str, share: float) -> bool:
+        """Does the question name something the sources never use? In English any unknown
+        capitalised word is a name; in German one that looks like a name, or unknown words making
+        up at least `share` of its capitalised words (see settings.refuse_unknown_share)."""
+        unknown = self.unknown_names(question)
+        if not unknown:
+            return False
+        if lang != "de" or share <= 0 or any(looks_like_name(w) for w in unknown):
+            return True
+        capitalised = [w for w in re.findall(r"[\wÄÖÜäöüß-]+", question)[1:] if len(w) >= 3 and w[0].isupper()]
+        return len(unknown) >= share * max(1, len(capitalised))
 
 
 def looks_like_name(word: str) -> bool:
@@ -170,6 +194,6 @@ def sources_silent(
         # every word it asks about is common in the sources: held to the bar of a question that
         # names something of the study
         threshold = min(threshold, settings.refuse_below_linked)
-    if vocabulary is not None and vocabulary.unknown_names(question):
+    if vocabulary is not None and vocabulary.raises_bar(question, frame.lang, settings.refuse_unknown_share):
         threshold = max(threshold, settings.refuse_below_unknown_name)
     return score < threshold

@@ -34,6 +34,7 @@ LABELS: dict[str, dict[str, str]] = {
         # lists and counts
         "criteria_in": "Im Katalog sind {what} {n} Kriterien benannt",
         "criteria_about": "Im Katalog sind {what} {n} Kriterien zum Thema „{topic}“ benannt",
+        "which_one": "Am ehesten passt dazu",
         "criteria_all": "Der Katalog benennt {n} Kriterien",
         "milestones_in": "Als Meilensteine markiert der Katalog {what} {n} Kriterien",
         "milestones_none": "Im Katalog sind {what} keine Kriterien als Meilensteine markiert.",
@@ -106,6 +107,7 @@ LABELS: dict[str, dict[str, str]] = {
         "sub_drivers_none": "sub-drivers: none named in the catalogue",
         "criteria_in": "The catalogue names {n} criteria {what}",
         "criteria_about": "The catalogue names {n} criteria {what} on “{topic}”",
+        "which_one": "The closest match",
         "criteria_all": "The catalogue names {n} criteria",
         "milestones_in": "The catalogue marks {n} criteria {what} as milestones",
         "milestones_none": "The catalogue marks no criteria {what} as milestones.",

@@ -56,6 +56,9 @@ class Frame(BaseModel):
     confidence: float = 0.0  # margin of the operation decision
     cued: bool = False  # a cue word decided the operation
     follow_up: bool = False  # merged with the previous turn's frame
+    # "Welcher Treiber rät zu …?", "Which criterion is about …?": one entry of the list target,
+    # chosen by what the question describes
+    which_one: bool = False
 
     @property
     def single_listed(self) -> bool:
@@ -180,6 +183,16 @@ class FrameParser:
             for i, t in enumerate(linked.tokens)
             if i not in covered and t not in STOPWORDS and t not in _FRAME_WORDS and len(t) > 2 and not t.isdigit()
         ]
+        which_one = (
+            target in _SLOT_OF_TARGET
+            and bool(topic)
+            and _target_is_head(linked)
+            and bool(_WHICH_ONE.match(fold_text(question).strip()))
+            and operation not in (Operation.COUNT, Operation.COMPARE, Operation.EXAMPLE)
+            and not any(linked.of(kind) for kind in ("criterion", "good_practice", "driver", "mechanism", "phase"))
+        )
+        if which_one:
+            operation = Operation.LIST  # the catalogue answers it from its entries
         return Frame(
             operation=operation,
             target=target,
@@ -196,9 +209,14 @@ class FrameParser:
             lang="en" if lang == "en" else "de",
             confidence=guess.confidence,
             cued=guess.cued,
+            which_one=which_one,
         )
 
 
+# A question for one entry, in the singular ("Welcher Treiber …", "Zu welchem Kriterium …", "Which driver …").
+_WHICH_ONE = re.compile(
+    r"^(und )?((zu|bei|in|an|fur|mit|von|unter|to|in|under) )?(welcher|welches|welchem|which (driver|criterion|mechanism|funding mechanism|good practice)\b)"
+)
 _BOTH = re.compile(r"(kriterien|criteria) (und|and) (meilenstein|milestone)|(meilensteine|milestones) (und|and) (kriterien|criteria)")
 _NEGATED_MILESTONE = re.compile(r"\b(kein|keine|keinen|nicht|not|no|non)\b[\w\s-]{0,25}(meilenstein|milestone)")
 

@@ -34,17 +34,24 @@ class Cue:
     pattern: re.Pattern
     weight: float
     needs: str | None = None  # "target": only when the question names what to list; "short": ≤ 7 words
+    unless: re.Pattern | None = None  # the cue does not count when this matches too
 
 
-def _cue(op: Operation, pattern: str, weight: float, needs: str | None = None) -> Cue:
-    return Cue(op, re.compile(pattern), weight, needs)
+def _cue(op: Operation, pattern: str, weight: float, needs: str | None = None, unless: str | None = None) -> Cue:
+    return Cue(op, re.compile(pattern), weight, needs, re.compile(unless) if unless else None)
+
+
+# "Welche Treiber unterscheidet die Studie?" asks what it names: after a which-word the verb
+# "unterscheiden" lists, it does not compare (the noun "Unterschied" still compares).
+_WHICH_DISTINGUISHES = r"^(welche[rsmn]?|which)\b(?!.*unterschied)(?!.*vergleich)(?!.*differen)"
 
 
 # Patterns run on folded text (lower case, umlauts as base letters, ß as ss).
 CUES: tuple[Cue, ...] = (
     _cue(Operation.COUNT, r"\bwie ?viele?\b|\banzahl\b|\bhow (many|much)\b|\bnumber of\b", 1.0),
-    _cue(Operation.COMPARE, r"unterschied|unterscheid|vergleich|\bvs\b|\bversus\b|gegenuber|im gegensatz|dasselbe|"
+    _cue(Operation.COMPARE, r"unterschied|vergleich|\bvs\b|\bversus\b|gegenuber|im gegensatz|dasselbe|"
          r"das gleiche|\bdifferen|\bdiffer|\bcompare|\bcomparison", 0.9),
+    _cue(Operation.COMPARE, r"^(?!.*(unterschied|vergleich|\bdiffer|gegenuber|\bvs\b|versus)).*unterscheid", 0.9, unless=_WHICH_DISTINGUISHES),
     _cue(Operation.EXAMPLE, r"beispiel|\bexample|vorbild|praxis ?beispiel|\b(a|an|ein|eine) (good|best) practice\b|"
          r"welche (stadt|kommune|stadte|kommunen) ha(t|ben)|wer hat (das|so etwas|es) (schon|bereits)|which cit(y|ies) ha", 0.7),
     _cue(Operation.LIST, r"^(bei |in |zu |an |von |mit |for |in |of )?(welche|welcher|welches|welchen|which|what are the|was sind die|was sind alle)\b|"
@@ -119,7 +126,7 @@ class OperationClassifier:
                 continue
             if cue.needs == "short" and words > 9:
                 continue
-            if cue.pattern.search(folded):
+            if cue.pattern.search(folded) and not (cue.unless and cue.unless.search(folded)):
                 scores[cue.operation] += cue.weight
                 cued.add(cue.operation)
         for op in CUE_ONLY:

@@ -15,7 +15,8 @@ _TERMS_FILE = Path(__file__).parent.parent / "data" / "en_de_terms.tsv"
 
 
 @lru_cache(maxsize=1)
-def _english_terms() -> list[tuple[re.Pattern, str]]:
+def english_terms() -> list[tuple[re.Pattern, str]]:
+    """(English pattern, German terms) pairs of the hand-made glossary `data/en_de_terms.tsv`."""
     pairs = []
     for line in _TERMS_FILE.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
@@ -29,7 +30,7 @@ def expand_for_keywords(query: str) -> str:
     appended (from a hand-made glossary), so keyword search can help it too."""
     if detect_language(query) != "en":
         return query
-    extra = [german for pattern, german in _english_terms() if pattern.search(query)]
+    extra = [german for pattern, german in english_terms() if pattern.search(query)]
     return " ".join([query, *extra])
 
 

@@ -163,3 +163,22 @@ def test_only_a_cue_word_makes_a_question_an_example_request():
     assert uncued.operation != Operation.EXAMPLE and uncued.scores[Operation.EXAMPLE] == 0.0
     cued = classifier.classify("Gibt es ein Beispiel für eine Eigenentwicklung?", vector, has_target=False, has_phase=False)
     assert cued.operation == Operation.EXAMPLE and cued.cued
+
+
+@pytest.mark.parametrize(
+    "question, operation",
+    [
+        ("Welche Treiber unterscheidet die Studie?", Operation.LIST),
+        ("Worin unterscheiden sich P3 und P4?", Operation.COMPARE),
+        ("Welche Unterschiede gibt es zwischen P3 und P4?", Operation.COMPARE),
+    ],
+)
+def test_unterscheiden_after_a_which_word_lists(parser, question, operation):
+    assert parser.parse(question, None).operation == operation
+
+
+def test_a_singular_which_question_with_its_own_words_asks_for_one_entry(parser):
+    frame = parser.parse("Welcher Treiber rät dazu, mit wenig eigener Technik auszukommen?", None)
+    assert frame.operation == Operation.LIST and frame.which_one
+    assert not parser.parse("Welche Treiber nennt die Roadmap?", None).which_one  # plural: the list
+    assert not parser.parse("Zu welchem Treiber gehört K12?", None).which_one  # names an entry: about it

@@ -36,3 +36,22 @@ def test_a_question_is_supported_when_the_sources_use_each_of_its_nouns_often():
     assert not vocabulary.supports("Wie geht das?", [], "de", 3)  # nothing asked about
     # English: the topic words decide
     assert vocabulary.supports("What about the Lösung?", ["losung"], "en", 3)
+
+
+def test_an_unknown_german_noun_raises_the_bar_only_when_it_looks_like_a_name_or_most_nouns_are_unknown():
+    vocabulary = Vocabulary(["Die Kommune testet die Lösung mit Nutzern.", "Die Strategie der Kommune."])
+    # one everyday noun of two is unknown: no raised bar
+    assert not vocabulary.raises_bar("Wie plane ich einen Testlauf mit Nutzern?", "de", 0.66)
+    # a name-like word, or most nouns unknown: raised
+    assert vocabulary.raises_bar("Was sagt die McKinsey-Studie zu Nutzern?", "de", 0.66)
+    assert vocabulary.raises_bar("Was steht in der Strategie der Landeshauptstadt München?", "de", 0.66)
+    # English capitalises names only: any unknown one raises the bar
+    assert vocabulary.raises_bar("What are the opening hours of City Hall?", "en", 0.66)
+    # share 0: any unknown word (the rule before)
+    assert vocabulary.raises_bar("Wie plane ich einen Testlauf mit Nutzern?", "de", 0.0)
+
+
+def test_an_english_word_is_common_through_the_term_glossary():
+    vocabulary = Vocabulary([f"Die Kosten der Lösung ({i})." for i in range(3)])
+    assert vocabulary.supports("What does the study say about costs?", ["costs"], "en", 3)
+    assert not vocabulary.supports("What does the study say about weather?", ["weather"], "en", 3)
