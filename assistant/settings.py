@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     # that retrieval ranks first should not lose to a similar-sounding one elsewhere. Tuned on dev
     # (0.25, 0.5 and 1.0 give the same +1 single question; the smallest is kept), docs/benchmarks.md.
     extract_passage_weight: float = 0.25
+    # When the extract's best sentence is not from the passage retrieval ranks first, the one extra
+    # sentence from another passage comes from that top passage (its best sentence), if it scores
+    # within this of the best; None = the best sentence of any other passage (within
+    # extract_second_margin), the rule before stop 22. Also after the stored answer sentences of a
+    # how-to question. Dev: 0.2, 0.35 and 0.5 the same (phase 8 -> 9 of 10); the smallest is kept.
+    extract_second_from_top: float | None = 0.2
     # An extract never opens with a referring sentence ("Dieser …", "Zudem …") that growth added in
     # front: it gets its predecessor or is left out (answer-engine issue, section 3).
     extract_self_standing_start: bool = True

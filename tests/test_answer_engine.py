@@ -102,6 +102,16 @@ def test_onboarding_starts_before_the_start(service):
     assert answer.frame.operation == "onboarding"
     assert "ähnliche Lösung" in text  # the "Vor dem Start" advice: reuse before building
     assert CATALOGUE["phases"][0]["name"] in text and "Einarbeitung" in text
+    # what a newcomer needs to find their way: how many criteria, and where the roadmap is online
+    url = re.search(r"https://skalierung\.smart-city-dialog\.de/?", DOSSIER).group(0)
+    assert url in text and str(CATALOGUE["stated_totals"]["criteria"]) in text, answer.answer
+
+
+def test_how_the_authors_worked_is_the_method_not_the_list_of_authors(service):
+    answer = service.ask("Wie sind die Autorinnen und Autoren der Studie zu ihren Ergebnissen gekommen?")
+    text = body(answer)
+    first_author = re.search(r"^Jochen Rabe, .+$", DOSSIER, re.M).group(0).split(", ")[0]
+    assert "45 nationale und internationale Publikationen" in text and first_author not in text, answer.answer
 
 
 def test_example_names_a_good_practice_and_what_it_shows(service):
@@ -424,3 +434,12 @@ def test_an_everyday_noun_the_sources_never_use_does_not_get_a_covered_question_
     assert not service.ask("Wie plane ich einen Testlauf mit echten Nutzern so, dass wir hinterher sagen können, ob er funktioniert hat?").abstained
     assert not service.ask("Wir testen gerade mit einer größeren Gruppe von Nutzern über einen festen Zeitraum. Was sollten wir jetzt schon fürs Wachstum vorbereiten?").abstained
     assert service.ask("Was steht in der Digitalstrategie der Landeshauptstadt München?").abstained
+
+
+def test_a_how_to_answer_quotes_the_passage_retrieval_ranks_first(service):
+    """The extract may start elsewhere (the sentence closest to the question), but the passage that
+    retrieval ranks first, all signals together, is quoted too."""
+    answer = service.ask("Wie sichern wir den Betrieb unserer Lösung, wenn die Fördermittel auslaufen?")
+    top = next(r.chunk_id for r in answer.retrieved if r.chunk_id.startswith("dossier-"))
+    cited = {c.chunk_id for c in answer.citations if f"[{c.n}]" in body(answer)}
+    assert not answer.abstained and top in cited, answer.answer

@@ -8,7 +8,7 @@ import re
 from assistant.answer.define import entry_line, operator_row
 from assistant.answer.draft import AnswerContext, Draft
 from assistant.domain import DEVELOPMENT_PHASES
-from assistant.answer.extract import Scored, extract, quotable_chunk, render, sentences_of, window
+from assistant.answer.extract import Scored, extract, quotable_chunk, render, sentences_of, window, with_top_passage
 from assistant.answer.findings import key_finding_lead, key_finding_sections, named_key_finding
 from assistant.answer.stored import positions
 from assistant.schema import Passage
@@ -126,7 +126,8 @@ def explain(ctx: AnswerContext) -> Draft | None:
         if line:
             draft.add(line)
             max_words = max(40, max_words - len(line.split()))
-    parts = stored_extract(ctx, among) or extract(ctx, pool, max_words=max_words)
+    stored = stored_extract(ctx, among)
+    parts = with_top_passage(ctx, pool, stored, max_words) if stored else extract(ctx, pool, max_words=max_words)
     if parts:
         draft.add(render(draft, parts))
     return None if draft.empty else draft

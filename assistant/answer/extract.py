@@ -208,6 +208,10 @@ def extract(
     first = window(ctx, best, scored, max_sentences or settings.extract_max_sentences, max_words)
     out = [(best.passage, first)]
     used = sum(_words(s) for s in first)
+    if second and settings.extract_second_from_top is not None:
+        with_top = with_top_passage(ctx, passages, out, max_words, scored)
+        if len(with_top) > len(out):
+            return with_top
     if second:
         for cand in scored[1:]:
             if cand.score < best.score - settings.extract_second_margin:
@@ -219,6 +223,30 @@ def extract(
             out.append((cand.passage, [cand.text]))
             break
     return out
+
+
+def with_top_passage(
+    ctx: AnswerContext, passages: list[Passage], parts: list[tuple[Passage, list[str]]], max_words: int, scored: list[Scored] | None = None
+) -> list[tuple[Passage, list[str]]]:
+    """The parts plus the best sentence of the passage retrieval ranks first, when no part quotes
+    that passage yet and the sentence scores within `extract_second_from_top` of the best sentence
+    (see settings)."""
+    margin = ctx.settings.extract_second_from_top
+    top = next((p for p in passages if quotable_chunk(p.chunk)), None)
+    if margin is None or top is None or any(p.chunk.id == top.chunk.id for p, _ in parts):
+        return parts
+    scored = scored if scored is not None else score_sentences(ctx, passages)
+    if not scored:
+        return parts
+    said = [x for _, xs in parts for x in xs]
+    used = sum(_words(x) for x in said)
+    for cand in scored:
+        if cand.passage.chunk.id != top.chunk.id or needs_predecessor(ctx.settings, cand.text):
+            continue
+        if cand.score >= scored[0].score - margin and used + _words(cand.text) <= max_words and not _near_duplicate(cand.text, said):
+            return [*parts, (cand.passage, [cand.text])]
+        break
+    return parts
 
 
 def _near_duplicate(sentence: str, others: list[str]) -> bool:

@@ -111,13 +111,18 @@ FACETS: tuple[Facet, ...] = (  # in answer order: "Wer hat die Studie herausgege
     Facet("supervision", re.compile(r"wissenschaftlich begleitet|begleitung|supervis"), _supervision),
     Facet("editors", re.compile(r"redaktion|editor"), _editors),
     Facet("tool", re.compile(r"online|tool|webseite|website|\burl\b|adresse|\blink|interaktiv|wo finde|wo gibt es|abrufbar|aufrufen|where (can|do) (i|we) find|where is"), _tool),
-    Facet("method", re.compile(r"method|vorgehen|wie wurde|how was|entwickelt|erarbeitet|grundlage|interview|expert|publikation|literatur|workshop"), _method),
+    Facet("method", re.compile(r"method|vorgehen|vorgegangen|wie wurde|how was|entwickelt|erarbeitet|grundlage|interview|expert|publikation|literatur|workshop|"
+                               r"zu (ihren|den|diesen|seinen) (ergebnissen|erkenntnissen)|beruh|basier|stutz|based on|how did (they|the authors)|arrive at|come to"), _method),
 )
 
 
 def meta(ctx: AnswerContext) -> Draft | None:
     folded = fold_text(ctx.question)
     facets = [f for f in FACETS if f.cue.search(folded)]
+    names = {f.name for f in facets}
+    if {"authors", "method"} <= names and re.search(r"\b(wie|how)\b", folded):
+        # "Wie sind die Autoren zu ihren Ergebnissen gekommen?" asks how, not who
+        facets = [f for f in facets if f.name != "authors"]
     found: list[tuple[Chunk, list[str]]] = []
     labels: list[str] = []
     for facet in facets[:2]:

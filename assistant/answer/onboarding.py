@@ -1,14 +1,17 @@
 """Onboarding ("Ich bin neu – womit fange ich an?"): the check before building anything
 ("Vor dem Start": reuse before own development), the five phases at a glance, the milestones of the
-first phase, and a pointer to the app's "Einarbeitung" view."""
+first phase, where the interactive roadmap is online, and a pointer to the app's "Einarbeitung" view."""
 
 from __future__ import annotations
+
+import re
 
 from assistant.answer.draft import AnswerContext, Draft
 from assistant.answer.extract import sentences_of
 from assistant.domain import DEVELOPMENT_PHASES
 
 BEFORE_START = "Vor dem Start"
+ONLINE_TOOL = re.compile(r"https://skalierung\.smart-city-dialog\.de/?")  # the interactive roadmap the dossier points to
 STRUCTURE = ("Kriterien", "Skalierungstreiber", "Phasen", "Fördermechanismen")  # sections of "Die Anwendung der Roadmap"
 
 
@@ -43,10 +46,13 @@ def onboarding(ctx: AnswerContext) -> Draft | None:
         if chunk is not None:
             parts.append(f"{section} [{draft.cite(chunk)}]")
     if parts:
-        draft.add(labels["onboarding_structure"] + " " + ", ".join(parts) + ".")
+        draft.add(labels["onboarding_structure"] + " " + ", ".join(parts) + ". " + catalogue.coverage_note(ctx.frame.lang))
     milestones = catalogue.milestones(DEVELOPMENT_PHASES[0])
     if milestones:
         n = draft.cite(ctx.catalogue_passage(DEVELOPMENT_PHASES[0]))
         draft.add(labels["onboarding_first"] + " " + "; ".join(f"{m.name} ({m.id})" for m in milestones) + f" [{n}]")
+    tool = next(((c, m.group(0)) for cid in ctx.index.order if (m := ONLINE_TOOL.search((c := ctx.index.chunks[cid]).text))), None)
+    if tool is not None:
+        draft.add(f"{labels['onboarding_tool']} {tool[1]} [{draft.cite(tool[0])}]")
     draft.add(labels["onboarding_view"])
     return draft

@@ -73,6 +73,7 @@ LABELS: dict[str, dict[str, str]] = {
         "onboarding_phases": "2. Die fünf Phasen kennenlernen:",
         "onboarding_structure": "Die Roadmap ist aufgebaut aus",
         "onboarding_first": "3. In P1 beginnen – die Meilensteine der Ideenfindung:",
+        "onboarding_tool": "Die interaktive Roadmap ist online unter",
         "onboarding_view": "Schritt für Schritt mit Selbsttest führt die Seite „Einarbeitung“ durch die Phasen.",
         # meta
         "unknown_names": "Zu {names} enthält die Roadmap keine Angaben. Was sie selbst dazu sagt:",
@@ -143,6 +144,7 @@ LABELS: dict[str, dict[str, str]] = {
         "onboarding_phases": "2. Get to know the five phases:",
         "onboarding_structure": "The roadmap is built from",
         "onboarding_first": "3. Start in P1 – the milestones of idea generation (Ideenfindung):",
+        "onboarding_tool": "The interactive roadmap is online at",
         "onboarding_view": "The “Einarbeitung” page guides you through the phases step by step, with a self-check.",
         "unknown_names": "The roadmap says nothing about {names}. What it says itself:",
     },

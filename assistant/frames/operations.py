@@ -69,7 +69,7 @@ CUES: tuple[Cue, ...] = (
     _cue(Operation.ONBOARDING, r"\bneu\b.{0,30}\b(team|hier|dabei|im thema|in der)|\bneuling|\beinsteig|\beinstieg|"
          r"\b(fur mich )?als neue[rn]?\b|\bzur orientierung\b|\bfrisches team\b|"
          r"wo (fange|fangen|beginne|beginnen|starte|starten)|womit (fange|fangen|beginne|beginnen|starte|starten)|"
-         r"\banfangen\b|erste schritte|wie (starten|beginnen) wir|getting started|get started|where (do|should) (i|we) start|"
+         r"\b(wo|womit)\b.{0,25}\banfangen\b|\bwie (soll|sollte|kann|konnen|sollen) (ich|wir|man) (am besten |denn |jetzt )?anfangen\b|erste schritte|wie (starten|beginnen) wir|getting started|get started|where (do|should) (i|we) start|"
          r"\bnew (to|in|on) the|first steps|\b(gerade|eben|neu|frisch) (angefangen|begonnen|eingestiegen|gestartet|dazugekommen)|"
          r"\b(ich|wir) (habe|haben|bin|sind)\b.{0,50}\b(angefangen|begonnen|eingestiegen|angetreten)\b|\b(i'?m|i am|we are|we're) new\b|"
          r"\bjust (started|joined)", 1.0),

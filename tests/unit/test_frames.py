@@ -182,3 +182,15 @@ def test_a_singular_which_question_with_its_own_words_asks_for_one_entry(parser)
     assert frame.operation == Operation.LIST and frame.which_one
     assert not parser.parse("Welche Treiber nennt die Roadmap?", None).which_one  # plural: the list
     assert not parser.parse("Zu welchem Treiber gehört K12?", None).which_one  # names an entry: about it
+
+
+def test_the_whole_project_is_the_continuous_phase(lexicon):
+    assert ("phase", "D") in kinds(lexicon, "Welche Themen begleiten uns durch das gesamte Projekt?")
+    assert ("phase", "D") in kinds(lexicon, "What matters throughout the whole project?")
+
+
+def test_starting_something_is_not_a_newcomer_question(parser):
+    """"anfangen" makes a newcomer's question only as "wo/womit/wie soll ich anfangen"."""
+    assert parser.parse("Wo soll ich anfangen?", None).operation == Operation.ONBOARDING
+    frame = parser.parse("Wie finde ich heraus, was die Nutzer brauchen, bevor wir mit dem Programmieren anfangen?", None)
+    assert frame.operation != Operation.ONBOARDING
