@@ -443,3 +443,11 @@ def test_a_how_to_answer_quotes_the_passage_retrieval_ranks_first(service):
     top = next(r.chunk_id for r in answer.retrieved if r.chunk_id.startswith("dossier-"))
     cited = {c.chunk_id for c in answer.citations if f"[{c.n}]" in body(answer)}
     assert not answer.abstained and top in cited, answer.answer
+
+
+def test_a_newcomer_asking_for_the_phases_gets_all_of_them(service):
+    """"Ich bin neu … In welche Phasen gliedert die Roadmap den Weg … bis zum Transfer?" names one
+    phase (Transfer) but asks for all five: the newcomer's overview, not the transfer phase."""
+    answer = service.ask("Ich bin neu im Team. In welche Phasen gliedert die Roadmap den Weg einer Lösung von der Idee bis zum Transfer?")
+    text = body(answer)
+    assert all(p["name"] in text for p in CATALOGUE["phases"] if p["id"] != "D"), answer.answer

@@ -410,6 +410,14 @@ _ENTRIES: dict[Target, Callable[[AnswerContext], list[CatalogueEntry]]] = {
 }
 
 
+def _entry_similarity(ctx: AnswerContext, entry_id: str) -> float:
+    """Cosine of the question to a catalogue entry: its whole text or its closest line (name,
+    summary, sub-drivers), whichever is higher."""
+    chunk_id = f"catalogue-{entry_id}"
+    lines = [float(v @ ctx.vector) for _, v in ctx.index.sentences.get(chunk_id, []) if v is not None]
+    return max([ctx.similarity(chunk_id), *lines])
+
+
 def _which_one(ctx: AnswerContext, target: Target) -> Draft | None:
     """One entry asked for in the singular and described in the question's words ("Welcher Treiber
     rät, mit wenig eigener Technik auszukommen?"): the entry its words name, else the one whose
@@ -421,9 +429,10 @@ def _which_one(ctx: AnswerContext, target: Target) -> Draft | None:
     if topic:
         chosen = hits
     else:
-        ranked = sorted(entries, key=lambda e: -ctx.similarity(f"catalogue-{e.id}"))
-        best = ctx.similarity(f"catalogue-{ranked[0].id}")
-        chosen = [e for e in ranked[:2] if best - ctx.similarity(f"catalogue-{e.id}") <= ctx.settings.list_which_one_margin]
+        similarity = {e.id: _entry_similarity(ctx, e.id) for e in entries}
+        ranked = sorted(entries, key=lambda e: -similarity[e.id])
+        best = similarity[ranked[0].id]
+        chosen = [e for e in ranked[:2] if best - similarity[e.id] <= ctx.settings.list_which_one_margin]
     from assistant.answer.define import entry_line
 
     draft = Draft(ctx)

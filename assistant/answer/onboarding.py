@@ -17,7 +17,12 @@ STRUCTURE = ("Kriterien", "Skalierungstreiber", "Phasen", "Fördermechanismen") 
 
 def onboarding(ctx: AnswerContext) -> Draft | None:
     labels, catalogue = ctx.labels, ctx.catalogue
-    if ctx.settings.onboarding_phase_overview and ctx.frame.phases and "phases" not in ctx.frame.inherited:
+    if (
+        ctx.settings.onboarding_phase_overview
+        and len(ctx.frame.phases) == 1
+        and ctx.frame.target is None  # "In welche Phasen gliedert sich …?" asks for all of them
+        and "phases" not in ctx.frame.inherited
+    ):
         # "Ich bin neu und übernehme ein Projekt in der Pilotphase – worauf kommt es an?": that phase
         from assistant.answer.explain import phase_overview
 

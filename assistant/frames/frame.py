@@ -141,7 +141,7 @@ _FRAME_WORDS = frozenset(
     wirklich konkret kurz knapp einfach bitte danke difference explain describe list name tell show important
     happens happen focus matter matters study catalogue say says mean means meant
     empfiehlt empfehlen rät raten recommend recommends recommended suggest suggests advise advises
-    davon dafür dazu hierzu darin damit dabei diese dieser dieses diesen das es it this these those that them
+    davon dafür dazu hierzu darin damit dabei darum darauf dagegen diese dieser dieses diesen das es it this these those that them
     und and what about auch noch worin beiden beide both sinne welchem welcher welches welchen zwischen between
     danach davor vorher anschließend after before next previous then
     kommune kommunen municipality municipalities
@@ -168,7 +168,7 @@ class FrameParser:
             milestone = not _NEGATED_MILESTONE.search(fold_text(question))
         phases = [p for p in linked.of("phase")]
         guess = self.classifier.classify(
-            question, vector, has_target=target is not None and _target_is_head(linked), has_phase=bool(phases)
+            question, vector, has_target=target is not None and _target_is_head(linked, question), has_phase=bool(phases)
         )
         operation = guess.operation
         if operation == Operation.META and not guess.cued and any(
@@ -183,11 +183,12 @@ class FrameParser:
             for i, t in enumerate(linked.tokens)
             if i not in covered and t not in STOPWORDS and t not in _FRAME_WORDS and len(t) > 2 and not t.isdigit()
         ]
+        which = _WHICH_ONE.search(fold_text(question).strip())
         which_one = (
             target in _SLOT_OF_TARGET
             and bool(topic)
-            and _target_is_head(linked)
-            and bool(_WHICH_ONE.match(fold_text(question).strip()))
+            and which is not None
+            and _target_follows(linked, len(tokens(fold_text(question).strip()[: which.end()])))
             and operation not in (Operation.COUNT, Operation.COMPARE, Operation.EXAMPLE)
             and not any(linked.of(kind) for kind in ("criterion", "good_practice", "driver", "mechanism", "phase"))
         )
@@ -214,18 +215,40 @@ class FrameParser:
 
 
 # A question for one entry, in the singular ("Welcher Treiber …", "Zu welchem Kriterium …", "Which driver …").
-_WHICH_ONE = re.compile(
-    r"^(und )?((zu|bei|in|an|fur|mit|von|unter|to|in|under) )?(welcher|welches|welchem|which (driver|criterion|mechanism|funding mechanism|good practice)\b)"
+_WHICH_ONE = re.compile(  # at the start of the question or of its last sentences ("Der Bürgermeister sagt … Zu welchem Treiber passt das?")
+    r"(^|[.!?:;]\s+)(und )?((zu|bei|in|an|fur|mit|von|unter|to|in|under) )?(welcher|welches|welchem|which (driver|criterion|mechanism|funding mechanism|good practice)\b)"
 )
 _BOTH = re.compile(r"(kriterien|criteria) (und|and) (meilenstein|milestone)|(meilensteine|milestones) (und|and) (kriterien|criteria)")
 _NEGATED_MILESTONE = re.compile(r"\b(kein|keine|keinen|nicht|not|no|non)\b[\w\s-]{0,25}(meilenstein|milestone)")
 
 
-def _target_is_head(linked) -> bool:
+# Where a sentence starts: the text's start, or a capital after a full stop, "?" or "!" ("vs. freiwillige" is none).
+_SENTENCE_START = re.compile(r"^|(?<=[.!?])\s+(?=[A-ZÄÖÜ])")
+# A polite request before the question proper ("Kannst du mir die Kernergebnisse …").
+_POLITE = re.compile(r"^(kannst|konntest|konnen|konnten|wurdest|wurden|could|can|would) (du|sie|you)( mir| uns| me| us)?( bitte| please)?\b")
+
+
+def _target_is_head(linked, question: str = "") -> bool:
     """Is the list target what the question asks for ("Welche Kriterien …", "Nenne die Treiber"),
-    rather than a word further on ("Auf welche Quelle stützt sich die Einteilung der Treiber?")?"""
+    rather than a word further on ("Auf welche Quelle stützt sich die Einteilung der Treiber?")?
+    It counts from the start of the question or of a later sentence ("Unsere App läuft aus.
+    Welche Betreibermodelle …"), after a polite request ("Kannst du mir …")."""
     starts = [link.start for link in linked.links if link.type == "target"]
-    return bool(starts) and min(starts) <= 3
+    if not starts:
+        return False
+    text = question.strip()
+    heads = []
+    for m in _SENTENCE_START.finditer(text):
+        polite = _POLITE.match(fold_text(text[m.end():]))
+        offset = len(tokens(polite.group(0))) if polite else 0
+        heads.append(len(tokens(text[: m.end()])) + offset)
+    return any(0 <= start - head <= 3 for start in starts for head in heads or [0])
+
+
+def _target_follows(linked, position: int) -> bool:
+    """Does a list target word stand right after the which-word ending at token `position`
+    ("… Zu welchem Treiber passt das?")?"""
+    return any(link.type == "target" and position - 1 <= link.start <= position + 2 for link in linked.links)
 
 
 # -- follow-ups ---------------------------------------------------------------------------------
@@ -235,7 +258,7 @@ _FOLLOW_UP_START = re.compile(
     r"was bedeutet das|gibt es dafur|gibt es dazu|gibt es hierzu|and|what about|how about|and what|and how|"
     r"which of (these|them|those)|how many of)\b"
 )
-_POINTER = re.compile(r"\b(dafur|dazu|hierzu|davon|damit|dabei|darin|daruber|daran|dies|diese[rsmn]?|it|this|these|those|them|that)\b")
+_POINTER = re.compile(r"\b(dafur|dazu|hierzu|davon|damit|dabei|darin|daruber|daran|darum|darauf|dagegen|dies|diese[rsmn]?|it|this|these|those|them|that)\b")
 # "da"/"dort" inside a question ("Wer muss da mitmachen?") point back; at the start "Da …" is "since".
 _THERE = re.compile(r"(?<!^)\b(da|dort|dorthin)\b")
 # A demonstrative "die"/"der"/"den"/"dem" with no noun after it ("Wer hat die entwickelt?", "Worin

@@ -54,8 +54,8 @@ CUES: tuple[Cue, ...] = (
     _cue(Operation.COMPARE, r"^(?!.*(unterschied|vergleich|\bdiffer|gegenuber|\bvs\b|versus)).*unterscheid", 0.9, unless=_WHICH_DISTINGUISHES),
     _cue(Operation.EXAMPLE, r"beispiel|\bexample|vorbild|praxis ?beispiel|\b(a|an|ein|eine) (good|best) practice\b|"
          r"welche (stadt|kommune|stadte|kommunen) ha(t|ben)|wer hat (das|so etwas|es) (schon|bereits)|which cit(y|ies) ha", 0.7),
-    _cue(Operation.LIST, r"^(bei |in |zu |an |von |mit |for |in |of )?(welche|welcher|welches|welchen|which|what are the|was sind die|was sind alle)\b|"
-         r"\b(nenn|liste|list|name (all|the)|aufzahl|auflisten|zahl \w+ auf)|\balle\b|\bsamtliche\b|\buberblick\b|\bubersicht\b", 0.8, "target"),
+    _cue(Operation.LIST, r"(^|[.!?]\s+)(bei |in |zu |an |von |mit |for |in |of )?(welche|welcher|welches|welchen|which|what are the|was sind die|was sind alle)\b|"
+         r"\b(nenn|liste|list|name (all|the)|aufzahl|auflisten|zahl \w+ auf|zusammenfass|fass\w* .{0,40}zusammen|summari[sz]e)|\balle\b|\bsamtliche\b|\buberblick\b|\bubersicht\b", 0.8, "target"),
     _cue(Operation.DEFINE, r"^(was (ist|sind|bedeutet|bedeuten|heisst|meint|versteht man)|was genau (ist|sind|meint)|"
          r"definition|define|what (is|are|does)|erklar\w* (mir )?(den |kurz )?begriff|begriff)\b|"
          r"was (ist|sind) (damit|darunter|hier|dabei) (genau |eigentlich )?gemeint|was versteht man (darunter|unter)", 0.45, "short"),
@@ -75,7 +75,7 @@ CUES: tuple[Cue, ...] = (
          r"\bjust (started|joined)", 1.0),
     _cue(Operation.PHASE, r"wichtig|beachten|worum geht|passiert|\bziel|aufgabe|zu tun|im vordergrund|worauf kommt|"
          r"\bfocus|\bmatter|\bhappen|\bimportant|what about|worauf (muss|sollte|mussen|sollten)", 0.55, "phase"),
-    _cue(Operation.EXPLAIN, r"^(wie|warum|weshalb|wieso|wann|wozu|woran|was (sollte|sollten|muss|mussen|kann|konnen|tun|"
+    _cue(Operation.EXPLAIN, r"^(wie|warum|weshalb|wieso|wann|(ab|bis|seit) wann|wozu|woran|was (sollte|sollten|muss|mussen|kann|konnen|tun|"
          r"empfiehlt|sagt|bringt|heisst das|bedeutet das)|how|why|when|what should|what does the (study|roadmap) say)\b", 0.25),
     # asking for advice ("Was empfiehlt die Studie …?", "What does the study recommend …?")
     _cue(Operation.EXPLAIN, r"\b(empfiehlt|empfehlen|empfehlung\w*|rat|raten|ratschlag\w*|recommend\w*|advi[sc]e\w*|suggest\w*)\b", 0.5),

@@ -194,3 +194,20 @@ def test_starting_something_is_not_a_newcomer_question(parser):
     assert parser.parse("Wo soll ich anfangen?", None).operation == Operation.ONBOARDING
     frame = parser.parse("Wie finde ich heraus, was die Nutzer brauchen, bevor wir mit dem Programmieren anfangen?", None)
     assert frame.operation != Operation.ONBOARDING
+
+
+def test_a_list_target_heads_a_later_sentence_or_follows_a_polite_request(parser):
+    """"Unsere App läuft aus. Welche Betreibermodelle …" and "Kannst du mir die Kernergebnisse …
+    zusammenfassen?" ask for the list; a target word deep inside a sentence does not."""
+    assert parser.parse("Unsere Bürger-App läuft bald aus der Förderung. Welche Betreibermodelle stellt das Dossier zur Wahl?", None).operation == Operation.LIST
+    assert parser.parse("Kannst du mir die Kernergebnisse des Dossiers knapp zusammenfassen?", None).operation == Operation.LIST
+    assert parser.parse("Auf welche Quelle stützt sich die Einteilung der Treiber?", None).operation != Operation.LIST
+
+
+def test_darum_and_darauf_point_back():
+    assert points_back("Ab wann hätten wir uns darum kümmern sollen?")
+    assert points_back("Was folgt darauf?")
+
+
+def test_ab_wann_asks_for_an_explanation(parser):
+    assert parser.parse("Ab wann sollten wir uns um das Betreibermodell kümmern?", None).operation == Operation.EXPLAIN
