@@ -112,7 +112,7 @@ FACETS: tuple[Facet, ...] = (  # in answer order: "Wer hat die Studie herausgege
     Facet("editors", re.compile(r"redaktion|editor"), _editors),
     Facet("tool", re.compile(r"online|tool|webseite|website|\burl\b|adresse|\blink|interaktiv|wo finde|wo gibt es|abrufbar|aufrufen|where (can|do) (i|we) find|where is"), _tool),
     Facet("method", re.compile(r"method|vorgehen|vorgegangen|wie wurde|how was|entwickelt|erarbeitet|grundlage|interview|expert|publikation|literatur|workshop|"
-                               r"zu (ihren|den|diesen|seinen) (ergebnissen|erkenntnissen)|beruh|basier|stutz|based on|how did (they|the authors)|arrive at|come to"), _method),
+                               r"zu (ihren|den|diesen|seinen) (ergebnissen|erkenntnissen)|how did (they|the authors)|arrive at|come to"), _method),
 )
 
 
