@@ -18,7 +18,7 @@ from assistant.answer.findings import key_finding_sections
 from assistant.catalogue import CatalogueEntry, Criterion
 from assistant.domain import CONTINUOUS_PHASE, DEVELOPMENT_PHASES, Operation
 from assistant.frames import Target, fold_text, tokens
-from assistant.frames.lexicon import STOPWORDS, content_stems, stem
+from assistant.frames.lexicon import STOPWORDS, capitalised_words, content_stems, stem
 from assistant.schema import Chunk
 
 _NUMBER = re.compile(r"\b(\d+|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf)\b", re.IGNORECASE)
@@ -223,7 +223,7 @@ def matching_entries(ctx: AnswerContext, entries: list) -> tuple[list, str]:
     words = [w for w in (f.own_topic if f.follow_up else f.topic) if len(w) >= 4]
     if ctx.settings.list_filter_nouns_only and f.lang == "de":
         # German nouns only: "für kleine Kommunen" says who asks, not which entries
-        nouns = {fold_text(w) for w in re.findall(r"[\wÄÖÜäöüß-]+", ctx.question)[1:] if w[0].isupper()}
+        nouns = {fold_text(w) for w in capitalised_words(ctx.question)}
         words = [w for w in words if w in nouns]
     wanted = {stem(w): w for w in words}
     if not wanted:

@@ -23,7 +23,7 @@ import numpy as np
 from assistant.answer.texts import refusal_text
 from assistant.domain import Operation
 from assistant.frames import Frame, points_back
-from assistant.frames.lexicon import fold_text, stem, tokens
+from assistant.frames.lexicon import capitalised_words, fold_text, stem, tokens
 from assistant.retrieval.query import english_terms
 from assistant.schema import Answer, Passage
 
@@ -96,7 +96,7 @@ class Vocabulary:
         (capitalised, not the first word: verbs are inflected and split, "binde … ein"); in English
         its topic words."""
         if lang == "de":
-            words = [fold_text(w) for w in re.findall(r"[\wÄÖÜäöüß]+", question)[1:] if w[0].isupper() and not w.isupper()]
+            words = [fold_text(w) for w in capitalised_words(question, hyphenated=False) if not w.isupper()]
         else:
             words = list(topic)
         return bool(words) and all(self._common(w, lang, min_passages) for w in words)
@@ -113,10 +113,9 @@ class Vocabulary:
 
     def unknown_names(self, question: str) -> list[str]:
         """Capitalised words (not the first) that the sources never use, ordinary noun forms aside."""
-        words = re.findall(r"[\wÄÖÜäöüß-]+", question)
         out = []
-        for i, word in enumerate(words):
-            if i == 0 or len(word) < 3 or not word[0].isupper():
+        for word in capitalised_words(question):
+            if len(word) < 3:
                 continue
             folded = fold_text(word)
             if _COMMON_NOUN.search(folded):
@@ -135,7 +134,7 @@ class Vocabulary:
             return False
         if lang != "de" or share <= 0 or any(looks_like_name(w) for w in unknown):
             return True
-        capitalised = [w for w in re.findall(r"[\wÄÖÜäöüß-]+", question)[1:] if len(w) >= 3 and w[0].isupper()]
+        capitalised = [w for w in capitalised_words(question) if len(w) >= 3]
         return len(unknown) >= share * max(1, len(capitalised))
 
 
@@ -168,8 +167,7 @@ def _asks_only_about_it(question: str, lang: str) -> bool:
     brings a word of its own and is judged by it."""
     if lang != "de" or not points_back(question):
         return False
-    words = re.findall(r"[\wÄÖÜäöüß-]+", question)[1:]
-    return not any(w[0].isupper() and w not in ("Sie", "Ihnen", "Ihr", "Ihre") for w in words)
+    return not any(w not in ("Sie", "Ihnen", "Ihr", "Ihre") for w in capitalised_words(question))
 
 
 def sources_silent(

@@ -50,6 +50,18 @@ DISTINCTIVE_MAX_PASSAGES = 3  # a "distinctive" word occurs in at most this many
 ID_PATTERN = re.compile(r"\b(?:(P|T|K|GP|M)\s?(\d{1,2}))\b", re.IGNORECASE)
 
 
+_WORD = re.compile(r"[\wÄÖÜäöüß]+")
+_WORD_HYPHENATED = re.compile(r"[\wÄÖÜäöüß-]+")
+
+
+def capitalised_words(text: str, hyphenated: bool = True) -> list[str]:
+    """The words after the first that start with a capital letter: in German the nouns and names
+    a question asks about ("Wie binde ich die Bürgerinnen und Bürger ein?"). Hyphenated compounds
+    stay one word ("McKinsey-Studie") unless `hyphenated` is False."""
+    words = (_WORD_HYPHENATED if hyphenated else _WORD).findall(text)[1:]
+    return [w for w in words if w[0].isupper()]
+
+
 @lru_cache(maxsize=FOLD_CACHE_SIZE)
 def fold_text(text: str) -> str:
     """Lower case, gender forms joined ("Bürger*innen" → "bürgerinnen"), umlauts as base letters.

@@ -211,3 +211,11 @@ def test_darum_and_darauf_point_back():
 
 def test_ab_wann_asks_for_an_explanation(parser):
     assert parser.parse("Ab wann sollten wir uns um das Betreibermodell kümmern?", None).operation == Operation.EXPLAIN
+
+
+def test_capitalised_words_are_the_nouns_and_names_after_the_first_word():
+    from assistant.frames.lexicon import capitalised_words
+
+    question = "Was sagt die McKinsey-Studie über Bürgerinnen und Bürger?"
+    assert capitalised_words(question) == ["McKinsey-Studie", "Bürgerinnen", "Bürger"]
+    assert capitalised_words(question, hyphenated=False) == ["McKinsey", "Studie", "Bürgerinnen", "Bürger"]
