@@ -451,3 +451,12 @@ def test_a_newcomer_asking_for_the_phases_gets_all_of_them(service):
     answer = service.ask("Ich bin neu im Team. In welche Phasen gliedert die Roadmap den Weg einer Lösung von der Idee bis zum Transfer?")
     text = body(answer)
     assert all(p["name"] in text for p in CATALOGUE["phases"] if p["id"] != "D"), answer.answer
+
+
+def test_which_kinds_after_a_definition_lists_them(service):
+    conversation = Conversation()
+    service.ask("Was sind Fördermechanismen?", conversation=conversation)
+    answer = service.ask("Welche Arten gibt es?", conversation=conversation)
+    assert not answer.abstained and answer.frame.operation == "list", answer.answer
+    named = [m["id"] for m in CATALOGUE["mechanisms"] if f"({m['id']})" in body(answer)]
+    assert len(named) >= 5, answer.answer  # the catalogue's mechanism categories, by id

@@ -59,6 +59,8 @@ class Frame(BaseModel):
     # "Welcher Treiber rät zu …?", "Which criterion is about …?": one entry of the list target,
     # chosen by what the question describes
     which_one: bool = False
+    # "Welche Arten gibt es?": the kinds of what the previous turn named (a follow-up lists them)
+    asks_kinds: bool = False
 
     @property
     def single_listed(self) -> bool:
@@ -84,6 +86,9 @@ class Frame(BaseModel):
         if not self.cued and self.topic and previous.operation in (Operation.LIST, Operation.COUNT) and previous.single_listed:
             # the question is about that entry: never about the study itself or a new list
             operation = Operation.EXPLAIN if self.operation in _NOT_ABOUT_AN_ENTRY else self.operation
+        if self.asks_kinds and self.target is None and previous.target is not None:
+            # "Was sind Fördermechanismen?" – "Welche Arten gibt es?": the list of them
+            operation = Operation.LIST
         if operation == Operation.PHASE and not (self.phases or previous.phases):
             operation = Operation.EXPLAIN
         merged = self.model_copy(update={"operation": operation, "follow_up": True})
@@ -146,6 +151,7 @@ _FRAME_WORDS = frozenset(
     danach davor vorher anschließend after before next previous then
     kommune kommunen municipality municipalities
     gibt geben there any one eins einem
+    arten art formen typen varianten kinds types sorts
     gehoren gehort zahlen zahlt fallen fallt betreffen betrifft zugeordnet belong belongs fall falls under
     """.split()
 )
@@ -211,9 +217,12 @@ class FrameParser:
             confidence=guess.confidence,
             cued=guess.cued,
             which_one=which_one,
+            asks_kinds=bool(_KINDS_OF.match(fold_text(question).strip())),
         )
 
 
+# "Welche Arten gibt es?", "What kinds are there?": the kinds of what was just named.
+_KINDS_OF = re.compile(r"^(und |and )?(welche|what|which) (arten|formen|typen|varianten|kinds|types|sorts)\b")
 # A question for one entry, in the singular ("Welcher Treiber …", "Zu welchem Kriterium …", "Which driver …").
 _WHICH_ONE = re.compile(  # at the start of the question or of its last sentences ("Der Bürgermeister sagt … Zu welchem Treiber passt das?")
     r"(^|[.!?:;]\s+)(und )?((zu|bei|in|an|fur|mit|von|unter|to|in|under) )?(welcher|welches|welchem|which (driver|criterion|mechanism|funding mechanism|good practice)\b)"

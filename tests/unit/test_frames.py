@@ -219,3 +219,14 @@ def test_capitalised_words_are_the_nouns_and_names_after_the_first_word():
     question = "Was sagt die McKinsey-Studie über Bürgerinnen und Bürger?"
     assert capitalised_words(question) == ["McKinsey-Studie", "Bürgerinnen", "Bürger"]
     assert capitalised_words(question, hyphenated=False) == ["McKinsey", "Studie", "Bürgerinnen", "Bürger"]
+
+
+def test_asking_for_the_kinds_lists_what_the_previous_turn_named(parser):
+    first = parser.parse("Was sind Fördermechanismen?", None)
+    kinds = parser.parse("Welche Arten gibt es?", None)
+    assert kinds.asks_kinds and not kinds.topic and is_follow_up("Welche Arten gibt es?", kinds, first)
+    merged = kinds.follow(first)
+    assert merged.operation == Operation.LIST and merged.target == Target.MECHANISMS
+    # a term that is no list of the catalogue keeps the previous operation (its definition names the kinds)
+    scaling = parser.parse("Was versteht die Studie unter Skalierung?", None)
+    assert kinds.follow(scaling).operation == scaling.operation
