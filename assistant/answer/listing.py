@@ -449,7 +449,8 @@ def list_items(ctx: AnswerContext) -> Draft | None:
     target = _target(ctx)
     if target is None:
         return None
-    if ctx.settings.list_which_one and ctx.frame.which_one and target in _ENTRIES:
+    if ctx.settings.list_which_one and ctx.frame.which_one and not ctx.frame.follow_up and target in _ENTRIES:
+        # (in a conversation "Zu welchem Treiber gehört …?" is about what the earlier turns named)
         draft = _which_one(ctx, target)
         if draft is not None:
             return draft
