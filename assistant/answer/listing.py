@@ -386,7 +386,8 @@ LISTS: dict[Target, Callable[[AnswerContext], Draft | None]] = {
 }
 
 
-# The frame slot holding entries of a list target (a list that names one of them asks about it).
+# The frame slot holding entries of a list target (a list that names one of them asks about it);
+# the catalogue keeps its entries of that kind under the same name.
 _ENTRY_SLOT = {
     Target.DRIVERS: "drivers", Target.GOOD_PRACTICES: "good_practices", Target.MECHANISMS: "mechanisms", Target.CRITERIA: "criteria",
 }
@@ -402,14 +403,6 @@ def _target(ctx: AnswerContext) -> Target | None:
     return None
 
 
-_ENTRIES: dict[Target, Callable[[AnswerContext], list[CatalogueEntry]]] = {
-    Target.DRIVERS: lambda ctx: list(ctx.catalogue.drivers),
-    Target.GOOD_PRACTICES: lambda ctx: list(ctx.catalogue.good_practices),
-    Target.MECHANISMS: lambda ctx: list(ctx.catalogue.mechanisms),
-    Target.CRITERIA: lambda ctx: list(ctx.catalogue.criteria),
-}
-
-
 def _entry_similarity(ctx: AnswerContext, entry_id: str) -> float:
     """Cosine of the question to a catalogue entry: its whole text or its closest line (name,
     summary, sub-drivers), whichever is higher."""
@@ -422,7 +415,7 @@ def _which_one(ctx: AnswerContext, target: Target) -> Draft | None:
     """One entry asked for in the singular and described in the question's words ("Welcher Treiber
     rät, mit wenig eigener Technik auszukommen?"): the entry its words name, else the one whose
     catalogue text is closest to the question (the runner-up too when it is about as close)."""
-    entries = _ENTRIES[target](ctx)
+    entries = list(getattr(ctx.catalogue, _ENTRY_SLOT[target]))  # the catalogue's list of that kind
     hits, topic = matching_entries(ctx, entries)
     if topic and len(hits) > 1:
         return None  # the words name several: the filtered list answers
@@ -449,7 +442,7 @@ def list_items(ctx: AnswerContext) -> Draft | None:
     target = _target(ctx)
     if target is None:
         return None
-    if ctx.settings.list_which_one and ctx.frame.which_one and not ctx.frame.follow_up and target in _ENTRIES:
+    if ctx.settings.list_which_one and ctx.frame.which_one and not ctx.frame.follow_up and target in _ENTRY_SLOT:
         # (in a conversation "Zu welchem Treiber gehört …?" is about what the earlier turns named)
         draft = _which_one(ctx, target)
         if draft is not None:

@@ -189,12 +189,13 @@ class FrameParser:
             for i, t in enumerate(linked.tokens)
             if i not in covered and t not in STOPWORDS and t not in _FRAME_WORDS and len(t) > 2 and not t.isdigit()
         ]
-        which = _WHICH_ONE.search(fold_text(question).strip())
+        folded = fold_text(question).strip()
+        which = _WHICH_ONE.search(folded)
         which_one = (
             target in _SLOT_OF_TARGET
             and bool(topic)
             and which is not None
-            and _target_follows(linked, len(tokens(fold_text(question).strip()[: which.end()])))
+            and _target_follows(linked, len(tokens(folded[: which.end()])))
             and operation not in (Operation.COUNT, Operation.COMPARE, Operation.EXAMPLE)
             and not any(linked.of(kind) for kind in ("criterion", "good_practice", "driver", "mechanism", "phase"))
         )
@@ -217,7 +218,7 @@ class FrameParser:
             confidence=guess.confidence,
             cued=guess.cued,
             which_one=which_one,
-            asks_kinds=bool(_KINDS_OF.match(fold_text(question).strip())),
+            asks_kinds=bool(_KINDS_OF.match(folded)),
         )
 
 
@@ -251,7 +252,7 @@ def _target_is_head(linked, question: str = "") -> bool:
         polite = _POLITE.match(fold_text(text[m.end():]))
         offset = len(tokens(polite.group(0))) if polite else 0
         heads.append(len(tokens(text[: m.end()])) + offset)
-    return any(0 <= start - head <= 3 for start in starts for head in heads or [0])
+    return any(0 <= start - head <= 3 for start in starts for head in heads)  # "^" always gives one head
 
 
 def _target_follows(linked, position: int) -> bool:
