@@ -138,6 +138,13 @@ class Settings(BaseSettings):
     # "Was sind Fördermechanismen?" defines the glossary term, not the best-retrieved mechanism; a term
     # named only by a context word ("laut Roadmap") yields to the other term asked about.
     define_plain_terms: bool = True  # dev: definitions 11 -> 13 of 14
+    # Facets of a question about the study answered together ("Wer hat die Studie herausgegeben und
+    # wann ist sie erschienen?" asks two; three covers publisher + authors + date). Was 2 until stop 23.
+    meta_max_facets: int = Field(default=3, ge=1, le=10)
+    # A newcomer's answer opens with what the roadmap is (glossary) and who published it (Impressum):
+    # helper-written probe questions ("Wofür ist diese Roadmap gut?", "What is this BBSR roadmap?")
+    # got only the three steps. Added in stop 23.
+    onboarding_what_it_is: bool = True
     # A newcomer's question that names a phase gets that phase's overview instead of the general path.
     onboarding_phase_overview: bool = True  # dev: no onboarding question names a phase (neutral)
     # A question this close (cosine) to a stored question of a passage starts its extract at the

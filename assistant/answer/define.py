@@ -9,7 +9,8 @@ from functools import lru_cache
 
 from assistant.answer.draft import SLOT_OF_KIND, AnswerContext, Draft
 from assistant.answer.extract import REFERRING, quotable_chunk, quotable_sentence, render, sentences_of, window, Scored
-from assistant.frames.lexicon import fold_text
+from assistant.frames.lexicon import fold_text, tokens
+from assistant.frames.operations import last_clause
 from assistant.schema import Chunk, Passage
 
 GLOSSARY_SECTION = "Glossar"
@@ -168,7 +169,9 @@ def _subject(ctx: AnswerContext) -> tuple[str | None, str | None]:
     if entry is None and f.phases and not f.terms:
         entry = f.phases[0]
     generic = {"Skalierungstreiber", "Erfolgskriterien", "Phasen", "Fördermechanismen"}
-    plain = ctx.settings.define_plain_terms and any(t in generic for t in f.terms) and len(f.topic) <= 1
+    # the topic words of the question itself, not of a preamble ("Ich bin neu hier – was sind …?")
+    asked = set(tokens(last_clause(fold_text(ctx.question))))
+    plain = ctx.settings.define_plain_terms and any(t in generic for t in f.terms) and len([t for t in f.topic if t in asked]) <= 1
     if entry is None and not plain:
         # (not for "Was sind Fördermechanismen?": that asks for the term, not one mechanism)
         for p in ctx.passages[:3]:
@@ -179,10 +182,11 @@ def _subject(ctx: AnswerContext) -> tuple[str | None, str | None]:
     terms = [t for t in f.terms if not (entry and t in generic)]  # "der Treiber X": X, not the word "Treiber"
     if entry and "terms" in f.inherited:
         terms = []  # "Was bedeutet der genauer?" after a list of one: that entry, not an earlier term
-    if ctx.settings.define_plain_terms and len(terms) > 1:
-        # "Was meint die Roadmap mit Erfolgskriterien?": the roadmap is where, not what, is asked
+    if ctx.settings.define_plain_terms:
+        # "Was meint die Roadmap mit Erfolgskriterien?", "Was sind Meilensteine in der Roadmap?": the
+        # roadmap is where, not what, is asked — unless nothing else is named ("Was ist die Roadmap?")
         own = [t for t in terms if not _context_only(ctx.question, t)]
-        terms = own or terms
+        terms = own if own or entry or f.target is not None else terms
     term = terms[0] if terms else None
     return term, entry
 

@@ -12,9 +12,9 @@ import re
 from typing import Callable
 
 from assistant.answer.draft import SLOT_OF_KIND, AnswerContext, Draft
-from assistant.answer.explain import dossier_pool
+from assistant.answer.explain import dossier_pool, explain
 from assistant.answer.extract import extract, render
-from assistant.answer.findings import key_finding_sections
+from assistant.answer.findings import key_finding_sections, named_key_finding
 from assistant.catalogue import CatalogueEntry, Criterion
 from assistant.domain import CONTINUOUS_PHASE, DEVELOPMENT_PHASES, Operation
 from assistant.frames import Target, fold_text, tokens
@@ -309,6 +309,10 @@ def _key_findings_list(ctx: AnswerContext) -> Draft | None:
     sections = key_finding_sections(ctx)
     if not sections:
         return None
+    if ctx.frame.operation == Operation.LIST and named_key_finding(ctx) is not None:
+        # "In den Kernergebnissen steht was von harmonisierter Entwicklung – was ist damit gemeint?":
+        # that one finding, explained, not the list of all
+        return explain(ctx)
     draft = Draft(ctx, further=False, is_list=True)
     draft.add(ctx.labels["key_findings"].format(n=len(sections)) + ":")
     draft.add("\n".join(f"- {title} [{draft.cite(chunks[0])}]" for title, chunks in sections.items()))
@@ -438,6 +442,9 @@ def _which_one(ctx: AnswerContext, target: Target) -> Draft | None:
     return draft
 
 
+_ONE_PHASE = re.compile(r"\b(phase|stage)\b", re.IGNORECASE)  # singular: the question is about one phase
+
+
 def list_items(ctx: AnswerContext) -> Draft | None:
     target = _target(ctx)
     if target is None:
@@ -461,10 +468,12 @@ def list_items(ctx: AnswerContext) -> Draft | None:
             return draft
     if target == Target.CRITERIA:
         return _focus_single(ctx, _criteria_list(ctx, count_only=False))
-    if target == Target.PHASES and len(ctx.frame.phases) == 1:
+    if target == Target.PHASES and len(ctx.frame.phases) == 1 and _ONE_PHASE.search(ctx.question):
         from assistant.answer.explain import phase_overview
 
-        return phase_overview(ctx)  # "Welche Phase kommt nach P2?" is about one phase, not a list of phases
+        # "Welche Phase kommt nach P2?" is about one phase, not a list of phases; "In welche Phasen
+        # gliedert die Roadmap den Weg … bis zum Transfer?" names one but asks for all
+        return phase_overview(ctx)
     return _focus_single(ctx, LISTS[target](ctx))
 
 
@@ -494,12 +503,21 @@ def _counts_the_target(ctx: AnswerContext) -> bool:
     if not [t for t in tokens(match.group(2)) if t not in STOPWORDS]:
         return True  # "Wie viele sind das?": the target is inherited
     rest = ctx.lexicon.link(match.group(2))
-    # at most one content word ("verschiedene") before the target; articles and numbers don't count
-    # ("Wie viele von den 76 Kriterien …")
+    if ctx.frame.lang == "de":
+        # German capitalises nouns: no noun of its own before the target ("Wie viele der im Katalog
+        # erfassten Kriterien …" counts criteria; "Wie viele Veröffentlichungen zu …" does not)
+        nouns = {fold_text(w) for w in capitalised_words(ctx.question, hyphenated=False)} - _WHERE_WORDS
+        return any(link.type == "target" and not nouns & set(rest.tokens[: link.start]) for link in rest.links)
+    # at most one content word ("different") before the target; articles and numbers don't count
+    # ("How many of the 76 criteria …")
     def words_before(position: int) -> int:
         return sum(1 for t in rest.tokens[:position] if t not in STOPWORDS and not t.isdigit())
 
     return any(link.type == "target" and words_before(link.start) <= 1 for link in rest.links)
+
+
+# Nouns that say where the user looks, not what is counted ("der im Katalog erfassten Kriterien").
+_WHERE_WORDS = frozenset({"katalog", "kriterienkatalog", "roadmap", "studie", "dossier", "online-tool", "tool"})
 
 
 def count_items(ctx: AnswerContext) -> Draft | None:

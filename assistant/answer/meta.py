@@ -20,6 +20,9 @@ class Facet:
     name: str
     cue: re.Pattern  # on folded question text
     find: Callable[[AnswerContext], list[tuple[Chunk, list[str]]]]  # (chunk, verbatim lines/sentences)
+    # matches only when no other facet does: "Wer hat die Studie …?" asks for the authors unless a
+    # verb names another facet ("Wer hat die Studie herausgegeben und wann ist sie erschienen?")
+    fallback: re.Pattern | None = None
 
 
 def _section(ctx: AnswerContext, suffix: str) -> list[Chunk]:
@@ -44,17 +47,25 @@ def _sentence_with(ctx: AnswerContext, pattern: str, sections: tuple[str, ...] =
 
 
 def _authors(ctx: AnswerContext) -> list[tuple[Chunk, list[str]]]:
+    """The title page's line of names, then the Impressum's names with their institutions ("Wer hat
+    das Dossier geschrieben?" is also asked to learn which institutes wrote it)."""
     title = [c for c in _section(ctx, "Smart-City-Lösungen skalieren: Eine Roadmap für Kommunen")]
     out = []
     for chunk in title[:1]:
         names = [line for line in _lines(chunk) if line.count(",") >= 3]
         if names:
             out.append((chunk, names[:1]))
-    return out
+    return out + _institutions(ctx)
+
+
+def publisher_line(ctx: AnswerContext) -> tuple[Chunk, str] | None:
+    """The Impressum's publisher: institute and federal office (without the street address)."""
+    return next(((c, " ".join(_lines(c)[:2])) for c in _section(ctx, "> Herausgeber")), None)
 
 
 def _publisher(ctx: AnswerContext) -> list[tuple[Chunk, list[str]]]:
-    out = [(c, [" ".join(_lines(c)[:2])]) for c in _section(ctx, "> Herausgeber")[:1]]
+    own = publisher_line(ctx)
+    out = [(own[0], [own[1]])] if own is not None else []
     return out + _sentence_with(ctx, r"im Auftrag des")
 
 
@@ -93,7 +104,11 @@ def _institutions(ctx: AnswerContext) -> list[tuple[Chunk, list[str]]]:
     out = []
     for chunk in _section(ctx, "> Autorinnen und Autoren")[:1]:
         lines = [line for line in _lines(chunk) if "@" not in line]
-        out.append((chunk, ["; ".join(lines)]))
+        head = [line for line in lines[:1] if line.endswith(":")]  # "Koordinierungs- und Transferstelle …:"
+        rest = lines[len(head):]
+        if len(rest) % 2 == 0:  # names, then their institution: "Jochen Rabe (RSUP Rabe Strategic Urban Planning)"
+            rest = [f"{names} ({institution})" for names, institution in zip(rest[::2], rest[1::2])]
+        out.append((chunk, [" ".join(head + ["; ".join(rest)])]))
     return out
 
 
@@ -104,7 +119,8 @@ def _editors(ctx: AnswerContext) -> list[tuple[Chunk, list[str]]]:
 FACETS: tuple[Facet, ...] = (  # in answer order: "Wer hat die Studie herausgegeben?" names the publisher first
     Facet("institutions", re.compile(r"einrichtung|institut|organisation|hinter (dem|den) autor|arbeiten die autor|from which|affiliat"), _institutions),
     Facet("publisher", re.compile(r"herausgeb|publisher|published by|who published|veroffentlicht von|wer hat .* herausgegeben"), _publisher),
-    Facet("authors", re.compile(r"autor|author|geschrieben|verfasst|wrote|written|wer hat (die|das) (studie|dossier)"), _authors),
+    Facet("authors", re.compile(r"autor|author|geschrieben|verfasst|wrote|written"), _authors,
+          fallback=re.compile(r"wer hat (die|das) (studie|dossier)")),
     Facet("commissioned", re.compile(r"auftrag|commission|ministeri|behalf"), _commissioned),
     Facet("identifiers", re.compile(r"\bdoi\b|\bisbn\b|zitier|cite"), _identifiers),
     Facet("date", re.compile(r"\bwann\b|welchem jahr|erschienen|\bstand\b|\bwhen\b|which year|\bdatum\b|\bdate\b"), _date),
@@ -119,13 +135,15 @@ FACETS: tuple[Facet, ...] = (  # in answer order: "Wer hat die Studie herausgege
 def meta(ctx: AnswerContext) -> Draft | None:
     folded = fold_text(ctx.question)
     facets = [f for f in FACETS if f.cue.search(folded)]
+    if not facets:
+        facets = [f for f in FACETS if f.fallback is not None and f.fallback.search(folded)]
     names = {f.name for f in facets}
     if {"authors", "method"} <= names and re.search(r"\b(wie|how)\b", folded):
         # "Wie sind die Autoren zu ihren Ergebnissen gekommen?" asks how, not who
         facets = [f for f in facets if f.name != "authors"]
     found: list[tuple[Chunk, list[str]]] = []
     labels: list[str] = []
-    for facet in facets[:2]:
+    for facet in facets[: ctx.settings.meta_max_facets]:
         for number, hit in enumerate(facet.find(ctx)):
             if hit not in found:
                 found.append(hit)  # the facet's label before its first hit only

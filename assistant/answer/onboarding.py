@@ -1,4 +1,5 @@
-"""Onboarding ("Ich bin neu – womit fange ich an?"): the check before building anything
+"""Onboarding ("Ich bin neu – womit fange ich an?"): what the roadmap is and who published it, the
+check before building anything
 ("Vor dem Start": reuse before own development), the five phases at a glance, the milestones of the
 first phase, where the interactive roadmap is online, and a pointer to the app's "Einarbeitung" view."""
 
@@ -33,6 +34,8 @@ def onboarding(ctx: AnswerContext) -> Draft | None:
         if draft is not None and not draft.empty:
             return draft
     draft = Draft(ctx, further=False)
+    if ctx.settings.onboarding_what_it_is:
+        _what_it_is(ctx, draft)
     draft.add(labels["onboarding_intro"])
     before = next((c for cid in ctx.index.order if (c := ctx.index.chunks[cid]).section.endswith(BEFORE_START)), None)
     if before is not None:
@@ -61,3 +64,22 @@ def onboarding(ctx: AnswerContext) -> Draft | None:
         draft.add(f"{labels['onboarding_tool']} {tool[1]} [{draft.cite(tool[0])}]")
     draft.add(labels["onboarding_view"])
     return draft
+
+
+ROADMAP_TERM = "Digitale Roadmap"  # the glossary entry that says what the roadmap is
+
+
+def _what_it_is(ctx: AnswerContext, draft: Draft) -> None:
+    """"Worum es geht: …": the glossary's first sentence on the roadmap and the publisher (Impressum)."""
+    from assistant.answer.define import glossary_chunk
+    from assistant.answer.meta import publisher_line
+
+    parts = []
+    chunk = glossary_chunk(ctx, ROADMAP_TERM)
+    if chunk is not None:
+        parts += [draft.quote(s, chunk) for s, _ in sentences_of(ctx, chunk)[:1]]
+    publisher = publisher_line(ctx)
+    if publisher is not None:
+        parts.append(f"{ctx.labels['meta_facets']['publisher']}: {draft.quote(publisher[1], publisher[0])}")
+    if parts:
+        draft.add(f"{ctx.labels['onboarding_what']} " + " ".join(parts))

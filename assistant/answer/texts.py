@@ -68,6 +68,7 @@ LABELS: dict[str, dict[str, str]] = {
         # compare
         "compare_intro": "Der Unterschied im Überblick:",
         # onboarding
+        "onboarding_what": "Worum es geht:",
         "onboarding_intro": "Ein guter Einstieg in die Roadmap in drei Schritten:",
         "onboarding_before": "1. Vor dem Start prüfen, ob es schon eine Lösung gibt:",
         "onboarding_phases": "2. Die fünf Phasen kennenlernen:",
@@ -139,6 +140,7 @@ LABELS: dict[str, dict[str, str]] = {
         "further_examples": "Further examples",
         "what_it_shows": "What it shows",
         "compare_intro": "The difference at a glance:",
+        "onboarding_what": "What it is:",
         "onboarding_intro": "A good way into the roadmap, in three steps:",
         "onboarding_before": "1. Before you start, check whether a solution already exists:",
         "onboarding_phases": "2. Get to know the five phases:",

@@ -142,7 +142,7 @@ _FRAME_WORDS = frozenset(
     good practice practices best definition define bedeutet bedeutung heißt meint versteht verstehen
     wichtig wichtige beachten beachte achten berücksichtigen passiert geht gehen ziel ziele aufgabe aufgaben tun
     vordergrund kommt
-    roadmap studie dossier katalog kriterienkatalog laut steht sagt sagen nennt nennen gemeint
+    roadmap studie dossier katalog kriterienkatalog laut steht sagt sagen nennt nennen gemeint darunter
     wirklich konkret kurz knapp einfach bitte danke difference explain describe list name tell show important
     happens happen focus matter matters study catalogue say says mean means meant
     empfiehlt empfehlen rät raten recommend recommends recommended suggest suggests advise advises
@@ -150,7 +150,7 @@ _FRAME_WORDS = frozenset(
     und and what about auch noch worin beiden beide both sinne welchem welcher welches welchen zwischen between
     danach davor vorher anschließend after before next previous then
     kommune kommunen municipality municipalities
-    gibt geben there any one eins einem
+    gibt geben there any one eins einem dort dorthin
     arten art formen typen varianten kinds types sorts
     gehoren gehort zahlen zahlt fallen fallt betreffen betrifft zugeordnet belong belongs fall falls under
     """.split()

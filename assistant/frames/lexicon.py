@@ -47,6 +47,10 @@ _GENDER = re.compile(r"(\w)(?:\*|:|_|/-?|\u00b7)(innen|in)\b", re.IGNORECASE)
 _SPLIT = re.compile(r"[^\w]+")
 FOLD_CACHE_SIZE = 1 << 16  # folded texts kept: the corpus has ~1 000 sentences plus names and questions
 DISTINCTIVE_MAX_PASSAGES = 3  # a "distinctive" word occurs in at most this many passages of the corpus
+# A loosely named long name ("Finanzierung der vertikalen Skalierung") has its words close together:
+# at most this many other words inside its span, beyond the name's own length. Without it, "nicht alle
+# 76 Kriterien … Wie viele … zur Phase P1?" named the cross-phase group ("alle Phasen") across two sentences.
+FUZZY_MAX_EXTRA_WORDS = 3
 ID_PATTERN = re.compile(r"\b(?:(P|T|K|GP|M)\s?(\d{1,2}))\b", re.IGNORECASE)
 
 
@@ -357,6 +361,7 @@ class Lexicon:
                 and len(hits) >= 2
                 and len(hits) / len(content) >= 0.66
                 and any(i not in covered for i in hits)
+                and max(hits) - min(hits) < len(form.stems) + FUZZY_MAX_EXTRA_WORDS
             ):
                 out.append(Link(form.type, form.key, min(hits), max(hits) + 1))
         return out

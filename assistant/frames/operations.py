@@ -90,6 +90,39 @@ CUE_ONLY = (Operation.ONBOARDING, Operation.EXAMPLE)
 _LEADING = re.compile(r"^((und|and|also|okay|ok|gut|danke|aber|so|nun|jetzt|zuruck zum thema|back to)\W+)+")
 
 
+# The question after a newcomer's preamble ("Ich bin neu hier – was sind eigentlich …?",
+# "I just joined the office. What does P3 cover?"): its last sentence or dash-separated clause.
+_CLAUSES = re.compile(r"[.!?:;]\s+|\s[-\u2013\u2014]\s")
+# Operations whose cue in that question outranks the preamble: they ask for something definite.
+# (A bare "Wie …?" after "Ich bin neu" is still a newcomer's question: "Wie gehe ich vor?")
+_DEFINITE = (Operation.DEFINE, Operation.LIST, Operation.COUNT, Operation.COMPARE, Operation.EXAMPLE,
+             Operation.META, Operation.PHASE)
+
+
+def last_clause(folded: str) -> str:
+    """The last sentence or dash-separated clause of a folded question: after a preamble, the question."""
+    parts = [part for part in _CLAUSES.split(folded.strip(" ?!.")) if part.strip()]
+    return parts[-1].strip() if parts else folded
+
+
+def _asks_after_preamble(folded: str, words: int, has_target: bool, has_phase: bool) -> bool:
+    """Does a question that opens with a newcomer's preamble then ask something definite?"""
+    question = last_clause(folded)
+    if question == folded.strip(" ?!."):
+        return False  # no preamble
+    for cue in CUES:
+        if cue.operation == Operation.ONBOARDING and cue.pattern.search(question):
+            return False  # "Ich bin neu. Womit fange ich an?"
+    for cue in CUES:
+        if cue.operation not in _DEFINITE or (cue.needs == "target" and not has_target) or (cue.needs == "phase" and not has_phase):
+            continue
+        if cue.needs == "short" and len(question.split()) > 9:
+            continue
+        if cue.pattern.search(question) and not (cue.unless and cue.unless.search(question)):
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class OperationGuess:
     operation: Operation
@@ -129,6 +162,8 @@ class OperationClassifier:
             if cue.pattern.search(folded) and not (cue.unless and cue.unless.search(folded)):
                 scores[cue.operation] += cue.weight
                 cued.add(cue.operation)
+        if Operation.ONBOARDING in cued and _asks_after_preamble(folded, words, has_target, has_phase):
+            cued.discard(Operation.ONBOARDING)  # "Ich bin neu hier – was sind Fördermechanismen?"
         for op in CUE_ONLY:
             if op not in cued:
                 scores[op] = 0.0  # never decided by neighbours alone
