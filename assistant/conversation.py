@@ -45,7 +45,7 @@ class Conversation:
         if previous is None or not is_follow_up(question, frame, previous):
             return frame, question
         merged = frame.follow(previous)
-        merged = _neighbour_phase(question, merged)
+        merged = _neighbour_phase(question, merged, catalogue)
         if merged.operation == Operation.COMPARE and len(self.turns) >= 2:
             merged = _with_earlier_side(merged, self.turns[-2])
         asked = self.turns[-1].frame or previous
@@ -59,18 +59,27 @@ class Conversation:
 
 
 # "Und danach?", "Und nach dem Piloten?", "Und davor?": the phase after (before) the one in question
-_AFTER = re.compile(r"^(und |and )?(danach|dann|anschliessend|als nachstes|after that|and then|what comes next|next|(nach|after) ((der|dem|den|die|the) )?\w+( ?phase)?)\W*$")
-_BEFORE = re.compile(r"^(und |and )?(davor|vorher|before that|(vor|before) ((der|dem|den|die|the) )?\w+( ?phase)?)\W*$")
+# ("Und was kommt danach?", "And what comes after that?": the same step, asked with a verb)
+_ASKED_STEP = r"(was kommt |was passiert |what comes |what happens |what is )?"
+_AFTER = re.compile(r"^(und |and )?" + _ASKED_STEP + r"(danach|dann|anschliessend|als nachstes|after that|and then|next|(nach|after) ((der|dem|den|die|the|that|this) )?\w+( ?phase)?)\W*$")
+_BEFORE = re.compile(r"^(und |and )?" + _ASKED_STEP + r"(davor|vorher|before that|(vor|before) ((der|dem|den|die|the|that|this) )?\w+( ?phase)?)\W*$")
 
 
-def _neighbour_phase(question: str, merged: Frame) -> Frame:
-    """Move a bare "and after/before that" follow-up to the neighbouring development phase."""
+def _neighbour_phase(question: str, merged: Frame, catalogue: Catalogue | None = None) -> Frame:
+    """Move a bare "and after/before that" follow-up to the neighbouring development phase — of the
+    phase in question, or else of the one entry the conversation is about ("Was ist ein Proof of
+    Concept?" … "Und was kommt danach?": the phase after P1)."""
     folded = fold_text(question).strip()
     match = _AFTER.match(folded) or _BEFORE.match(folded)
     step = 0 if match is None else 1 if match.re is _AFTER else -1
+    if step and not merged.phases and catalogue is not None:
+        entries = [catalogue.get(e) for e in merged.criteria + merged.good_practices]
+        phases = {p for entry in entries if entry is not None for p in entry.phases}
+        if len(phases) == 1:
+            merged = merged.model_copy(update={"phases": list(phases), "operation": Operation.PHASE, "inherited": [*merged.inherited, "phases"]})
     if not step or len(merged.phases) != 1 or merged.phases[0] not in DEVELOPMENT_PHASES:
         return merged
-    if match.group(3) and "phases" in merged.inherited:
+    if match.group(4) and "phases" in merged.inherited:
         return merged  # "Und nach der Förderung?" names no phase: not a step to the next one
     i = DEVELOPMENT_PHASES.index(merged.phases[0]) + step
     if not 0 <= i < len(DEVELOPMENT_PHASES):

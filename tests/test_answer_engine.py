@@ -460,3 +460,41 @@ def test_which_kinds_after_a_definition_lists_them(service):
     assert not answer.abstained and answer.frame.operation == "list", answer.answer
     named = [m["id"] for m in CATALOGUE["mechanisms"] if f"({m['id']})" in body(answer)]
     assert len(named) >= 5, answer.answer  # the catalogue's mechanism categories, by id
+
+
+def test_a_count_with_a_participle_before_the_target_counts_the_catalogue(service):
+    """"Wie viele der im Katalog erfassten Kriterien …": the participle does not hide the target."""
+    answer = service.ask("Wie viele der im Katalog erfassten Kriterien sind als Meilenstein markiert?")
+    milestones = [c for c in CRITERIA if c.get("milestone") is True]
+    text = body(answer)
+    assert not answer.abstained and str(len(milestones)) in text, answer.answer
+    assert all(c["id"] in text for c in milestones), answer.answer
+
+
+def test_a_newcomer_preamble_does_not_hide_a_definition_question(service):
+    """"Ich bin neu hier – was sind eigentlich Fördermechanismen?" asks for the term, and gets the
+    glossary's definition rather than the newcomer's three steps."""
+    answer = service.ask("Ich bin neu hier – was sind eigentlich Fördermechanismen?")
+    assert answer.frame is not None and answer.frame.operation.value == "define", answer.answer
+    cited = [c for c in answer.citations if f"[{c.n}]" in body(answer)]
+    assert cited and cited[0].section.startswith("Glossar"), answer.answer
+
+
+def test_a_question_about_the_study_answers_every_facet_it_asks(service):
+    """Publisher and date in one question: both are stated, each from the Impressum."""
+    answer = service.ask("Wer hat die Studie eigentlich herausgegeben und wann ist sie erschienen?")
+    text = body(answer)
+    assert "BBSR" in text and "2024" in text, answer.answer
+
+
+def test_authors_come_with_their_institutes(service):
+    answer = service.ask("Wer hat das Dossier geschrieben?")
+    text = body(answer)
+    assert "Rabe" in text and "Fraunhofer" in text, answer.answer
+
+
+def test_onboarding_says_what_the_roadmap_is_and_who_published_it(service):
+    answer = service.ask("Ich bin neu im Smart-City-Team. Womit fange ich an?")
+    text = body(answer)
+    assert "Leitfaden" in text and "BBSR" in text, answer.answer
+    assert all(p["name"] in text for p in CATALOGUE["phases"] if p["id"] != "D"), answer.answer

@@ -301,3 +301,37 @@ def test_after_and_before_step_to_the_neighbouring_phase(follow_up, phase):
     chat.turns.append(Turn(earlier, frame(earlier), earlier, Answer(question=earlier, answer="…", abstained=False)))
     merged, _ = chat.resolve(follow_up, frame(follow_up), CATALOGUE)
     assert merged.phases == [phase]
+
+
+def test_asking_for_the_kinds_after_a_definition_lists_the_catalogue_categories(service):
+    chat = Conversation()
+    service.ask("Was sind Fördermechanismen?", conversation=chat)
+    answer = service.ask("Welche Kategorien gibt es da?", conversation=chat)
+    text = body(answer)
+    categories = [m for m in CATALOGUE.mechanisms if m.is_category]
+    assert categories and all(m.id in text for m in categories), answer.answer
+
+
+def test_a_follow_up_naming_an_entry_after_a_list_is_about_that_entry(service):
+    """After the operator types, "Und wer betreibt das dann bei kulturis?" is about kulturis."""
+    chat = Conversation()
+    service.ask("Welche Betreibermodelle gibt es?", conversation=chat)
+    answer = service.ask("Und wer betreibt das dann bei kulturis?", conversation=chat)
+    kulturis = CATALOGUE.get("GP04")
+    assert kulturis is not None and kulturis.place.split(" (")[0] in body(answer), answer.answer
+
+
+def test_a_yes_no_question_after_a_list_does_not_list_again(service):
+    chat = Conversation()
+    service.ask("Welche Kernergebnisse hat die Studie?", conversation=chat)
+    answer = service.ask("Geht das überhaupt mit dem kommunalen Haushaltsrecht?", conversation=chat)
+    assert answer.frame is not None and answer.frame.operation.value != "list", answer.answer
+
+
+def test_what_comes_after_an_entry_steps_to_the_phase_after_the_entrys(service):
+    """"Was ist ein Proof of Concept?" (P1) … "Und was kommt danach?": the phase after P1."""
+    chat = Conversation()
+    service.ask("Was ist ein Proof of Concept?", conversation=chat)
+    service.ask("Gibt es dafür ein Beispiel?", conversation=chat)
+    answer = service.ask("Und was kommt danach?", conversation=chat)
+    assert answer.phases and answer.phases[0] == "P2", answer.answer

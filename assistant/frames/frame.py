@@ -61,6 +61,14 @@ class Frame(BaseModel):
     which_one: bool = False
     # "Welche Arten gibt es?": the kinds of what the previous turn named (a follow-up lists them)
     asks_kinds: bool = False
+    # "Geht das überhaupt mit dem Haushaltsrecht?", "Does that work with budget law?": a yes/no
+    # question of its own; after a list it asks about what was listed, it does not list again
+    asks_yes_no: bool = False
+
+    @property
+    def names_an_entry(self) -> bool:
+        """Does the question name one good practice or criterion of its own?"""
+        return len(self.good_practices) + len(self.criteria) == 1
 
     @property
     def single_listed(self) -> bool:
@@ -83,9 +91,15 @@ class Frame(BaseModel):
         about the one entry a list named ("Who developed it, and when?") keeps its own operation
         instead of listing again."""
         operation = self.operation if self.cued else previous.operation
-        if not self.cued and self.topic and previous.operation in (Operation.LIST, Operation.COUNT) and previous.single_listed:
-            # the question is about that entry: never about the study itself or a new list
-            operation = Operation.EXPLAIN if self.operation in _NOT_ABOUT_AN_ENTRY else self.operation
+        if not self.cued and self.topic and previous.operation in (Operation.LIST, Operation.COUNT) and (
+            previous.single_listed or self.names_an_entry
+        ):
+            # the question is about that entry ("Und wer betreibt das dann bei kulturis?" after a list
+            # of operator types): never about the study itself or a new list
+            # (a comparison needs its cue word and two sides)
+            operation = Operation.EXPLAIN if self.operation in (*_NOT_ABOUT_AN_ENTRY, Operation.COMPARE) else self.operation
+        if not self.cued and self.asks_yes_no and self.topic and operation in (Operation.LIST, Operation.COUNT):
+            operation = Operation.EXPLAIN
         if self.asks_kinds and self.target is None and previous.target is not None:
             # "Was sind Fördermechanismen?" – "Welche Arten gibt es?": the list of them
             operation = Operation.LIST
@@ -148,10 +162,10 @@ _FRAME_WORDS = frozenset(
     empfiehlt empfehlen rät raten recommend recommends recommended suggest suggests advise advises
     davon dafür dazu hierzu darin damit dabei darum darauf dagegen diese dieser dieses diesen das es it this these those that them
     und and what about auch noch worin beiden beide both sinne welchem welcher welches welchen zwischen between
-    danach davor vorher anschließend after before next previous then
+    danach davor vorher anschließend after before next previous then comes come
     kommune kommunen municipality municipalities
     gibt geben there any one eins einem dort dorthin
-    arten art formen typen varianten kinds types sorts
+    arten art formen typen varianten kategorien gruppen kinds types sorts categories groups
     gehoren gehort zahlen zahlt fallen fallt betreffen betrifft zugeordnet belong belongs fall falls under
     """.split()
 )
@@ -219,11 +233,17 @@ class FrameParser:
             cued=guess.cued,
             which_one=which_one,
             asks_kinds=bool(_KINDS_OF.match(folded)),
+            asks_yes_no=bool(_YES_NO.match(folded)),
         )
 
 
+# A question opening with its verb asks yes or no ("Geht das …?", "Does that …?").
+_YES_NO = re.compile(
+    r"^(und |and |aber |but |also |so )?(does|do|did|is|are|can|could|would|will|should|geht|funktioniert|klappt|ist|sind|"
+    r"kann|konnen|muss|mussen|darf|durfen|gilt|lohnt|stimmt|braucht|brauchen)\b"
+)
 # "Welche Arten gibt es?", "What kinds are there?": the kinds of what was just named.
-_KINDS_OF = re.compile(r"^(und |and )?(welche|what|which) (arten|formen|typen|varianten|kinds|types|sorts)\b")
+_KINDS_OF = re.compile(r"^(und |and )?(welche|what|which) (arten|formen|typen|varianten|kategorien|gruppen|kinds|types|sorts|categories|groups)\b")
 # A question for one entry, in the singular ("Welcher Treiber …", "Zu welchem Kriterium …", "Which driver …").
 _WHICH_ONE = re.compile(  # at the start of the question or of its last sentences ("Der Bürgermeister sagt … Zu welchem Treiber passt das?")
     r"(^|[.!?:;]\s+)(und )?((zu|bei|in|an|fur|mit|von|unter|to|in|under) )?(welcher|welches|welchem|which (driver|criterion|mechanism|funding mechanism|good practice)\b)"
