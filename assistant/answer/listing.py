@@ -150,8 +150,9 @@ def _criteria_list(ctx: AnswerContext, count_only: bool) -> Draft:
                 head = labels["criteria_about"].format(what=scope, n=len(criteria), topic=topic).replace("  ", " ")
             else:
                 head = labels["criteria_in"].format(what=what, n=len(criteria))
-            draft.add(_n(head) + ref + ":")
-            if not count_only or len(criteria) <= 12:
+            listed = not count_only or len(criteria) <= 12  # a count of many states the number only
+            draft.add(_n(head) + ref + (":" if listed else "."))
+            if listed:
                 draft.add("\n".join(_criterion_line(ctx, draft, c, not f.phases, not count_only) for c in criteria))
             milestones = [c for c in criteria if c.milestone is True]
             if milestones and source is not None:
