@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from assistant.answer.draft import SLOT_OF_KIND, AnswerContext, Draft
 from assistant.answer.extract import REFERRING, quotable_chunk, quotable_sentence, render, sentences_of, window, Scored
-from assistant.frames.lexicon import fold_text, tokens
+from assistant.frames.lexicon import CONTEXT_WORDS, fold_text, tokens
 from assistant.frames.operations import last_clause
 from assistant.schema import Chunk, Passage
 
@@ -191,14 +191,11 @@ def _subject(ctx: AnswerContext) -> tuple[str | None, str | None]:
     return term, entry
 
 
-_CONTEXT_WORDS = {"roadmap", "studie", "dossier", "katalog", "kriterienkatalog", "study", "catalogue"}
-
-
 def _context_only(question: str, term: str) -> bool:
     """Is the term named in the question only by a word that says where the user looks ("laut
     Roadmap", "die Studie meint"), not by its own name ("digitale Roadmap")?"""
     words = fold_text(term).split()
-    return words[-1] in _CONTEXT_WORDS and fold_text(term) not in fold_text(question)
+    return words[-1] in CONTEXT_WORDS and fold_text(term) not in fold_text(question)
 
 
 # A question about one catalogue entry's attribute ("Zu welchem Treiber gehört …?", "Welche

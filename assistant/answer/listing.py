@@ -18,7 +18,7 @@ from assistant.answer.findings import key_finding_sections, named_key_finding
 from assistant.catalogue import CatalogueEntry, Criterion
 from assistant.domain import CONTINUOUS_PHASE, DEVELOPMENT_PHASES, Operation
 from assistant.frames import Target, fold_text, tokens
-from assistant.frames.lexicon import STOPWORDS, capitalised_words, content_stems, stem
+from assistant.frames.lexicon import CONTEXT_WORDS, STOPWORDS, capitalised_words, content_stems, stem
 from assistant.schema import Chunk
 
 _NUMBER = re.compile(r"\b(\d+|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf)\b", re.IGNORECASE)
@@ -507,7 +507,7 @@ def _counts_the_target(ctx: AnswerContext) -> bool:
     if ctx.frame.lang == "de":
         # German capitalises nouns: no noun of its own before the target ("Wie viele der im Katalog
         # erfassten Kriterien …" counts criteria; "Wie viele Veröffentlichungen zu …" does not)
-        nouns = {fold_text(w) for w in capitalised_words(ctx.question, hyphenated=False)} - _WHERE_WORDS
+        nouns = {fold_text(w) for w in capitalised_words(ctx.question, hyphenated=False)} - CONTEXT_WORDS
         return any(link.type == "target" and not nouns & set(rest.tokens[: link.start]) for link in rest.links)
     # at most one content word ("different") before the target; articles and numbers don't count
     # ("How many of the 76 criteria …")
@@ -516,9 +516,6 @@ def _counts_the_target(ctx: AnswerContext) -> bool:
 
     return any(link.type == "target" and words_before(link.start) <= 1 for link in rest.links)
 
-
-# Nouns that say where the user looks, not what is counted ("der im Katalog erfassten Kriterien").
-_WHERE_WORDS = frozenset({"katalog", "kriterienkatalog", "roadmap", "studie", "dossier", "online-tool", "tool"})
 
 
 def count_items(ctx: AnswerContext) -> Draft | None:

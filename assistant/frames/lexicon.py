@@ -51,6 +51,9 @@ DISTINCTIVE_MAX_PASSAGES = 3  # a "distinctive" word occurs in at most this many
 # at most this many other words inside its span, beyond the name's own length. Without it, "nicht alle
 # 76 Kriterien … Wie viele … zur Phase P1?" named the cross-phase group ("alle Phasen") across two sentences.
 FUZZY_MAX_EXTRA_WORDS = 3
+# Words that say where the user looks, not what is asked ("laut Roadmap", "der im Katalog erfassten
+# Kriterien"): never the defined term (answer/define.py), never what is counted (answer/listing.py).
+CONTEXT_WORDS = frozenset({"roadmap", "studie", "dossier", "katalog", "kriterienkatalog", "tool", "study", "catalogue"})
 ID_PATTERN = re.compile(r"\b(?:(P|T|K|GP|M)\s?(\d{1,2}))\b", re.IGNORECASE)
 
 

@@ -33,8 +33,16 @@ class Cue:
     operation: Operation
     pattern: re.Pattern
     weight: float
-    needs: str | None = None  # "target": only when the question names what to list; "short": ≤ 7 words
+    needs: str | None = None  # "target": only when the question names what to list; "short": at most 9 words
     unless: re.Pattern | None = None  # the cue does not count when this matches too
+
+    def applies(self, folded: str, has_target: bool, has_phase: bool) -> bool:
+        """Does the cue count for this folded question (its condition met, its pattern found)?"""
+        if (self.needs == "target" and not has_target) or (self.needs == "phase" and not has_phase):
+            return False
+        if self.needs == "short" and len(folded.split()) > 9:
+            return False
+        return bool(self.pattern.search(folded)) and not (self.unless and self.unless.search(folded))
 
 
 def _cue(op: Operation, pattern: str, weight: float, needs: str | None = None, unless: str | None = None) -> Cue:
@@ -105,22 +113,14 @@ def last_clause(folded: str) -> str:
     return parts[-1].strip() if parts else folded
 
 
-def _asks_after_preamble(folded: str, words: int, has_target: bool, has_phase: bool) -> bool:
+def _asks_after_preamble(folded: str, has_target: bool, has_phase: bool) -> bool:
     """Does a question that opens with a newcomer's preamble then ask something definite?"""
     question = last_clause(folded)
     if question == folded.strip(" ?!."):
         return False  # no preamble
-    for cue in CUES:
-        if cue.operation == Operation.ONBOARDING and cue.pattern.search(question):
-            return False  # "Ich bin neu. Womit fange ich an?"
-    for cue in CUES:
-        if cue.operation not in _DEFINITE or (cue.needs == "target" and not has_target) or (cue.needs == "phase" and not has_phase):
-            continue
-        if cue.needs == "short" and len(question.split()) > 9:
-            continue
-        if cue.pattern.search(question) and not (cue.unless and cue.unless.search(question)):
-            return True
-    return False
+    if any(cue.operation == Operation.ONBOARDING and cue.pattern.search(question) for cue in CUES):
+        return False  # "Ich bin neu. Womit fange ich an?"
+    return any(cue.operation in _DEFINITE and cue.applies(question, has_target, has_phase) for cue in CUES)
 
 
 @dataclass(frozen=True)
@@ -150,19 +150,12 @@ class OperationClassifier:
                 scores[self.labels[idx]] += w / total
         # "Und was bedeutet …?", "Okay, and how many …?": the cue follows the conjunction
         folded = _LEADING.sub("", fold_text(question).strip())
-        words = len(folded.split())
         cued: set[Operation] = set()
         for cue in CUES:
-            if cue.needs == "target" and not has_target:
-                continue
-            if cue.needs == "phase" and not has_phase:
-                continue
-            if cue.needs == "short" and words > 9:
-                continue
-            if cue.pattern.search(folded) and not (cue.unless and cue.unless.search(folded)):
+            if cue.applies(folded, has_target, has_phase):
                 scores[cue.operation] += cue.weight
                 cued.add(cue.operation)
-        if Operation.ONBOARDING in cued and _asks_after_preamble(folded, words, has_target, has_phase):
+        if Operation.ONBOARDING in cued and _asks_after_preamble(folded, has_target, has_phase):
             cued.discard(Operation.ONBOARDING)  # "Ich bin neu hier – was sind Fördermechanismen?"
         for op in CUE_ONLY:
             if op not in cued:
