@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from assistant.corpus import Catalogue
 from assistant.domain import DEVELOPMENT_PHASES, Operation
 from assistant.frames import Frame, fold_text, is_follow_up
+from assistant.frames.frame import ordinal_reference
 from assistant.schema import Answer
 
 
@@ -45,6 +46,7 @@ class Conversation:
         if previous is None or not is_follow_up(question, frame, previous):
             return frame, question
         merged = frame.follow(previous)
+        merged = _listed_entry(question, merged, previous, catalogue)
         merged = _neighbour_phase(question, merged, catalogue)
         if merged.operation == Operation.COMPARE and len(self.turns) >= 2:
             merged = _with_earlier_side(merged, self.turns[-2])
@@ -86,6 +88,28 @@ def _neighbour_phase(question: str, merged: Frame, catalogue: Catalogue | None =
         return merged
     inherited = [slot for slot in merged.inherited if slot not in ("phases", "criteria", "good_practices")]
     return merged.model_copy(update={"phases": [DEVELOPMENT_PHASES[i]], "criteria": [], "good_practices": [], "inherited": inherited})
+
+
+# The frame slot of each kind of catalogue entry a list can name.
+_SLOT_OF_KIND = {"criterion": "criteria", "good_practice": "good_practices", "driver": "drivers", "mechanism": "mechanisms"}
+
+
+def _listed_entry(question: str, merged: Frame, previous: Frame, catalogue: Catalogue) -> Frame:
+    """"Which phase does the second one belong to?", "Gibt es für das erste ein Beispiel?": the one
+    entry at that position of the list the previous answer showed, instead of all it was about."""
+    position = ordinal_reference(question)
+    if position is None or not previous.listed or position > len(previous.listed):
+        return merged
+    entry = catalogue.get(previous.listed[position - 1 if position > 0 else -1])
+    slot = _SLOT_OF_KIND.get(entry.kind) if entry is not None else None
+    if slot is None:
+        return merged
+    update = {s: [] for s in _SLOT_OF_KIND.values() if s in merged.inherited}
+    update[slot] = [entry.id]
+    update["inherited"] = [s for s in merged.inherited if s not in update]
+    if merged.operation in (Operation.LIST, Operation.COUNT) and merged.target is not None and merged.target.value != slot:
+        update["operation"] = Operation.EXPLAIN  # "Which phase does the second one belong to?": that entry's phase
+    return merged.model_copy(update=update)
 
 
 # The slots a comparison takes its two sides from (as in answer/define.py `_sides`).

@@ -132,6 +132,8 @@ class Draft:
         # the answer's focus (the example it chose, the entry it defined) joins the frame, so that
         # "Wer hat es entwickelt?" can follow up on it
         update = {slot: list(dict.fromkeys(getattr(ctx.frame, slot) + ids)) for slot, ids in self.focus.items()}
+        if self.listed:
+            update["listed"] = [entry_id for _, entry_id in self.listed]
         answer.frame = ctx.frame.model_copy(update=update)
         return answer
 

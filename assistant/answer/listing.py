@@ -19,6 +19,7 @@ from assistant.catalogue import CatalogueEntry, Criterion
 from assistant.domain import CONTINUOUS_PHASE, DEVELOPMENT_PHASES, Operation
 from assistant.frames import Target, fold_text, tokens
 from assistant.frames.lexicon import CONTEXT_WORDS, STOPWORDS, capitalised_words, content_stems, stem
+from assistant.retrieval.query import english_terms
 from assistant.schema import Chunk
 
 _NUMBER = re.compile(r"\b(\d+|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf)\b", re.IGNORECASE)
@@ -227,21 +228,30 @@ def matching_entries(ctx: AnswerContext, entries: list) -> tuple[list, str]:
         nouns = {fold_text(w) for w in capitalised_words(ctx.question)}
         words = [w for w in words if w in nouns]
     wanted = {stem(w): w for w in words}
-    if not wanted:
-        return entries, ""
     if ctx.vocabulary is not None:  # words used all over the sources ("digital") narrow nothing
         limit = ctx.settings.list_filter_max_passages
         wanted = {s: w for s, w in wanted.items() if ctx.vocabulary.passages_with[s] <= limit}
+    # word → as asked: a German word also opens compounds ("Daten" in "Datenweitergabe"); an
+    # English one stands for its German glossary terms ("data" → "Daten"): the catalogue is German
+    heads = {fold_text(w): w for w in wanted.values()}
+    if f.lang == "en":
+        heads |= {fold_text(g): w for w in words for pattern, german in english_terms() if pattern.fullmatch(w) for g in german.split()}
+    heads = {h: w for h, w in heads.items() if len(h) >= 5}
+    if not wanted and not heads:
+        return entries, ""
     hits, used = [], set()
     for entry in entries:
         text = " ".join([entry.name or "", entry.summary or "", getattr(entry, "place", None) or "", *getattr(entry, "sub_drivers", ())])
         common = set(wanted) & set(content_stems(text))
+        words_of = set(tokens(text))
+        common |= {stem(h) for h in heads if any(t.startswith(h) and len(t) >= len(h) + 3 for t in words_of) or h in words_of}
         if common:
             hits.append(entry)
             used |= common
     if not hits or len(hits) * 2 > len(entries):
         return entries, ""
-    folded = {wanted[s] for s in used}
+    asked = {**{stem(h): w for h, w in heads.items()}, **wanted}
+    folded = {asked[s] for s in used}
     shown = [w for w in re.findall(r"[\wÄÖÜäöüß-]+", ctx.question) if fold_text(w) in folded]
     return hits, ", ".join(dict.fromkeys(shown)) or ", ".join(sorted(folded))
 

@@ -64,6 +64,8 @@ class Frame(BaseModel):
     # "Geht das überhaupt mit dem Haushaltsrecht?", "Does that work with budget law?": a yes/no
     # question of its own; after a list it asks about what was listed, it does not list again
     asks_yes_no: bool = False
+    # The catalogue entries a list answer named, in the order shown ("the second one" picks one)
+    listed: list[str] = Field(default_factory=list)
 
     @property
     def names_an_entry(self) -> bool:
@@ -103,6 +105,9 @@ class Frame(BaseModel):
         if self.asks_kinds and self.target is None and previous.target is not None:
             # "Was sind Fördermechanismen?" – "Welche Arten gibt es?": the list of them
             operation = Operation.LIST
+        if self.target == Target.OPERATOR_TYPES and operation == Operation.LIST and not self.operator_types and len(previous.good_practices) == 1:
+            # "Wer betreibt das dann?" after one good practice: who runs that one
+            operation = Operation.EXPLAIN
         if operation == Operation.PHASE and not (self.phases or previous.phases):
             operation = Operation.EXPLAIN
         merged = self.model_copy(update={"operation": operation, "follow_up": True})
@@ -117,6 +122,7 @@ class Frame(BaseModel):
             merged.target = previous.target
         if merged.milestone is None and operation in (Operation.LIST, Operation.COUNT):
             merged.milestone = previous.milestone
+        merged.listed = list(previous.listed)  # "the first one" may point past an answer about one of them
         merged.own_topic = list(self.topic)
         merged.topic = list(dict.fromkeys(self.topic + previous.topic))
         merged.lang = self.lang
@@ -167,6 +173,9 @@ _FRAME_WORDS = frozenset(
     gibt geben there any one eins einem dort dorthin
     arten art formen typen varianten kategorien gruppen kinds types sorts categories groups
     gehoren gehort zahlen zahlt fallen fallt betreffen betrifft zugeordnet belong belongs fall falls under
+    taucht tauchen auftauchen vorkommen erscheint appear appears
+    erste ersten erster erstes zweite zweiten zweiter zweites dritte dritten dritter drittes letzte letzten letzter letztes
+    first second third fourth fifth last
     """.split()
 )
 
@@ -215,6 +224,10 @@ class FrameParser:
         )
         if which_one:
             operation = Operation.LIST  # the catalogue answers it from its entries
+        cued = guess.cued
+        if _WHO_RUNS.match(folded) and not linked.of("good_practice") and not linked.of("operator_type"):
+            # "Wer betreibt das dann?", "Who would run it?": who can operate a solution (Abbildung 3)
+            operation, target, cued = Operation.LIST, Target.OPERATOR_TYPES, True
         return Frame(
             operation=operation,
             target=target,
@@ -230,7 +243,7 @@ class FrameParser:
             topic=list(dict.fromkeys(topic)),
             lang="en" if lang == "en" else "de",
             confidence=guess.confidence,
-            cued=guess.cued,
+            cued=cued,
             which_one=which_one,
             asks_kinds=bool(_KINDS_OF.match(folded)),
             asks_yes_no=bool(_YES_NO.match(folded)),
@@ -306,7 +319,12 @@ _EXPLETIVE = re.compile(r"\b(gibt|gab) es\b|\b(geht|steht|stand) es\s+(um|mit)\b
 
 
 # One attribute asked in the singular, nothing named ("In welcher Phase?", "Zu welchem Treiber gehört das?").
-_ONE_ATTRIBUTE = re.compile(r"^(und )?(in|zu|an|bei|fur) welche[rm]? (phase|treiber|skalierungstreiber|kategorie|workstream)\b(?!n)")
+_ONE_ATTRIBUTE = re.compile(
+    r"^(und |and )?((in|zu|an|bei|fur) welche[rm]? (phase|treiber|skalierungstreiber|kategorie|workstream)\b(?!n)|"
+    r"(in )?(which|what) (phase|stage|driver|category|workstream)\b(?!s))"
+)
+# "Wer betreibt das dann?", "Who would run it?": who operates a solution.
+_WHO_RUNS = re.compile(r"^(und |and )?(wer|who)\b[^?]{0,40}\b(betreibt|betreiben|betreiber|runs?|operates?|running|operating)\b")
 
 _TRAILING_PRONOUN = re.compile(r"\b(die|der|den|sie|they|them|it)\W*$")
 
@@ -326,6 +344,28 @@ def points_back(question: str) -> bool:
     )
 
 
+_ORDINALS = {
+    "erste": 1, "first": 1, "zweite": 2, "second": 2, "dritte": 3, "third": 3, "vierte": 4, "fourth": 4,
+    "funfte": 5, "fifth": 5, "letzte": -1, "last": -1,
+}
+# "der/die/das zweite (davon)", "zum ersten", "the second one", "the first of them", "Nummer 2":
+# one entry of the list the previous answer showed. A German ordinal before a noun ("der erste
+# Schritt") is no reference; that is checked on the unfolded text (nouns are capitalised).
+_ORDINAL_DE = re.compile(r"\b(der|die|das|den|dem|zum|zur|beim|vom)\s+(?P<n>erste|zweite|dritte|vierte|fünfte|funfte|letzte)[nrms]?\b(?!\s+[A-ZÄÖÜ])")
+_ORDINAL_EN = re.compile(r"\bthe (?P<n>first|second|third|fourth|fifth|last)( one| of (them|these|those)| entry| item)\b", re.IGNORECASE)
+_NUMBERED = re.compile(r"\b(nummer|nr\.?|punkt|number|no\.|item|#)\s?([1-9])\b", re.IGNORECASE)
+
+
+def ordinal_reference(question: str) -> int | None:
+    """The position (1-based, -1 for the last) of the listed entry a question refers to, if any."""
+    for pattern in (_ORDINAL_DE, _ORDINAL_EN):
+        m = pattern.search(question)
+        if m:
+            return _ORDINALS[fold_text(m.group("n")).lower()]
+    m = _NUMBERED.search(question)
+    return int(m.group(2)) if m else None
+
+
 def is_follow_up(question: str, frame: Frame, previous: Frame | None) -> bool:
     """Elliptical questions only: a follow-up marker at the start, a short question that points
     back, or a question with no topic and no entity of its own ("Gibt es ein Beispiel?")."""
@@ -337,8 +377,12 @@ def is_follow_up(question: str, frame: Frame, previous: Frame | None) -> bool:
     words = tokens(question)
     if not frame.topic and frame.entity_count == 0:
         return True
-    if not frame.topic and _ONE_ATTRIBUTE.match(folded) and not (frame.criteria or frame.good_practices or frame.mechanisms or frame.drivers or frame.phases):
-        return True  # "In welcher Phase?": the phase of what was just named
+    if (not frame.topic or points_back(question) or ordinal_reference(question)) and _ONE_ATTRIBUTE.match(folded) and not (
+        frame.criteria or frame.good_practices or frame.mechanisms or frame.drivers or frame.phases
+    ):
+        return True  # "In welcher Phase (taucht das auf)?": the phase of what was just named
+    if ordinal_reference(question):
+        return True  # "Is there an example for the first one?"
     if len(words) > 8:
         return False
     return points_back(question)

@@ -54,6 +54,16 @@ def _cue(op: Operation, pattern: str, weight: float, needs: str | None = None, u
 _WHICH_DISTINGUISHES = r"^(welche[rsmn]?|which)\b(?!.*unterschied)(?!.*vergleich)(?!.*differen)"
 
 
+# "Was raten die Autoren für den Regelbetrieb?", "What do the authors recommend …?": the authors
+# as the ones who advise, which asks for the study's content, not for facts about the study.
+_AUTHORS_ADVISE = (
+    r"\b(raten|rat|empfehlen|empfiehlt|sagen|schreiben|meinen|schlagen|sehen|halten|fordern|betonen|sehen|"
+    r"recommend|suggest|say|advise|argue|propose)\w*\b.{0,25}\b(autor|author)|"
+    r"\b(autor|author)\w*\b.{0,20}\b(raten|empfehlen|sagen|meinen|vorschlagen|schlagen|fordern|betonen|recommend|suggest|say|advise|argue|propose)|"
+    r"\b(laut|nach ansicht|nach meinung) (den |der )?autor|according to the author"
+)
+
+
 # Patterns run on folded text (lower case, umlauts as base letters, ß as ss).
 CUES: tuple[Cue, ...] = (
     _cue(Operation.COUNT, r"\bwie ?viele?\b|\banzahl\b|\bhow (many|much)\b|\bnumber of\b", 1.0),
@@ -73,7 +83,8 @@ CUES: tuple[Cue, ...] = (
          r"\bwho (wrote|published|commissioned)|\bpublished\b|\bwritten\b|(studie|dossier|study) (erstellt|entwickelt)|"
          r"(methode|method|methodik|vorgehen) (der|des|of the|zur)? ?(studie|dossier|study|roadmap)|"
          r"wie wurde (die|das) (studie|dossier|roadmap) (entwickelt|erstellt|erarbeitet)|how was the (study|roadmap|dossier)|"
-         r"online.?(tool|roadmap|version)|wo finde ich die (roadmap|studie)|\burl\b|webseite|website", 0.8),
+         r"online.?(tool|roadmap|version)|wo finde ich die (roadmap|studie)|\burl\b|webseite|website", 0.8,
+         unless=_AUTHORS_ADVISE),
     _cue(Operation.ONBOARDING, r"\bneu\b.{0,30}\b(team|hier|dabei|im thema|in der)|\bneuling|\beinsteig|\beinstieg|"
          r"\b(fur mich )?als neue[rn]?\b|\bzur orientierung\b|\bfrisches team\b|"
          r"wo (fange|fangen|beginne|beginnen|starte|starten)|womit (fange|fangen|beginne|beginnen|starte|starten)|"
