@@ -176,6 +176,14 @@ class Settings(BaseSettings):
     # Dev: no change in correctness, all 30 out-of-scope questions (answer and retrieval dev) still
     # refused; "Wie binde ich die Bürgerinnen und Bürger ein?" (coverage 1.001) is no longer refused.
     refuse_supported_min_passages: int = Field(default=3, ge=0)
+    # A question that asks what a long, rare word of the sources means ("Schwesternprodukte": at
+    # least `refuse_source_word_min_letters` letters, in 1 to this many passages; quoted, or in a
+    # definition question) asks about them and is held to refuse_below_linked (0 = off). Stop 24: a
+    # helper-written probe question "Im Dossier ist von 'Schwesternprodukten' die Rede. Was ist
+    # damit gemeint?" was refused. Any rare word (unquoted) also let "Wie viele Einwohner hat
+    # Kaiserslautern?" (dev, out of scope) through, hence quoted or defined only.
+    refuse_source_word_max_passages: int = Field(default=3, ge=0)
+    refuse_source_word_min_letters: int = Field(default=10, ge=1)
     # A German follow-up that points back ("Wer hat die entwickelt?", "Wo finde ich sie?") and names
     # no noun of its own is in scope when the turn it continues named something of the study; it
     # asks about that. Off = judged by coverage like any question. Probe conversations, stop 21.

@@ -64,6 +64,7 @@ def evidence(vector: np.ndarray, passages: list[Passage], index) -> tuple[float,
     return best_passage, best_sentence, best_question
 
 
+_QUOTED = re.compile(r"['\"„“”‚‘’«»]([^'\"„“”‚‘’«»]{3,60})['\"„“”‚‘’«»]")
 _COMMON_NOUN = re.compile(r"(ung|ungen|heit|keit|schaft|tion|tionen|itat|glieder|nisse?|ismus|ierung|ende|enden|ment|ments|er|ern)$")
 
 
@@ -110,6 +111,16 @@ class Vocabulary:
             return False
         german = [g for pattern, terms in english_terms() if pattern.fullmatch(word) for g in terms.split()]
         return any(self.passages_with[stem(fold_text(g))] >= min_passages for g in german)
+
+    def asks_about_rare_source_word(self, question: str, defines: bool, min_letters: int, max_passages: int) -> bool:
+        """Does the question ask what a long word means that only a few source passages use: the
+        word in quotes ("Im Dossier ist von 'Schwesternprodukten' die Rede …") or in a definition
+        question? (A place the sources name, "Wie viele Einwohner hat Kaiserslautern?", is neither.)"""
+        if max_passages <= 0:
+            return False
+        quoted = " ".join(m.group(1) for m in _QUOTED.finditer(question))
+        words = tokens(question) if defines else tokens(quoted)
+        return any(len(w) >= min_letters and 1 <= self.passages_with[stem(w)] <= max_passages for w in words)
 
     def unknown_names(self, question: str) -> list[str]:
         """Capitalised words (not the first) that the sources never use, ordinary noun forms aside."""
@@ -188,6 +199,10 @@ def sources_silent(
     supported = settings.refuse_supported_min_passages and vocabulary is not None and vocabulary.supports(
         question, topic, frame.lang, settings.refuse_supported_min_passages
     )
+    if vocabulary is not None and vocabulary.asks_about_rare_source_word(
+        question, frame.operation == Operation.DEFINE, settings.refuse_source_word_min_letters, settings.refuse_source_word_max_passages
+    ):
+        supported = True  # a word only the study uses: the question is about it
     if supported:
         # every word it asks about is common in the sources: held to the bar of a question that
         # names something of the study

@@ -65,8 +65,14 @@ def capitalised_words(text: str, hyphenated: bool = True) -> list[str]:
     """The words after the first that start with a capital letter: in German the nouns and names
     a question asks about ("Wie binde ich die Bürgerinnen und Bürger ein?"). Hyphenated compounds
     stay one word ("McKinsey-Studie") unless `hyphenated` is False."""
-    words = (_WORD_HYPHENATED if hyphenated else _WORD).findall(text)[1:]
-    return [w for w in words if w[0].isupper()]
+    pattern = _WORD_HYPHENATED if hyphenated else _WORD
+    # a function word opening a later sentence ("… towns. What should we …") is capitalised by position only
+    opening = {m.end() - 1 for m in re.finditer(r"(?<=[.!?:])\s+\S", text)}
+    found = [(m.group(0), m.start()) for m in pattern.finditer(text)][1:]
+    return [
+        w for w, start in found
+        if w[0].isupper() and not (start in opening and fold_text(w) in STOPWORDS)
+    ]
 
 
 @lru_cache(maxsize=FOLD_CACHE_SIZE)
