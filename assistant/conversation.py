@@ -50,8 +50,13 @@ class Conversation:
         merged = _neighbour_phase(question, merged, catalogue)
         if merged.operation == Operation.COMPARE and len(self.turns) >= 2:
             merged = _with_earlier_side(merged, self.turns[-2])
-        asked = self.turns[-1].frame or previous
-        return merged, search_text(question, merged, frame, asked, catalogue, self.turns[-1].question)
+        last = self.turns[-1]
+        if merged.brief:
+            return merged, last.query  # "Kannst du das in einem Satz sagen?": the same search, a shorter answer
+        asked = last.frame or previous
+        # a bare follow-up before ("Was bringt das?") said nothing itself: what it searched for carries the topic
+        bare = last.frame is not None and last.frame.follow_up and not last.frame.own_topic
+        return merged, search_text(question, merged, frame, asked, catalogue, last.query if bare else last.question)
 
     def add(self, question: str, frame: Frame | None, query: str, answer: Answer) -> None:
         self.turns.append(Turn(question=question, frame=frame, query=query, answer=answer))

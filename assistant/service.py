@@ -200,7 +200,9 @@ class AssistantService:
         except Exception as exc:  # e.g. the Chroma server went away after start-up
             return self._search_failed(cleaned.text, question_id, exc)
         t1 = time.perf_counter()
-        compose_args = dict(question=cleaned.text, frame=frame, passages=passages, query=query)
+        # "Kannst du das in einem Satz sagen?": the previous question, answered again in one sentence
+        asked = conversation.turns[-1].question if frame.brief and conversation is not None and conversation.turns else cleaned.text
+        compose_args = dict(question=asked, frame=frame, passages=passages, query=query)
         if on_token is not None and hasattr(engine, "extractive"):
             compose_args["on_token"] = on_token
         answer = engine.compose(**compose_args)
@@ -213,6 +215,7 @@ class AssistantService:
             except Exception as exc:
                 return self._search_failed(cleaned.text, question_id, exc)
             answer = engine.compose(**{**compose_args, "frame": frame, "passages": passages, "query": query})
+        answer.question = cleaned.text
         return self._finish(answer, question_id, cleaned, passages, k, started, t0, t1, conversation, frame, query)
 
     def _frame(self, extractive, text: str, lang: str, phase: str | None, conversation: Conversation | None):

@@ -3,6 +3,7 @@ first use, and the closing lines (further sources, phase, criteria) every answer
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -63,6 +64,9 @@ class AnswerContext:
         return float(vector @ self.vector) if vector is not None else 0.0
 
 
+# The end of a line's first cited sentence: its citation marks ("… Satz. [1][2]").
+_FIRST_CITED = re.compile(r"(\s?\[\d+\])+")
+
 # The frame slot that holds catalogue entries of each kind.
 SLOT_OF_KIND = {"criterion": "criteria", "driver": "drivers", "good_practice": "good_practices", "mechanism": "mechanisms", "phase": "phases"}
 
@@ -104,8 +108,24 @@ class Draft:
     def empty(self) -> bool:
         return not self.lines
 
+    def _shorten(self) -> None:
+        """A brief answer ("Kannst du das in einem Satz sagen?"): the first sentence of the first
+        line with its citation; the passages only the dropped text cited are no longer cited."""
+        first = self.lines[0]
+        end = _FIRST_CITED.search(first)
+        self.lines = [first[: end.end()] if end else first]
+        kept: list[int] = []
+        for n in re.findall(r"\[(\d+)\]", self.lines[0]):
+            if int(n) not in kept:
+                kept.append(int(n))
+        renumber = {old: new for new, old in enumerate(kept, 1)}
+        self.lines = [re.sub(r"\[(\d+)\]", lambda m: f"[{renumber.get(int(m.group(1)), m.group(1))}]", line) for line in self.lines]
+        self.cited = [self.cited[old - 1] for old in kept if old <= len(self.cited)]
+
     def finish(self, intent: str) -> Answer:
         ctx = self.ctx
+        if ctx.frame.brief and not self.is_list and self.lines:
+            self._shorten()
         labels = ctx.labels
         body_cited = len(self.cited)
         lines = list(self.lines)

@@ -66,6 +66,8 @@ class Frame(BaseModel):
     asks_yes_no: bool = False
     # The catalogue entries a list answer named, in the order shown ("the second one" picks one)
     listed: list[str] = Field(default_factory=list)
+    # "Kannst du das in einem Satz sagen?", "In short?": the previous answer, as short as it gets
+    brief: bool = False
 
     @property
     def names_an_entry(self) -> bool:
@@ -92,6 +94,12 @@ class Frame(BaseModel):
         does not inherit the previous phase's good practices and criteria; and a question of its own
         about the one entry a list named ("Who developed it, and when?") keeps its own operation
         instead of listing again."""
+        if self.brief and not self.entity_count:
+            # the same question again, answered in one sentence
+            kept = [slot for slot in _SLOTS if getattr(previous, slot)]
+            return previous.model_copy(
+                update={"follow_up": True, "brief": True, "lang": self.lang, "own_topic": [], "inherited": kept}
+            )
         operation = self.operation if self.cued else previous.operation
         if not self.cued and self.topic and previous.operation in (Operation.LIST, Operation.COUNT) and (
             previous.single_listed or self.names_an_entry
@@ -112,7 +120,7 @@ class Frame(BaseModel):
             operation = Operation.EXPLAIN
         merged = self.model_copy(update={"operation": operation, "follow_up": True})
         new_phase = bool(self.phases) and set(self.phases) != set(previous.phases)
-        for slot in ("phases", "drivers", "workstreams", "criteria", "good_practices", "mechanisms", "terms", "operator_types"):
+        for slot in _SLOTS:
             if new_phase and slot in _PHASE_BOUND:
                 continue
             if not getattr(self, slot) and getattr(previous, slot):
@@ -129,6 +137,8 @@ class Frame(BaseModel):
         return merged
 
 
+# The slots that name what a question is about (a follow-up inherits those it leaves open).
+_SLOTS = ("phases", "drivers", "workstreams", "criteria", "good_practices", "mechanisms", "terms", "operator_types")
 _NOT_ABOUT_AN_ENTRY = (Operation.META, Operation.ONBOARDING, Operation.LIST, Operation.COUNT)
 # Entities that belong to one phase: a follow-up that names another phase does not inherit them.
 _PHASE_BOUND = ("criteria", "good_practices")
@@ -173,7 +183,7 @@ _FRAME_WORDS = frozenset(
     gibt geben there any one eins einem dort dorthin
     arten art formen typen varianten kategorien gruppen kinds types sorts categories groups
     gehoren gehort zahlen zahlt fallen fallt betreffen betrifft zugeordnet belong belongs fall falls under
-    taucht tauchen auftauchen vorkommen erscheint appear appears
+    taucht tauchen auftauchen vorkommen erscheint appear appears bringt bringen folgt folgen daraus
     erste ersten erster erstes zweite zweiten zweiter zweites dritte dritten dritter drittes letzte letzten letzter letztes
     first second third fourth fifth last
     """.split()
@@ -247,6 +257,7 @@ class FrameParser:
             which_one=which_one,
             asks_kinds=bool(_KINDS_OF.match(folded)),
             asks_yes_no=bool(_YES_NO.match(folded)),
+            brief=bool(_BRIEF.search(folded)) and len(tokens(folded)) <= 9,
         )
 
 
@@ -318,6 +329,12 @@ _PERSONAL = re.compile(r"(?<!^)\b(sie|ihn|ihm|ihnen)\b")
 _EXPLETIVE = re.compile(r"\b(gibt|gab) es\b|\b(geht|steht|stand) es\s+(um|mit)\b|\b(is|are) there\b", re.IGNORECASE)
 
 
+# "Kannst du das in einem Satz sagen?", "Geht das kürzer?", "In short?", "Can you sum that up?"
+_BRIEF = re.compile(
+    r"\bin (einem|1|zwei|2|wenigen|kurzen) (satz|satzen|worten)\b|\bkurzer\b|\bkurz und knapp\b|\bkurz zusammen|"
+    r"\bzusammenfassen\b|\bfass\w* (das|es|mal|bitte)\b.{0,20}zusammen|\bauf den punkt\b|\bin (one|a) (sentence|nutshell)\b|"
+    r"\bin short\b|\bshorter\b|\bsum (it|that|this) up\b|\bsummari[sz]e (it|that|this)\b|\btl;? ?dr\b"
+)
 # One attribute asked in the singular, nothing named ("In welcher Phase?", "Zu welchem Treiber gehört das?").
 _ONE_ATTRIBUTE = re.compile(
     r"^(und |and )?((in|zu|an|bei|fur) welche[rm]? (phase|treiber|skalierungstreiber|kategorie|workstream)\b(?!n)|"

@@ -95,7 +95,7 @@ CUES: tuple[Cue, ...] = (
     _cue(Operation.PHASE, r"wichtig|beachten|worum geht|passiert|\bziel|aufgabe|zu tun|im vordergrund|worauf kommt|"
          r"\bfocus|\bmatter|\bhappen|\bimportant|what about|worauf (muss|sollte|mussen|sollten)", 0.55, "phase"),
     _cue(Operation.EXPLAIN, r"^(wie|warum|weshalb|wieso|wann|(ab|bis|seit) wann|wozu|woran|was (sollte|sollten|muss|mussen|kann|konnen|tun|"
-         r"empfiehlt|sagt|bringt|heisst das|bedeutet das)|how|why|when|what should|what does the (study|roadmap) say)\b", 0.25),
+         r"empfiehlt|sagt|bringt|heisst das|bedeutet das|folgt)|how|why|when|what should|what does the (study|roadmap) say|what follows)\b", 0.25),
     # asking for advice ("Was empfiehlt die Studie …?", "What does the study recommend …?")
     _cue(Operation.EXPLAIN, r"\b(empfiehlt|empfehlen|empfehlung\w*|rat|raten|ratschlag\w*|recommend\w*|advi[sc]e\w*|suggest\w*)\b", 0.5),
 )
