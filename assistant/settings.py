@@ -182,6 +182,11 @@ class Settings(BaseSettings):
     # helper-written probe question "Im Dossier ist von 'Schwesternprodukten' die Rede. Was ist
     # damit gemeint?" was refused. Any rare word (unquoted) also let "Wie viele Einwohner hat
     # Kaiserslautern?" (dev, out of scope) through, hence quoted or defined only.
+    # A question for a price, a population, a rank or a year (answer/refusal.py FACT_KINDS) is refused
+    # when no retrieved passage states such a fact: the topic is close, the fact is not there
+    # ("Wie viel kostet die Smart Village App pro Jahr?", "Auf welchem Platz landete Bamberg …?").
+    # Stop 24, from helper-written probe questions; dev answers and dev refusals unchanged.
+    refuse_unstated_facts: bool = True
     refuse_source_word_max_passages: int = Field(default=3, ge=0)
     refuse_source_word_min_letters: int = Field(default=10, ge=1)
     # A German follow-up that points back ("Wer hat die entwickelt?", "Wo finde ich sie?") and names

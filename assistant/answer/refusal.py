@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -172,6 +174,59 @@ def coverage_score(vector: np.ndarray, passages: list[Passage], index) -> float:
 ALWAYS_IN_SCOPE = {Operation.ONBOARDING}
 
 
+@dataclass(frozen=True)
+class FactKind:
+    """A kind of fact a question asks for (a price, a population, a rank, a year) and how a source
+    passage states such a fact. When no retrieved passage does, the sources are silent on it,
+    however close their topic ("Wie viel kostet die Smart Village App pro Jahr?")."""
+
+    name: str
+    asks: re.Pattern
+    stated: Callable[[re.Match, str], bool]  # (the question's match, a folded passage text)
+
+
+def _pattern(regex: str) -> Callable[[re.Match, str], bool]:
+    compiled = re.compile(regex)
+    return lambda _asked, text: bool(compiled.search(text))
+
+
+# Patterns run on folded text (lower case, umlauts as base letters).
+FACT_KINDS: tuple[FactKind, ...] = (
+    FactKind(
+        "price",
+        re.compile(r"\b(wie ?viel|was) (kostet|kosten)\b|\bhow much (does|do|did|is|are|would|will)\b.{0,40}\bcost|"
+                   r"\b(lizenzgebuhr\w*|lizenzkosten|preis|preise|price|prices|fee|fees)\b"),
+        _pattern(r"€|\beuro\b|\beur\b|\d\s?(mio|millionen|tsd|tausend)\b"),
+    ),
+    FactKind(
+        "population",
+        re.compile(r"\beinwohner\w*|\bbevolkerung\w*|\binhabitants?\b|\bpopulation\b"),
+        _pattern(r"\beinwohner|\bbevolkerung|\binhabitant"),
+    ),
+    FactKind(
+        "rank",
+        re.compile(r"\b(auf|an) welche[mn] (platz|rang)\b|\bwelche[nr]? (platz|rang)\b|\bplatzierung\b|\branking\b|\bwhat (place|rank)\b"),
+        _pattern(r"\b(platz|rang|platzierung|ranking)\b"),
+    ),
+    FactKind(
+        "year",  # a year the sources never mention ("… ab 2026 neu auf?")
+        re.compile(r"\b(19[5-9]\d|20\d\d)\b"),
+        lambda asked, text: asked.group(1) in text,
+    ),
+)
+
+
+def unstated_fact(question: str, passages: list[Passage]) -> str | None:
+    """The kind of fact the question asks for that none of the passages states, if any."""
+    folded = fold_text(question)
+    texts = [fold_text(p.chunk.text) for p in passages]
+    for kind in FACT_KINDS:
+        asked = kind.asks.search(folded)
+        if asked and not any(kind.stated(asked, text) for text in texts):
+            return kind.name
+    return None
+
+
 def _asks_only_about_it(question: str, lang: str) -> bool:
     """A German follow-up that points back and names no noun of its own: it asks only about what
     the previous turn was about ("Wer muss da mitmachen?"), while "Und wie wird das Wetter dort?"
@@ -187,6 +242,8 @@ def sources_silent(
     """Should this (non-manipulative) question be refused because the sources do not cover it?"""
     if frame.operation in ALWAYS_IN_SCOPE or (frame.operation == Operation.META and frame.cued):
         return False  # onboarding, and questions about the study itself ("Wer hat … geschrieben?")
+    if settings.refuse_unstated_facts and unstated_fact(question, passages):
+        return True  # a price, population, rank or year no retrieved passage states
     if frame.operation in (Operation.LIST, Operation.COUNT) and frame.target is not None:
         return False  # the catalogue answers it from its data
     if frame.follow_up and not frame.own_topic:
