@@ -235,7 +235,7 @@ class FrameParser:
         if which_one:
             operation = Operation.LIST  # the catalogue answers it from its entries
         cued = guess.cued
-        if _WHO_RUNS.match(folded) and not linked.of("good_practice") and not linked.of("operator_type"):
+        if _WHO_RUNS.match(folded) and points_back(question) and not linked.of("good_practice") and not linked.of("operator_type"):
             # "Wer betreibt das dann?", "Who would run it?": who can operate a solution (Abbildung 3)
             operation, target, cued = Operation.LIST, Target.OPERATOR_TYPES, True
         return Frame(
