@@ -498,3 +498,35 @@ def test_onboarding_says_what_the_roadmap_is_and_who_published_it(service):
     text = body(answer)
     assert "Leitfaden" in text and "BBSR" in text, answer.answer
     assert all(p["name"] in text for p in CATALOGUE["phases"] if p["id"] != "D"), answer.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Was kostet die Smart Village App eine Kommune im Jahr?",
+        "Wie viele Einwohner hat Münster?",
+        "Auf welchem Platz steht Hamburg in Smart-City-Rankings?",
+        "Welche Förderprogramme startet der Bund 2031?",
+    ],
+)
+def test_a_fact_no_source_states_is_not_answered_with_related_text(service, question):
+    """A price, population, rank or year the sources never state: they are silent, however close the topic."""
+    assert service.ask(question).abstained
+
+
+def test_a_year_the_sources_state_is_answered(service):
+    answer = service.ask("Was geschah 2018 bei der Smart Village App?")
+    assert not answer.abstained and "2018" in answer.answer, answer.answer
+
+
+def test_a_quoted_rare_word_of_the_dossier_is_explained(service):
+    answer = service.ask("Im Kapitel zum Transfer stehen „Schwesternprodukte“ – was soll das sein?")
+    assert not answer.abstained and "Schwesternprodukt" in answer.answer, answer.answer
+
+
+@pytest.mark.unit
+def test_a_function_word_opening_a_later_sentence_is_no_name():
+    from assistant.frames.lexicon import capitalised_words
+
+    assert capitalised_words("Our city wants to hand over its app. What should we prepare?") == []
+    assert capitalised_words("Die Förderung endet. Welche Betreibermodelle gibt es?") == ["Förderung", "Betreibermodelle"]

@@ -15,7 +15,7 @@ from assistant.corpus import Catalogue
 from assistant.frames import FrameParser, Lexicon, OperationClassifier
 from assistant.language import detect_language
 from assistant.schema import Answer
-from tests.answer_parts import body, cited_in_body
+from tests.answer_parts import body, cited_in_body, markers
 from tests.conftest import ROOT
 
 CATALOGUE = Catalogue.load(ROOT / "corpus" / "catalogue" / "criteria.yaml")
@@ -335,3 +335,50 @@ def test_what_comes_after_an_entry_steps_to_the_phase_after_the_entrys(service):
     service.ask("Gibt es dafür ein Beispiel?", conversation=chat)
     answer = service.ask("Und was kommt danach?", conversation=chat)
     assert answer.phases and answer.phases[0] == "P2", answer.answer
+
+
+def test_an_ordinal_picks_that_entry_of_the_list_shown_before(service):
+    """"Was bedeutet das dritte davon?" after a list: the third entry the list showed, no other."""
+    chat = Conversation()
+    listing = service.ask("Welche Kriterien gehören zur Prototypentwicklung?", conversation=chat)
+    listed = listing.frame.listed
+    assert len(listed) >= 3, listing.answer
+    answer = service.ask("Was bedeutet das dritte davon?", conversation=chat)
+    text = body(answer)
+    assert listed[2] in text and listed[0] not in text, answer.answer
+
+
+def test_an_english_ordinal_reaches_past_an_answer_about_one_entry(service):
+    """"The first one" still means the first of the list two turns back."""
+    chat = Conversation()
+    listing = service.ask("Which criteria in the catalogue are about data?", conversation=chat)
+    listed = listing.frame.listed
+    assert len(listed) >= 2, listing.answer
+    service.ask("Which phase does the second one belong to?", conversation=chat)
+    answer = service.ask("Is there an example for the first one?", conversation=chat)
+    assert answer.frame is not None and answer.frame.criteria == [listed[0]], answer.answer
+
+
+def test_asking_for_it_shorter_gives_one_cited_sentence(service):
+    chat = Conversation()
+    first = service.ask("Was ist ein Minimum Viable Product?", conversation=chat)
+    answer = service.ask("Geht das auch kürzer?", conversation=chat)
+    assert not answer.abstained and answer.question == "Geht das auch kürzer?"
+    text = body(answer)
+    assert len(text) < len(body(first)) and text.count("\n") == 0, answer.answer
+    assert sorted(markers(text)) == list(range(1, len(markers(text)) + 1))  # renumbered from 1
+    assert all(c.n in markers(answer.answer) for c in answer.citations)  # nothing cited that is not shown
+
+
+def test_who_runs_it_then_lists_who_can_operate_a_solution(service):
+    chat = Conversation()
+    service.ask("Was ist bei der Verstetigung einer Lösung wichtig?", conversation=chat)
+    answer = service.ask("Und wer betreibt das dann?", conversation=chat)
+    text = body(answer)
+    assert "öffentliche Hand" in text and "zivilgesellschaftliche" in text, answer.answer
+
+
+def test_the_authors_advice_is_content_not_a_question_about_the_study(service):
+    answer = service.ask("Was empfehlen die Autoren für die Finanzierung im Regelbetrieb?")
+    assert answer.frame is not None and answer.frame.operation.value != "meta", answer.answer
+    assert "Rabe" not in answer.answer  # no author list
