@@ -96,7 +96,8 @@ def _neighbour_phase(question: str, merged: Frame, catalogue: Catalogue | None =
 
 
 # The frame slot of each kind of catalogue entry a list can name.
-_SLOT_OF_KIND = {"criterion": "criteria", "good_practice": "good_practices", "driver": "drivers", "mechanism": "mechanisms"}
+_SLOT_OF_KIND = {"criterion": "criteria", "good_practice": "good_practices", "driver": "drivers", "mechanism": "mechanisms",
+                 "operator_type": "operator_types"}
 
 
 def _listed_entry(question: str, merged: Frame, previous: Frame, catalogue: Catalogue) -> Frame:
@@ -105,15 +106,19 @@ def _listed_entry(question: str, merged: Frame, previous: Frame, catalogue: Cata
     position = ordinal_reference(question)
     if position is None or not previous.listed or position > len(previous.listed):
         return merged
-    entry = catalogue.get(previous.listed[position - 1 if position > 0 else -1])
-    slot = _SLOT_OF_KIND.get(entry.kind) if entry is not None else None
-    if slot is None:
-        return merged
+    listed_id = previous.listed[position - 1 if position > 0 else -1]
+    entry = catalogue.get(listed_id)
+    # the operator types of Abbildung 3 are the one listed kind that is not a catalogue entry
+    slot = _SLOT_OF_KIND.get(entry.kind) if entry is not None else _SLOT_OF_KIND["operator_type"]
+    entry_id = entry.id if entry is not None else listed_id
     update = {s: [] for s in _SLOT_OF_KIND.values() if s in merged.inherited}
-    update[slot] = [entry.id]
+    update[slot] = [entry_id]
     update["inherited"] = [s for s in merged.inherited if s not in update]
     if merged.operation in (Operation.LIST, Operation.COUNT) and merged.target is not None and merged.target.value != slot:
         update["operation"] = Operation.EXPLAIN  # "Which phase does the second one belong to?": that entry's phase
+    if merged.operation in (Operation.LIST, Operation.COUNT) and merged.target is not None and merged.target.value == slot:
+        # "the third option — is there a case …?": the list it was picked from is not asked again
+        update["operation"], update["target"] = Operation.EXPLAIN, None
     return merged.model_copy(update=update)
 
 
@@ -141,14 +146,16 @@ def search_text(question: str, merged: Frame, own: Frame, asked: Frame, catalogu
     if own.phases:
         previous_question = " ".join(w for w in previous_question.split() if not _names_a_phase(w))
     names: list[str] = []
-    for slot in ("criteria", "good_practices", "drivers", "mechanisms"):  # the phase travels in the frame
+    for slot in ("criteria", "good_practices", "drivers", "mechanisms", "operator_types"):  # the phase travels in the frame
         if getattr(own, slot):
             continue
         for entry_id in getattr(merged, slot):
             entry = catalogue.get(entry_id)
+            # an operator type is no catalogue entry: its id is its German name ("öffentliche Hand")
+            name = entry.display_name if entry is not None else entry_id if slot == "operator_types" else None
             # named unless the earlier question named it itself (it may have inherited it too)
-            if entry is not None and (entry_id not in getattr(asked, slot) or slot in asked.inherited):
-                names.append(entry.display_name)
+            if name is not None and (entry_id not in getattr(asked, slot) or slot in asked.inherited):
+                names.append(name)
     return " ".join([question, previous_question, *names]).strip()
 
 

@@ -187,6 +187,12 @@ class Settings(BaseSettings):
     # ("Wie viel kostet die Smart Village App pro Jahr?", "Auf welchem Platz landete Bamberg …?").
     # Stop 24, from helper-written probe questions; dev answers and dev refusals unchanged.
     refuse_unstated_facts: bool = True
+    # A follow-up with words of its own ("Und wie halte ich die Leute dann fachlich auf Stand?") is
+    # judged by those words alone, below this coverage. Lower than refuse_below: it continues an
+    # answered topic, and the off-topic ones score far below. Stop 25, helper-written probe
+    # conversations: on-topic follow-ups 0.71-0.80 were refused; off-topic follow-ups score 0.38
+    # ("Und wie wird das Wetter morgen?") to 0.52 (a question about the ECB rate).
+    refuse_below_own_follow_up: float = 0.60
     refuse_source_word_max_passages: int = Field(default=3, ge=0)
     refuse_source_word_min_letters: int = Field(default=10, ge=1)
     # A German follow-up that points back ("Wer hat die entwickelt?", "Wo finde ich sie?") and names

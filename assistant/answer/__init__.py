@@ -28,6 +28,7 @@ from assistant.corpus import Catalogue
 from assistant.domain import Operation
 from assistant.embedding import Embedder
 from assistant.frames import Frame, FrameParser, Lexicon, OperationClassifier, Target, points_back
+from assistant.frames.frame import ordinal_reference
 from assistant.index import OPERATION_OWNER, OpenIndex
 from assistant.language import detect_language
 from assistant.schema import Answer, CriterionRef, Passage
@@ -111,12 +112,12 @@ class AnswerEngine:
         pool = passages[: self.pool_size]
         # A follow-up with words of its own ("Und wie wird das Wetter?") is judged by those words;
         # a bare ellipsis ("Und in P4?") by what it inherited.
-        own_words = frame.follow_up and frame.own_topic and not points_back(question)
+        own_words = frame.follow_up and frame.own_topic and not points_back(question) and ordinal_reference(question) is None
         common = self.settings.refuse_supported_min_passages
         if own_words and common and self.vocabulary.supports(question, frame.own_topic, lang, common):
             own_words = False  # "Und die Nachteile?": words the sources use often continue the topic
         evidence_vector = self.embedder.embed_query(question) if own_words else vector
-        if sources_silent(frame, evidence_vector, pool, self.index, self.settings, question, self.vocabulary):
+        if sources_silent(frame, evidence_vector, pool, self.index, self.settings, question, self.vocabulary, own_words=bool(own_words)):
             return refusal_answer(question, lang)
         ctx = AnswerContext(
             question=question, frame=frame, passages=pool, vector=vector, catalogue=self.catalogue,

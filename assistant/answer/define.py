@@ -8,6 +8,7 @@ import re
 from functools import lru_cache
 
 from assistant.answer.draft import SLOT_OF_KIND, AnswerContext, Draft
+from assistant.answer.findings import named_key_finding
 from assistant.answer.extract import REFERRING, quotable_chunk, quotable_sentence, render, sentences_of, window, Scored
 from assistant.frames.lexicon import CONTEXT_WORDS, fold_text, tokens
 from assistant.frames.operations import last_clause
@@ -216,8 +217,55 @@ def is_attribute_question(ctx: AnswerContext) -> bool:
     return bool(ATTRIBUTE.search(ctx.question)) or bool(f.criteria and _WHEN.search(ctx.question))
 
 
+# Derivation endings cut from a word the lexicon does not know, so that its stem also finds the
+# word's other forms in the dossier ("Wirkungsorientierung" → "wirkungsorientierten").
+_DERIVATIONS = ("ungen", "ung", "heiten", "heit", "keiten", "keit", "en", "er", "e", "s")
+_MIN_FREE_STEM = 6
+
+
+def _free_word(ctx: AnswerContext) -> tuple[str, str] | None:
+    """(word, stem) of the word a definition question asks about when the lexicon knows no term or
+    entry for it ("Was versteht die Roadmap unter Wirkungsorientierung?"): the last capitalised word of
+    the question's last clause, not a word saying where the user looks, that the dossier uses."""
+    from assistant.frames.lexicon import STOPWORDS, capitalised_words
+
+    words = [w for w in capitalised_words(last_clause(ctx.question), hyphenated=False)
+             if fold_text(w) not in CONTEXT_WORDS and fold_text(w) not in STOPWORDS and len(w) >= _MIN_FREE_STEM]
+    for word in reversed(words):
+        folded = fold_text(word)
+        needle = next((folded[: -len(e)] for e in _DERIVATIONS if folded.endswith(e) and len(folded) - len(e) >= _MIN_FREE_STEM), folded)
+        pattern = re.compile(rf"(?<!\w){re.escape(needle)}")
+        if any(pattern.search(fold_text(ctx.index.chunks[cid].text)) for cid in ctx.index.order
+               if ctx.index.chunks[cid].source == "dossier"):
+            return word, needle
+    return None
+
+
+def _define_free_word(ctx: AnswerContext) -> Draft | None:
+    """A word only the dossier's running text uses: its defining sentence, or — when no sentence
+    defines it — the sentence that uses it, said to be a use rather than a definition."""
+    found = _free_word(ctx)
+    if found is None:
+        return None
+    word, needle = found
+    best = defining_sentence(ctx, [needle], set())
+    if best is None:
+        return None
+    draft = Draft(ctx)
+    if not _defines(best.text, [needle]):
+        draft.add(ctx.labels["word_used_not_defined"].format(word=word))
+    sentences = window(ctx, best, [best], max_sentences=2, max_words=ctx.max_words, min_sentences=1)
+    draft.add(" ".join(draft.quote(s, best.passage) for s in sentences))
+    return draft
+
+
 def define(ctx: AnswerContext) -> Draft | None:
     term, entry = _subject(ctx)
+    if entry is None and (term is None or _context_only(ctx.question, term)) and ctx.frame.target is None and named_key_finding(ctx) is None:
+        # (a key finding named by its words, "harmonisierte Entwicklung", is explained by its section)
+        free = _define_free_word(ctx)
+        if free is not None:
+            return free
     if term is None and entry is None:
         return None
     draft = Draft(ctx)

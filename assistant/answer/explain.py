@@ -11,6 +11,8 @@ from assistant.domain import DEVELOPMENT_PHASES
 from assistant.answer.extract import Scored, extract, quotable_chunk, render, sentences_of, window, with_top_passage
 from assistant.answer.findings import key_finding_lead, key_finding_sections, named_key_finding
 from assistant.answer.stored import positions
+from assistant.frames.frame import TRANSITION
+from assistant.frames.lexicon import fold_text
 from assistant.schema import Passage
 
 
@@ -183,8 +185,9 @@ def phase_overview(ctx: AnswerContext) -> Draft | None:
     phase = relative_phase(ctx.question, ctx.frame.phases[0])
     if phase != ctx.frame.phases[0]:
         ctx.frame = ctx.frame.model_copy(update={"phases": [phase]})
-    elif ctx.frame.own_topic if ctx.frame.follow_up else ctx.frame.topic:
+    elif (ctx.frame.own_topic if ctx.frame.follow_up else ctx.frame.topic) and not TRANSITION.search(fold_text(ctx.question)):
         # "Welche Rolle spielen Inkubatoren in der Pilotphase?": the question's own topic, in that phase
+        # (a move into the phase, "vom Pilot in den Regelbetrieb", asks for the phase itself)
         return explain(ctx)
     draft = Draft(ctx)
     phase_lead(ctx, draft, phase)

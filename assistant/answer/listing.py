@@ -37,6 +37,10 @@ def _dossier_passage_for(ctx: AnswerContext, entry_id: str, phase: str | None = 
 
 def _item(ctx: AnswerContext, draft: Draft, entry: CatalogueEntry, extra: str = "", with_dossier: bool = True, mark: str = "") -> str:
     draft.listed.append((entry.kind, entry.id))
+    if ctx.frame.operation == Operation.COUNT:
+        # "Wie viele Good Practices nennt die Studie?": the number is the answer; the entries follow
+        # by name only, each with its catalogue line
+        extra, with_dossier = "", False
     refs = [draft.cite(ctx.catalogue_passage(entry.id))]
     if with_dossier:
         chunk = _dossier_passage_for(ctx, entry.id, entry.phase)
@@ -356,6 +360,12 @@ def _operator_types_list(ctx: AnswerContext) -> Draft | None:
     n = draft.cite(figure)
     draft.add(ctx.labels["operators"] + f" [{n}]:")
     draft.add("\n".join(f"- {row} [{n}]" for row in rows))
+    keys = list(ctx.lexicon.operator_type_keys)
+    for row in rows:
+        # "the third option": each row is one operator type of the lexicon, named by its first word
+        key = next((k for k in keys if row.startswith(k.split("/")[0].split()[0])), None)
+        if key is not None:
+            draft.listed.append(("operator_type", key))
     return draft
 
 
@@ -380,12 +390,22 @@ def _glossary_list(ctx: AnswerContext) -> Draft | None:
 
 
 def _workstreams_list(ctx: AnswerContext) -> Draft:
+    """The workstreams, each with how many catalogue criteria it names and one of them cited;
+    the criteria themselves only when asked ("Welche Kriterien gehören zum technischen Workstream?"
+    is a criteria list filtered by workstream)."""
     draft = Draft(ctx, further=False, is_list=True)
     names = ctx.catalogue.workstreams
-    draft.add(ctx.labels["workstreams_list"].format(n=len(names)) + ": " + ", ".join(names) + ".")
-    with_ws = [c for c in ctx.catalogue.criteria if c.workstreams]
-    lines = [_item(ctx, draft, c, f"; {', '.join(c.workstreams)}", with_dossier=False) for c in with_ws]
+    draft.add(ctx.labels["workstreams_list"].format(n=len(names)) + ":")
+    lines, cited = [], set()
+    for name in names:
+        members = [c for c in ctx.catalogue.criteria if name in c.workstreams]
+        # one member as the evidence, a different one per workstream where the catalogue allows
+        shown = next((c for c in members if c.id not in cited), members[0] if members else None)
+        refs = f"[{draft.cite(ctx.catalogue_passage(shown.id))}]" if shown is not None else ""
+        cited.add(shown.id if shown is not None else "")
+        lines.append(f"- {name}: " + ctx.labels["workstream_criteria"].format(n=len(members)) + (f" {refs}" if refs else ""))
     draft.add("\n".join(lines))
+    draft.add(ctx.labels["workstreams_more"])
     return draft
 
 

@@ -25,6 +25,7 @@ import numpy as np
 from assistant.answer.texts import refusal_text
 from assistant.domain import Operation
 from assistant.frames import Frame, points_back
+from assistant.frames.frame import ordinal_reference
 from assistant.frames.lexicon import capitalised_words, fold_text, stem, tokens
 from assistant.retrieval.query import english_terms
 from assistant.schema import Answer, Passage
@@ -237,7 +238,8 @@ def _asks_only_about_it(question: str, lang: str) -> bool:
 
 
 def sources_silent(
-    frame: Frame, vector: np.ndarray, passages: list[Passage], index, settings, question: str = "", vocabulary: "Vocabulary | None" = None
+    frame: Frame, vector: np.ndarray, passages: list[Passage], index, settings, question: str = "", vocabulary: "Vocabulary | None" = None,
+    own_words: bool = False,
 ) -> bool:
     """Should this (non-manipulative) question be refused because the sources do not cover it?"""
     if frame.operation in ALWAYS_IN_SCOPE or (frame.operation == Operation.META and frame.cued):
@@ -246,8 +248,14 @@ def sources_silent(
         return True  # a price, population, rank or year no retrieved passage states
     if frame.operation in (Operation.LIST, Operation.COUNT) and frame.target is not None:
         return False  # the catalogue answers it from its data
+    if frame.operation == Operation.COMPARE and any(
+        len(named) >= 2 for named in (frame.phases, frame.criteria, frame.good_practices, frame.drivers, frame.operator_types)
+    ):
+        return False  # "Was ist der Unterschied zwischen P3 und P4?": two catalogue entries, side by side
     if frame.follow_up and not frame.own_topic:
         return False  # a bare ellipsis ("Und in P4?") inherits an answered question
+    if frame.follow_up and frame.listed and ordinal_reference(question) is not None:
+        return False  # "the third option — …?": about an entry the last answer listed
     if settings.follow_up_pointer_in_scope and frame.follow_up and frame.entity_count and _asks_only_about_it(question, frame.lang):
         return False  # "Wer hat die entwickelt?", "Wo finde ich sie?": about what the last answer named
     score = coverage_score(vector, passages, index)
@@ -264,6 +272,8 @@ def sources_silent(
         # every word it asks about is common in the sources: held to the bar of a question that
         # names something of the study
         threshold = min(threshold, settings.refuse_below_linked)
+    if own_words:
+        threshold = min(threshold, settings.refuse_below_own_follow_up)  # judged by its own words: see settings
     if vocabulary is not None and vocabulary.raises_bar(question, frame.lang, settings.refuse_unknown_share):
         threshold = max(threshold, settings.refuse_below_unknown_name)
     return score < threshold

@@ -185,6 +185,8 @@ _FRAME_WORDS = frozenset(
     gehoren gehort zahlen zahlt fallen fallt betreffen betrifft zugeordnet belong belongs fall falls under
     taucht tauchen auftauchen vorkommen erscheint appear appears bringt bringen folgt folgen daraus
     erste ersten erster erstes zweite zweiten zweiter zweites dritte dritten dritter drittes letzte letzten letzter letztes
+    überhaupt besonders typischerweise grundsätzlich insgesamt actually exactly really just overall
+    woher begriff begriffs wort term word
     first second third fourth fifth last
     """.split()
 )
@@ -206,6 +208,9 @@ class FrameParser:
             # "Welche Kriterien und Meilensteine …" asks for all criteria (milestones marked), not a filter
             milestone = not _NEGATED_MILESTONE.search(fold_text(question))
         phases = [p for p in linked.of("phase")]
+        if len(phases) == 2 and TRANSITION.search(fold_text(question)) and not re.search(r"unterschied|vergleich|differen|compare", fold_text(question)):
+            # "beim Übergang vom Pilot in den Regelbetrieb": what to mind is the phase one moves into
+            phases = [max(phases)]
         guess = self.classifier.classify(
             question, vector, has_target=target is not None and _target_is_head(linked, question), has_phase=bool(phases)
         )
@@ -235,7 +240,7 @@ class FrameParser:
         if which_one:
             operation = Operation.LIST  # the catalogue answers it from its entries
         cued = guess.cued
-        if _WHO_RUNS.match(folded) and points_back(question) and not linked.of("good_practice") and not linked.of("operator_type"):
+        if _WHO_RUNS.match(without_filler(folded)) and points_back(question) and not linked.of("good_practice") and not linked.of("operator_type"):
             # "Wer betreibt das dann?", "Who would run it?": who can operate a solution (Abbildung 3)
             operation, target, cued = Operation.LIST, Target.OPERATOR_TYPES, True
         return Frame(
@@ -261,6 +266,12 @@ class FrameParser:
         )
 
 
+# A move from one phase into the next ("Übergang vom Pilot in den Regelbetrieb", "from pilot to
+# regular operation", "den Schritt in die Verstetigung").
+TRANSITION = re.compile(
+    r"ubergang|uberfuhr|uberleit|\b(wechsel|schritt|sprung)\w* (vom|von der|in den|in die|zur|zum)\b|\b(vom|von der|aus dem|aus der)\b.{0,40}\b(in|zu|zur|zum|hin zu)\b|"
+    r"\btransition|\bmov(e|ing) (from|on|into)|\bfrom\b.{0,40}\b(to|into)\b"
+)
 # A question opening with its verb asks yes or no ("Geht das …?", "Does that …?").
 _YES_NO = re.compile(
     r"^(und |and |aber |but |also |so )?(does|do|did|is|are|can|could|would|will|should|geht|funktioniert|klappt|ist|sind|"
@@ -307,6 +318,25 @@ def _target_follows(linked, position: int) -> bool:
 
 # -- follow-ups ---------------------------------------------------------------------------------
 
+# Words a reply opens with before its question ("ok and who …", "Alles klar. Und …").
+_FILLER = re.compile(
+    r"^((ok|okay|gut|alles klar|danke|vielen dank|thanks|thank you|right|alright|hm+|ah|aha|verstehe|i see|got it|"
+    r"super|prima|cool|interessant|interesting|spannend)\b\W*)+"
+)
+
+
+def without_filler(folded: str) -> str:
+    """The folded question without the acknowledgement it opens with ("ok and …" → "and …")."""
+    return _FILLER.sub("", folded)
+
+
+# Follow-ups are short: a question of up to this many words that points back continues the
+# conversation; up to the second number when it also names nothing of its own.
+FOLLOW_UP_MAX_WORDS = 8
+FOLLOW_UP_MAX_WORDS_NAMELESS = 14
+# German particles that presuppose what was said before ("Welche Geldquellen werden denn genannt?",
+# "Wie läuft das dann?"), inside a short question.
+_CONTINUES = re.compile(r"(?<!^)\b(denn|dann)\b")
 _FOLLOW_UP_START = re.compile(
     r"^(und|aber|also|auch|dazu|dafur|hierzu|davon|welche davon|was davon|wie viele davon|was heisst das|"
     r"was bedeutet das|gibt es dafur|gibt es dazu|gibt es hierzu|and|what about|how about|and what|and how|"
@@ -368,8 +398,16 @@ _ORDINALS = {
 # "der/die/das zweite (davon)", "zum ersten", "the second one", "the first of them", "Nummer 2":
 # one entry of the list the previous answer showed. A German ordinal before a noun ("der erste
 # Schritt") is no reference; that is checked on the unfolded text (nouns are capitalised).
-_ORDINAL_DE = re.compile(r"\b(der|die|das|den|dem|zum|zur|beim|vom)\s+(?P<n>erste|zweite|dritte|vierte|fünfte|funfte|letzte)[nrms]?\b(?!\s+[A-ZÄÖÜ])")
-_ORDINAL_EN = re.compile(r"\bthe (?P<n>first|second|third|fourth|fifth|last)( one| of (them|these|those)| entry| item)\b", re.IGNORECASE)
+# Nouns that name a place in a list rather than a thing ("die dritte Option", "the third option").
+_LIST_NOUNS_DE = r"Option|Variante|Möglichkeit|Alternative|Punkt|Gruppe|Form|Typ|Art|Kategorie|Eintrag"
+_ORDINAL_DE = re.compile(
+    r"\b(der|die|das|den|dem|zum|zur|beim|vom)\s+(?P<n>erste|zweite|dritte|vierte|fünfte|funfte|letzte)[nrms]?\b"
+    rf"(?!\s+(?!({_LIST_NOUNS_DE})\b)[A-ZÄÖÜ])"
+)
+_ORDINAL_EN = re.compile(
+    r"\bthe (?P<n>first|second|third|fourth|fifth|last)( one| of (them|these|those)| entry| item| option| variant| type| kind| group| form| category| alternative| point)\b",
+    re.IGNORECASE,
+)
 _NUMBERED = re.compile(r"\b(nummer|nr\.?|punkt|number|no\.|item|#)\s?([1-9])\b", re.IGNORECASE)
 
 
@@ -388,7 +426,7 @@ def is_follow_up(question: str, frame: Frame, previous: Frame | None) -> bool:
     back, or a question with no topic and no entity of its own ("Gibt es ein Beispiel?")."""
     if previous is None:
         return False
-    folded = fold_text(question).strip()
+    folded = without_filler(fold_text(question).strip())
     if _FOLLOW_UP_START.match(folded):
         return True
     words = tokens(question)
@@ -400,6 +438,10 @@ def is_follow_up(question: str, frame: Frame, previous: Frame | None) -> bool:
         return True  # "In welcher Phase (taucht das auf)?": the phase of what was just named
     if ordinal_reference(question):
         return True  # "Is there an example for the first one?"
-    if len(words) > 8:
+    if len(words) > FOLLOW_UP_MAX_WORDS_NAMELESS:
         return False
-    return points_back(question)
+    if len(words) > FOLLOW_UP_MAX_WORDS:
+        # "ok and who could actually run a solution like that?", "Wo hakt es da bei uns in der
+        # Verwaltung typischerweise?": longer, but pointing back and naming nothing of its own
+        return frame.entity_count == 0 and points_back(question)
+    return points_back(question) or bool(_CONTINUES.search(folded))

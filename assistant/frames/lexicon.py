@@ -319,6 +319,11 @@ class Lexicon:
                         nouns.add(stem(fold_text(word)))
         return owners, nouns
 
+    @property
+    def operator_type_keys(self) -> list[str]:
+        """The operator types of Abbildung 3 ("öffentliche Hand", …), as the lexicon names them."""
+        return [key for type_, key in self._surfaces if type_ == "operator_type"]
+
     def surfaces(self, type_: str, key: str) -> list[str]:
         """Every surface form of one entity (as written in the lexicon or catalogue)."""
         return list(self._surfaces.get((type_, key), []))

@@ -71,12 +71,21 @@ CUES: tuple[Cue, ...] = (
          r"das gleiche|\bdifferen|\bdiffer|\bcompare|\bcomparison", 0.9),
     _cue(Operation.COMPARE, r"^(?!.*(unterschied|vergleich|\bdiffer|gegenuber|\bvs\b|versus)).*unterscheid", 0.9, unless=_WHICH_DISTINGUISHES),
     _cue(Operation.EXAMPLE, r"beispiel|\bexample|vorbild|praxis ?beispiel|\b(a|an|ein|eine) (good|best) practice\b|"
-         r"welche (stadt|kommune|stadte|kommunen) ha(t|ben)|wer hat (das|so etwas|es) (schon|bereits)|which cit(y|ies) ha", 0.7),
+         r"welche (stadt|kommune|stadte|kommunen) ha(t|ben)|wer hat (das|so etwas|es) (schon|bereits)|which cit(y|ies) ha|"
+         # "Hat das im öffentlichen Sektor irgendwer hingekriegt?", "Haben andere Städte da schon was
+         # ausprobiert?", "Has any group of municipalities pulled that off?": someone who did it
+         r"\b(irgendwer|irgendjemand|jemand|andere (stadte|kommunen|gemeinden))\b.{0,40}\b(geschafft|hingekriegt|hinbekommen|umgesetzt|ausprobiert|erprobt|gemacht)\b|"
+         r"\bha(s|ve) (anyone|anybody|any (city|cities|municipalit\w*|town|group|other))\b.{0,50}\b(done|pulled|managed|tried|implemented|built)\b|"
+         r"\bis there (a|any) (case|instance|city|municipality|town)\b|\b(gibt es|kennst du|kennen sie) (einen|ein) (fall|praxisfall|projekt)\b", 0.7),
     _cue(Operation.LIST, r"(^|[.!?]\s+)(bei |in |zu |an |von |mit |for |in |of )?(welche|welcher|welches|welchen|which|what are the|was sind die|was sind alle)\b|"
          r"\b(nenn|liste|list|name (all|the)|aufzahl|auflisten|zahl \w+ auf|zusammenfass|fass\w* .{0,40}zusammen|summari[sz]e)|\balle\b|\bsamtliche\b|\buberblick\b|\bubersicht\b", 0.8, "target"),
     _cue(Operation.DEFINE, r"^(was (ist|sind|bedeutet|bedeuten|heisst|meint|versteht man)|was genau (ist|sind|meint)|"
          r"definition|define|what (is|are|does)|erklar\w* (mir )?(den |kurz )?begriff|begriff)\b|"
          r"was (ist|sind) (damit|darunter|hier|dabei) (genau |eigentlich )?gemeint|was versteht man (darunter|unter)", 0.45, "short"),
+    # "Was versteht die Roadmap unter Wirkungsorientierung?": the study as the one who defines, which
+    # asks for a definition, not for facts about the study (its neighbours in the bank are meta questions)
+    _cue(Operation.DEFINE, r"\bwas versteh(t|en) (die (studie|roadmap|autor\w*)|das dossier|der katalog) (darunter|unter)|"
+         r"\bwhat do(es)? (the )?(study|roadmap|dossier|authors?|catalogue) mean by", 0.9),
     _cue(Operation.META, r"\bautor|\bauthor|herausgeb|\bpublisher|geschrieben|verfasst|\bdoi\b|\bisbn\b|erschienen|"
          r"\bimpressum|in auftrag|auftraggeber|wissenschaftlich begleitet|wer hat (die|das) (studie|dossier)|"
          r"welchen stand|stand der (studie|roadmap)|\bbehalf\b|commissioned|institut|\bwhich year|aus welchem jahr|"
@@ -85,6 +94,14 @@ CUES: tuple[Cue, ...] = (
          r"wie wurde (die|das) (studie|dossier|roadmap) (entwickelt|erstellt|erarbeitet)|how was the (study|roadmap|dossier)|"
          r"online.?(tool|roadmap|version)|wo finde ich die (roadmap|studie)|\burl\b|webseite|website", 0.8,
          unless=_AUTHORS_ADVISE),
+    # who stands behind the study and what it rests on ("Von wem stammt diese Roadmap?", "Worauf
+    # stützen die ihre Empfehlungen?", "Wie viele Leute haben die interviewt?"): outweighs "wie viele"
+    _cue(Operation.META, r"\bvon wem (stammt|stammen|kommt|ist) (die|das|diese[rsn]?)\b[\w\s-]{0,25}\b(studie|roadmap|dossier|katalog)|"
+         r"wer steckt hinter (der |dem |die |das |diese[rmn]? )?[\w-]{0,20}(studie|roadmap|dossier)|who('?s| is) behind the (study|roadmap|dossier)|"
+         r"\b(wer|wen|wie viele|mit wie vielen|how many|who)\b.{0,40}\b(befragt|interviewt|interviewed|surveyed|consulted)\b|"
+         r"\b(wurden?|haben|hat)\b.{0,30}\b(befragt|interviewt)\W*$|"
+         r"worauf (stutz|beruh|basier)\w* (sich )?(die|sie|die autor\w*|die studie|das dossier|die roadmap|ihre)\b|"
+         r"what (is|are) (the study|the roadmap|its|their) (findings |recommendations )?based on", 1.2, unless=_AUTHORS_ADVISE),
     _cue(Operation.ONBOARDING, r"\bneu\b.{0,30}\b(team|hier|dabei|im thema|in der)|\bneuling|\beinsteig|\beinstieg|"
          r"\b(fur mich )?als neue[rn]?\b|\bzur orientierung\b|\bfrisches team\b|"
          r"wo (fange|fangen|beginne|beginnen|starte|starten)|womit (fange|fangen|beginne|beginnen|starte|starten)|"
