@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     question_weight: float = 0.0  # best stored question of a passage (corpus/questions); tuned on dev
     question_floor: float = 0.0  # only the part of that cosine above this floor counts
     bm25_compound_split: bool = False  # append known parts of unknown German compounds to the BM25 query
+    # append the study's terms for everyday German wording (data/de_everyday_terms.tsv) to the BM25
+    # query of a German question; stop 25 (docs/benchmarks.md)
+    bm25_everyday_terms: bool = True
     catalogue_penalty: float = 0.05
     bibliography_penalty: float = 0.1
     query_cache_size: int = 512

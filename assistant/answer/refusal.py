@@ -196,13 +196,25 @@ FACT_KINDS: tuple[FactKind, ...] = (
     FactKind(
         "price",
         re.compile(r"\b(wie ?viel|was) (kostet|kosten)\b|\bhow much (does|do|did|is|are|would|will)\b.{0,40}\bcost|"
-                   r"\b(lizenzgebuhr\w*|lizenzkosten|preis|preise|price|prices|fee|fees)\b"),
+                   r"\b(lizenzgebuhr\w*|lizenzkosten|preis|preise|price|prices|fee|fees)\b|"
+                   # an amount of money ("Wie viel Fördergeld bekommt eine Kommune …?")
+                   r"\bwie ?viel (geld|fordergeld\w*|fordermittel\w*|budget|euro|zuschuss|zuschusse)\b|"
+                   r"\bwie hoch (ist|sind|war|waren) (die|das|der) (forderung|fordersumme|budget|zuschuss|betrag|fordermittel)\b|"
+                   r"\bhow much (money|funding|budget|grant)\b"),
         _pattern(r"€|\beuro\b|\beur\b|\d\s?(mio|millionen|tsd|tausend)\b"),
     ),
     FactKind(
         "population",
         re.compile(r"\beinwohner\w*|\bbevolkerung\w*|\binhabitants?\b|\bpopulation\b"),
         _pattern(r"\beinwohner|\bbevolkerung|\binhabitant"),
+    ),
+    FactKind(
+        "users",  # how many places or people use something ("Wie viele Kommunen nutzen DIGIFARM.MS inzwischen?")
+        re.compile(r"\bwie ?viele (\w+ ){0,2}(kommunen|stadte|gemeinden|landkreise|nutzer\w*|nutzende\w*|menschen|burger\w*|organisationen)\b"
+                   r".{0,50}\b(nutz|verwend|einsetz|setzen|eingesetzt|genutzt|verwendet|ubernommen|angeschlossen)\w*|"
+                   r"\bhow many (\w+ ){0,2}(municipalities|cities|towns|users|people|organi[sz]ations)\b.{0,50}\b(use|using|used|run|adopted|joined)\b"),
+        _pattern(r"\b(\d+|zwei|drei|vier|funf|sechs|sieben|acht|neun|zehn|elf|zwolf|zwanzig|dreissig|vierzig|funfzig|hundert)\b(\s+[\w-]+){0,2}\s+"
+                 r"\w*(stadte|stadten|kommunen|gemeinden|organisationen|kreise|kreisen|nutzer\w*|nutzende\w*|municipalities|users)\b"),
     ),
     FactKind(
         "rank",

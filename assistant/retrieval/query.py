@@ -25,6 +25,29 @@ def english_terms() -> list[tuple[re.Pattern, str]]:
     return pairs
 
 
+_EVERYDAY_FILE = Path(__file__).parent.parent / "data" / "de_everyday_terms.tsv"
+
+
+@lru_cache(maxsize=1)
+def everyday_terms() -> list[tuple[re.Pattern, str]]:
+    """(everyday German pattern, the study's terms) pairs of `data/de_everyday_terms.tsv`."""
+    pairs = []
+    for line in _EVERYDAY_FILE.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            pattern, terms = line.split("\t", 1)
+            pairs.append((re.compile(rf"\b(?:{pattern})", re.IGNORECASE), terms.strip()))
+    return pairs
+
+
+def expand_everyday_german(query: str) -> str:
+    """A German question in office language gets the study's own terms for the same things
+    appended ("Gemeinderat" → "Mandatsträger Ausschüsse …"), for keyword search only."""
+    if detect_language(query) == "en":
+        return query
+    extra = [terms for pattern, terms in everyday_terms() if pattern.search(query)]
+    return " ".join([query, *extra])
+
+
 def expand_for_keywords(query: str) -> str:
     """BM25 only matches German words: an English question gets the German terms of the study
     appended (from a hand-made glossary), so keyword search can help it too."""

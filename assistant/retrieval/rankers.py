@@ -12,7 +12,7 @@ from assistant.corpus import Catalogue
 from assistant.embedding import Embedder
 from assistant.frames.lexicon import Lexicon
 from assistant.index import OpenIndex
-from assistant.retrieval.query import Filters, expand_for_keywords, normalize_query
+from assistant.retrieval.query import Filters, expand_everyday_german, expand_for_keywords, normalize_query
 from assistant.settings import Settings
 
 
@@ -90,6 +90,8 @@ class KeywordRanker:
     def scores(self, query: str) -> dict[str, float]:
         """BM25 score of every passage the (normalised, expanded) question matches by keyword."""
         text = normalize_query(expand_for_keywords(query))
+        if self.settings.bm25_everyday_terms:
+            text = expand_everyday_german(text)
         if self.settings.bm25_compound_split:
             text = self.split_compounds(text)
         return {cid: score for cid, score in self.index.bm25.scores(text).items() if cid in self.index.chunks}
