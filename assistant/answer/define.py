@@ -8,7 +8,7 @@ import re
 from functools import lru_cache
 
 from assistant.answer.draft import SLOT_OF_KIND, AnswerContext, Draft
-from assistant.answer.findings import named_key_finding
+from assistant.answer.findings import asked_key_finding
 from assistant.answer.extract import REFERRING, quotable_chunk, quotable_sentence, render, sentences_of, window, Scored
 from assistant.frames.lexicon import CONTEXT_WORDS, fold_text, tokens
 from assistant.frames.operations import last_clause
@@ -221,6 +221,11 @@ def is_attribute_question(ctx: AnswerContext) -> bool:
 # word's other forms in the dossier ("Wirkungsorientierung" → "wirkungsorientierten").
 _DERIVATIONS = ("ungen", "ung", "heiten", "heit", "keiten", "keit", "en", "er", "e", "s")
 _MIN_FREE_STEM = 6
+_TRAILING = re.compile(
+    r"(\s+(in|im|laut|nach|according to|in the)\s+(der|dem|den|die|das|the)?\s*(roadmap|studie|dossier|katalog|study|catalogue)"
+    r"|\s+(eigentlich|genau|gemeint|hier|dabei|überhaupt|actually|exactly))+\W*$",
+    re.IGNORECASE,
+)
 
 
 def _free_word(ctx: AnswerContext) -> tuple[str, str] | None:
@@ -229,9 +234,12 @@ def _free_word(ctx: AnswerContext) -> tuple[str, str] | None:
     the question's last clause, not a word saying where the user looks, that the dossier uses."""
     from assistant.frames.lexicon import STOPWORDS, capitalised_words
 
-    words = [w for w in capitalised_words(last_clause(ctx.question), hyphenated=False)
+    # the word the question ends on, after any words saying where or how ("… unter X (in der Roadmap)?")
+    clause = _TRAILING.sub("", ctx.question.strip().rstrip("?!. "))
+    words = [w for w in capitalised_words(clause, hyphenated=False)
              if fold_text(w) not in CONTEXT_WORDS and fold_text(w) not in STOPWORDS and len(w) >= _MIN_FREE_STEM]
-    for word in reversed(words):
+    last = clause.split()[-1].strip("„“\"'()") if clause.split() else ""
+    for word in [w for w in words if w == last]:
         folded = fold_text(word)
         needle = next((folded[: -len(e)] for e in _DERIVATIONS if folded.endswith(e) and len(folded) - len(e) >= _MIN_FREE_STEM), folded)
         pattern = re.compile(rf"(?<!\w){re.escape(needle)}")
@@ -261,7 +269,7 @@ def _define_free_word(ctx: AnswerContext) -> Draft | None:
 
 def define(ctx: AnswerContext) -> Draft | None:
     term, entry = _subject(ctx)
-    if entry is None and (term is None or _context_only(ctx.question, term)) and ctx.frame.target is None and named_key_finding(ctx) is None:
+    if entry is None and (term is None or _context_only(ctx.question, term)) and ctx.frame.target is None and asked_key_finding(ctx) is None:
         # (a key finding named by its words, "harmonisierte Entwicklung", is explained by its section)
         free = _define_free_word(ctx)
         if free is not None:

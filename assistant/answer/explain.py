@@ -9,7 +9,7 @@ from assistant.answer.define import entry_line, operator_row
 from assistant.answer.draft import AnswerContext, Draft
 from assistant.domain import DEVELOPMENT_PHASES
 from assistant.answer.extract import Scored, extract, quotable_chunk, render, sentences_of, window, with_top_passage
-from assistant.answer.findings import key_finding_lead, key_finding_sections, named_key_finding
+from assistant.answer.findings import asked_key_finding, key_finding_lead, key_finding_sections, named_key_finding
 from assistant.answer.stored import positions
 from assistant.frames.frame import TRANSITION
 from assistant.frames.lexicon import fold_text
@@ -99,15 +99,17 @@ def explain(ctx: AnswerContext) -> Draft | None:
             draft.add(line)
             max_words = max(40, max_words - len(line.split()))
         pool = [p for p in pool if p.chunk.id in among]
-    elif ctx.settings.answer_key_finding_first and (finding := named_key_finding(ctx)) is not None:
+    elif ctx.settings.answer_key_finding_first and (finding := asked_key_finding(ctx)) is not None:
         # "Was ist mit harmonisierter Entwicklung gemeint?": what the key finding itself says
         top = max((p.score for p in pool), default=0.0)
         pool = [Passage(chunk=c, score=top) for c in key_finding_sections(ctx)[finding]]
         among = {p.chunk.id for p in pool}
         lead = key_finding_lead(ctx, finding) if ctx.settings.key_finding_lead_first else None
         if lead is not None:
-            # the finding's own summary first, then the sentence of its section that fits the question best
+            # the finding's title (its heading in the dossier), its own summary, then the sentence of
+            # its section that fits the question best
             chunk, sentences = lead
+            draft.add(ctx.labels["key_finding_title"].format(title=finding) + f" [{draft.cite(chunk)}]")
             draft.add(render(draft, [(Passage(chunk=chunk, score=top), sentences)]))
             max_words = max(30, max_words - sum(len(x.split()) for x in sentences))
             said = set(sentences)

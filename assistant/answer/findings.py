@@ -37,6 +37,23 @@ def named_key_finding(ctx: AnswerContext) -> str | None:
     return hits[0] if len(hits) == 1 else None
 
 
+# The question says it asks about the key findings ("nach den Kernergebnissen", "What do the key
+# findings say about …").
+_ASKS_KEY_FINDINGS = re.compile(r"kernergebnis|kernaussage|zentralen? ergebnis|hauptergebnis|key findings?|main findings?", re.IGNORECASE)
+
+
+def asked_key_finding(ctx: AnswerContext) -> str | None:
+    """The key finding a question about the key findings is about, when it names none by its
+    title ("Worauf soll man nach den Kernergebnissen bei der Kostenplanung den Schwerpunkt legen?"):
+    the section whose passages are closest to the question."""
+    named = named_key_finding(ctx)
+    if named is not None or not _ASKS_KEY_FINDINGS.search(ctx.question):
+        return named
+    sections = key_finding_sections(ctx)
+    scored = [(max(ctx.similarity(c.id) for c in chunks), title) for title, chunks in sections.items() if chunks]
+    return max(scored)[1] if scored else None
+
+
 def key_finding_lead(ctx: AnswerContext, title: str) -> tuple[Chunk, list[str]] | None:
     """The finding's own summary: the sentences of the first paragraph of its section (the bold lead
     in the printed dossier), at most three."""

@@ -70,14 +70,14 @@ ROADMAP_TERM = "Digitale Roadmap"  # the glossary entry that says what the roadm
 
 
 def _what_it_is(ctx: AnswerContext, draft: Draft) -> None:
-    """"Worum es geht: …": the glossary's first sentence on the roadmap and the publisher (Impressum)."""
+    """"Worum es geht: …": the glossary's first two sentences on the roadmap and the publisher (Impressum)."""
     from assistant.answer.define import glossary_chunk
     from assistant.answer.meta import publisher_line
 
     parts = []
     chunk = glossary_chunk(ctx, ROADMAP_TERM)
     if chunk is not None:
-        parts += [draft.quote(s, chunk) for s, _ in sentences_of(ctx, chunk)[:1]]
+        parts += [draft.quote(s, chunk) for s, _ in sentences_of(ctx, chunk)[:2]]  # what it is, what it structures
     publisher = publisher_line(ctx)
     if publisher is not None:
         parts.append(f"{ctx.labels['meta_facets']['publisher']}: {draft.quote(publisher[1], publisher[0])}")

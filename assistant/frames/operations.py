@@ -104,7 +104,10 @@ CUES: tuple[Cue, ...] = (
          r"what (is|are) (the study|the roadmap|its|their) (findings |recommendations )?based on", 1.2, unless=_AUTHORS_ADVISE),
     _cue(Operation.ONBOARDING, r"\bneu\b.{0,30}\b(team|hier|dabei|im thema|in der)|\bneuling|\beinsteig|\beinstieg|"
          r"\b(fur mich )?als neue[rn]?\b|\bzur orientierung\b|\bfrisches team\b|"
-         r"wo (fange|fangen|beginne|beginnen|starte|starten)|womit (fange|fangen|beginne|beginnen|starte|starten)|"
+         r"wo (fang|fange|fangen|beginne|beginnen|starte|starten)|womit (fang|fange|fangen|beginne|beginnen|starte|starten)|"
+         # "ich bin seit letzter Woche im Smart-City-Büro und soll mich einlesen"
+         r"\b(einlesen|einarbeiten|einzuarbeiten|einzulesen|reinfinden|einarbeitung)\b|"
+         r"\bseit (letzter|kurzem|einer|zwei|drei|ein paar|wenigen|diesem|dieser) ?(woche|wochen|tag|tagen|monat|monaten)?\b.{0,40}\b(team|buro|amt|abteilung|stelle|hier|dabei)\b|"
          r"\b(wo|womit)\b.{0,25}\banfangen\b|\bwie (soll|sollte|kann|konnen|sollen) (ich|wir|man) (am besten |denn |jetzt )?anfangen\b|erste schritte|wie (starten|beginnen) wir|getting started|get started|where (do|should) (i|we) start|"
          r"\bnew (to|in|on) the|first steps|\b(gerade|eben|neu|frisch) (angefangen|begonnen|eingestiegen|gestartet|dazugekommen)|"
          r"\b(ich|wir) (habe|haben|bin|sind)\b.{0,50}\b(angefangen|begonnen|eingestiegen|angetreten)\b|\b(i'?m|i am|we are|we're) new\b|"
