@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     # append the study's terms for everyday German wording (data/de_everyday_terms.tsv) to the BM25
     # query of a German question; stop 25 (docs/benchmarks.md)
     bm25_everyday_terms: bool = True
+    # A list question about the key findings with a topic of its own ("Welche Rolle spielen laufende
+    # Kosten laut den Kernergebnissen?") is answered by the one finding closest to it when that finding
+    # is ahead of the next by this cosine margin; a general one ("Was sind die zentralen Ergebnisse?",
+    # margins ~0.002) lists them all. Stop 25: topical questions 0.04-0.18.
+    key_finding_pick_margin: float = 0.03
     catalogue_penalty: float = 0.05
     bibliography_penalty: float = 0.1
     query_cache_size: int = 512

@@ -18,6 +18,7 @@ from assistant.schema import Passage
 NAMED_BONUS = 0.3  # the question names the good practice
 PHASE_BONUS = 0.08  # the good practice belongs to the asked phase
 CRITERION_BONUS = 0.08  # the catalogue links the good practice to a criterion the question is about
+OPERATOR_BONUS = 0.08  # the good practice's texts name the operator type the question is about ("ein Verein")
 RUNNER_UP_MARGIN = 0.04  # further examples within this of the best
 _PLURAL = re.compile(r"beispiele|good practices|practices|examples|welche (städte|kommunen|beispiele)|mehrere|weitere", re.IGNORECASE)
 
@@ -41,7 +42,23 @@ def _score(ctx: AnswerContext, gp: GoodPractice) -> float:
     linked = set(gp.criteria) | {c.id for c in named if c is not None and gp.id in c.good_practices}
     if linked & set(ctx.frame.criteria):
         score += CRITERION_BONUS
+    if ctx.frame.operator_types and _names_operator(ctx, gp):
+        score += OPERATOR_BONUS
     return score
+
+
+def _names_operator(ctx: AnswerContext, gp: GoodPractice) -> bool:
+    """Do the good practice's catalogue entry or dossier passages name one of the asked operator
+    types by one of its wordings ("Verein", "Stadtwerke", …)?"""
+    from assistant.frames.lexicon import fold_text
+
+    texts = [fold_text(" ".join(x for x in (gp.place, gp.summary) if x))] + [fold_text(p.chunk.text) for p in _passages_about(ctx, gp)]
+    for key in ctx.frame.operator_types:
+        for surface in [key, *ctx.lexicon.surfaces("operator_type", key)]:
+            pattern = re.compile(rf"(?<!\w){re.escape(fold_text(surface))}")
+            if any(pattern.search(t) for t in texts):
+                return True
+    return False
 
 
 def ranked_practices(ctx: AnswerContext) -> list[tuple[float, GoodPractice]]:

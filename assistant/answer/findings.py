@@ -42,16 +42,18 @@ def named_key_finding(ctx: AnswerContext) -> str | None:
 _ASKS_KEY_FINDINGS = re.compile(r"kernergebnis|kernaussage|zentralen? ergebnis|hauptergebnis|key findings?|main findings?", re.IGNORECASE)
 
 
-def asked_key_finding(ctx: AnswerContext) -> str | None:
+def asked_key_finding(ctx: AnswerContext, margin: float = 0.0) -> str | None:
     """The key finding a question about the key findings is about, when it names none by its
     title ("Worauf soll man nach den Kernergebnissen bei der Kostenplanung den Schwerpunkt legen?"):
-    the section whose passages are closest to the question."""
+    the section whose passages are closest to the question, ahead of the next by `margin`."""
     named = named_key_finding(ctx)
     if named is not None or not _ASKS_KEY_FINDINGS.search(ctx.question):
         return named
     sections = key_finding_sections(ctx)
-    scored = [(max(ctx.similarity(c.id) for c in chunks), title) for title, chunks in sections.items() if chunks]
-    return max(scored)[1] if scored else None
+    scored = sorted(((max(ctx.similarity(c.id) for c in chunks), title) for title, chunks in sections.items() if chunks), reverse=True)
+    if not scored or (len(scored) > 1 and scored[0][0] - scored[1][0] < margin):
+        return None
+    return scored[0][1]
 
 
 def key_finding_lead(ctx: AnswerContext, title: str) -> tuple[Chunk, list[str]] | None:

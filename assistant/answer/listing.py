@@ -14,7 +14,7 @@ from typing import Callable
 from assistant.answer.draft import SLOT_OF_KIND, AnswerContext, Draft
 from assistant.answer.explain import dossier_pool, explain
 from assistant.answer.extract import extract, render
-from assistant.answer.findings import key_finding_sections, named_key_finding
+from assistant.answer.findings import asked_key_finding, key_finding_sections, named_key_finding
 from assistant.catalogue import CatalogueEntry, Criterion
 from assistant.domain import CONTINUOUS_PHASE, DEVELOPMENT_PHASES, Operation
 from assistant.frames import Target, fold_text, tokens
@@ -324,9 +324,13 @@ def _key_findings_list(ctx: AnswerContext) -> Draft | None:
     sections = key_finding_sections(ctx)
     if not sections:
         return None
-    if ctx.frame.operation == Operation.LIST and named_key_finding(ctx) is not None:
-        # "In den Kernergebnissen steht was von harmonisierter Entwicklung – was ist damit gemeint?":
-        # that one finding, explained, not the list of all
+    if ctx.frame.operation == Operation.LIST and (
+        named_key_finding(ctx) is not None
+        or (len(ctx.frame.topic) >= 2 and asked_key_finding(ctx, ctx.settings.key_finding_pick_margin) is not None)
+    ):
+        # "In den Kernergebnissen steht was von harmonisierter Entwicklung – was ist damit gemeint?",
+        # "Welche Rolle spielen laufende Kosten laut den Kernergebnissen?": that one finding,
+        # explained, not the list of all
         return explain(ctx)
     draft = Draft(ctx, further=False, is_list=True)
     draft.add(ctx.labels["key_findings"].format(n=len(sections)) + ":")

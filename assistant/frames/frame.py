@@ -187,6 +187,7 @@ _FRAME_WORDS = frozenset(
     erste ersten erster erstes zweite zweiten zweiter zweites dritte dritten dritter drittes letzte letzten letzter letztes
     überhaupt besonders typischerweise grundsätzlich insgesamt actually exactly really just overall
     woher begriff begriffs wort term word
+    kannst könntest konntest würdest could would please zusammenfassen zusammen fasse fass summarize summarise
     first second third fourth fifth last
     """.split()
 )

@@ -101,7 +101,7 @@ CUES: tuple[Cue, ...] = (
          r"\b(wer|wen|wie viele|mit wie vielen|how many|who)\b.{0,40}\b(befragt|interviewt|interviewed|surveyed|consulted)\b|"
          r"\b(wurden?|haben|hat)\b.{0,30}\b(befragt|interviewt)\W*$|"
          r"worauf (stutz|beruh|basier)\w* (sich )?(die|sie|die autor\w*|die studie|das dossier|die roadmap|ihre)\b|"
-         r"what (is|are) (the study|the roadmap|its|their) (findings |recommendations )?based on", 1.2, unless=_AUTHORS_ADVISE),
+         r"what (is|are) (the study|the roadmap|its|their) (findings |recommendations )?based on", 1.6, unless=_AUTHORS_ADVISE),
     _cue(Operation.ONBOARDING, r"\bneu\b.{0,30}\b(team|hier|dabei|im thema|in der)|\bneuling|\beinsteig|\beinstieg|"
          r"\b(fur mich )?als neue[rn]?\b|\bzur orientierung\b|\bfrisches team\b|"
          r"wo (fang|fange|fangen|beginne|beginnen|starte|starten)|womit (fang|fange|fangen|beginne|beginnen|starte|starten)|"
