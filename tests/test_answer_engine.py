@@ -530,3 +530,68 @@ def test_a_function_word_opening_a_later_sentence_is_no_name():
 
     assert capitalised_words("Our city wants to hand over its app. What should we prepare?") == []
     assert capitalised_words("Die Förderung endet. Welche Betreibermodelle gibt es?") == ["Förderung", "Betreibermodelle"]
+
+
+def test_two_named_phases_compared_are_never_refused(service):
+    answer = service.ask("Was ist der Unterschied zwischen P2 und P3?")
+    assert not answer.abstained, answer.answer
+    text = body(answer)
+    assert "Prototyp" in text and "Pilotprojekt" in text, answer.answer
+
+
+def test_a_move_into_a_phase_is_answered_by_that_phase(service):
+    answer = service.ask("Was ist beim Übergang von der Pilotphase in die Verstetigung zu beachten?")
+    assert answer.frame is not None and answer.frame.phases == ["P4"], answer.answer
+    assert body(answer).startswith("P4"), answer.answer
+
+
+def test_a_word_the_dossier_only_uses_in_passing_is_quoted_as_a_use(service):
+    """No glossary entry, no definition: the answer says so and quotes the sentence that uses it."""
+    answer = service.ask("Was versteht die Studie unter Wirkungsorientierung?")
+    text = body(answer)
+    assert not answer.abstained and "nicht eigens" in text and "wirkungsorient" in text.lower(), answer.answer
+
+
+def test_workstreams_are_named_with_their_counts_not_a_criteria_dump(service):
+    answer = service.ask("Welche Workstreams gibt es?")
+    text = body(answer)
+    assert all(ws in text for ws in ("wirtschaftlich", "organisatorisch", "finanziell", "technisch")), answer.answer
+    assert "(K" not in text, answer.answer  # no criteria listed
+
+
+def test_a_count_names_the_entries_without_their_details(service):
+    answer = service.ask("Wie viele Good Practices nennt der Katalog?")
+    text = body(answer)
+    assert str(len(CATALOGUE["good_practices"])) in text, answer.answer
+    bullets = [line for line in text.splitlines() if line.startswith("- ")]
+    assert bullets and all(";" not in line for line in bullets), answer.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Wie viel Fördergeld gibt der Bund pro Modellprojekt?", "Wie viele Kommunen setzen kulturis ein?"],
+)
+def test_an_amount_or_a_number_of_users_no_source_states_is_not_answered(service, question):
+    assert service.ask(question).abstained
+
+
+def test_a_number_of_users_the_dossier_states_is_answered(service):
+    answer = service.ask("Wie viele Städte setzen das Masterportal ein?")
+    assert not answer.abstained and "sechs" in body(answer), answer.answer
+
+
+def test_a_key_findings_question_with_a_topic_names_that_finding(service):
+    answer = service.ask("Welche Rolle spielen laufende Kosten laut den Kernergebnissen?")
+    text = body(answer)
+    assert "Operative Kosten vor Investitionskosten" in text and "Wagniskapital" not in text, answer.answer
+
+
+def test_a_general_key_findings_question_lists_them_all(service):
+    answer = service.ask("Kannst du mir die Kernergebnisse zusammenfassen?")
+    assert "Wagniskapital" in body(answer) and "Fehlerkultur" in body(answer), answer.answer
+
+
+def test_a_newcomer_reading_in_learns_what_the_roadmap_structures(service):
+    answer = service.ask("Ich soll mich in die Roadmap einlesen. Worum geht es?")
+    assert answer.frame is not None and answer.frame.operation.value == "onboarding", answer.answer
+    assert "Transfer" in body(answer), answer.answer

@@ -382,3 +382,58 @@ def test_the_authors_advice_is_content_not_a_question_about_the_study(service):
     answer = service.ask("Was empfehlen die Autoren für die Finanzierung im Regelbetrieb?")
     assert answer.frame is not None and answer.frame.operation.value != "meta", answer.answer
     assert "Rabe" not in answer.answer  # no author list
+
+
+def test_an_acknowledgement_before_a_long_follow_up_keeps_the_conversation(service):
+    """"Alles klar, und wer kann so etwas …?" continues the topic although it is long and opens with a filler."""
+    chat = Conversation()
+    service.ask("Was sind Betreibermodelle?", conversation=chat)
+    answer = service.ask("Alles klar, und wer kann so etwas überhaupt betreiben, wenn die Kommune das nicht selbst machen will?", conversation=chat)
+    assert answer.frame is not None and answer.frame.follow_up, answer.answer
+    text = body(answer)
+    assert "öffentliche Hand" in text and "zivilgesellschaftliche" in text, answer.answer
+
+
+def test_an_ordinal_over_the_operator_types_asks_about_that_type(service):
+    chat = Conversation()
+    service.ask("Welche Betreiber kommen in Frage?", conversation=chat)
+    answer = service.ask("Gibt es für die dritte Gruppe ein Beispiel?", conversation=chat)
+    assert not answer.abstained, answer.answer
+    assert answer.frame.operator_types == ["zivilgesellschaftliche Organisation/Initiative"], answer.answer
+    assert "kulturis" in body(answer), answer.answer  # run by a registered association (e. V.)
+
+
+def test_who_stands_behind_the_study_and_what_it_rests_on(service):
+    chat = Conversation()
+    first = service.ask("Von wem stammt die Studie eigentlich?", conversation=chat)
+    assert "BBSR" in body(first), first.answer
+    second = service.ask("Und worauf stützen die ihre Aussagen?", conversation=chat)
+    assert not second.abstained and "45" in body(second), second.answer
+    third = service.ask("Wie viele Experten haben die befragt?", conversation=chat)
+    assert "elf" in body(third) and "sechs" in body(third), third.answer
+
+
+def test_a_follow_up_in_words_of_its_own_is_answered_when_on_topic_and_refused_when_not(service):
+    chat = Conversation()
+    service.ask("Was ist in der Verstetigung wichtig?", conversation=chat)
+    on_topic = service.ask("Und wie bilden wir die Mitarbeitenden weiter?", conversation=chat)
+    assert not on_topic.abstained and "Weiterbildung" in body(on_topic), on_topic.answer
+    off_topic = service.ask("Und wie wird das Wetter morgen?", conversation=chat)
+    assert off_topic.abstained, off_topic.answer
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("ok and who could actually run a solution like that?", True),  # filler, then a long pointing question
+        ("Wo hakt es da bei uns in der Verwaltung typischerweise?", True),  # nine words, "da" points back
+        ("Welche Geldquellen werden denn genannt?", True),  # "denn" presupposes what was said
+        ("Welche Kriterien gehören zur Pilotphase und welche davon sind Meilensteine im Katalog der Studie?", False),  # names its own
+    ],
+)
+def test_follow_up_detection_for_longer_questions(question, expected):
+    from assistant.frames import is_follow_up
+
+    previous = frame("Was empfiehlt die Studie zur Finanzierung?")
+    assert is_follow_up(question, frame(question), previous) is expected

@@ -84,7 +84,8 @@ def _identifiers(ctx: AnswerContext) -> list[tuple[Chunk, list[str]]]:
 
 def _method(ctx: AnswerContext) -> list[tuple[Chunk, list[str]]]:
     out = []
-    for pattern in (r"45 nationale und internationale Publikationen", r"Gespräche mit elf Expertinnen und Experten", r"Expertentworkshop|Workshop mit"):
+    for pattern in (r"45 nationale und internationale Publikationen", r"Gespräche mit elf Expertinnen und Experten", r"Expertentworkshop|Workshop mit",
+                    r"weitere \w+ Expertinnen und Experten befragt"):
         for hit in _sentence_with(ctx, pattern, sections=("1 Einführung",)):
             if hit not in out:
                 out.append(hit)
