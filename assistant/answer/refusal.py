@@ -132,8 +132,8 @@ class Vocabulary:
             if len(word) < 3:
                 continue
             folded = fold_text(word)
-            if _COMMON_NOUN.search(folded):
-                continue
+            if _COMMON_NOUN.search(folded) or _everyday_word(word):
+                continue  # an ordinary noun form, or office wording for a concept of the study ("Nachbargemeinde")
             if not all(self.knows(part) for part in folded.split("-") if part):
                 out.append(word)
         return out
@@ -150,6 +150,13 @@ class Vocabulary:
             return True
         capitalised = [w for w in capitalised_words(question) if len(w) >= 3]
         return len(unknown) >= share * max(1, len(capitalised))
+
+
+def _everyday_word(word: str) -> bool:
+    """Is the word everyday German for a concept of the study (retrieval's `data/de_everyday_terms.tsv`)?"""
+    from assistant.retrieval.query import everyday_terms
+
+    return any(pattern.fullmatch(word) for pattern, _ in everyday_terms())
 
 
 def looks_like_name(word: str) -> bool:

@@ -200,7 +200,8 @@ class Lexicon:
         self._by_first: dict[str, list[_Form]] = {}
         for f in self.forms:
             self._by_first.setdefault(f.stems[0], []).append(f)
-        self._compound_forms = [f for f in self.forms if f.folded and len(f.folded) >= 6 and not f.fuzzy]
+        # (a workstream adjective opening a compound is no workstream: "Wirtschaftlichkeitsmodell")
+        self._compound_forms = [f for f in self.forms if f.folded and len(f.folded) >= 6 and not f.fuzzy and f.type != "workstream"]
         self._fuzzy_forms = [f for f in self.forms if f.fuzzy]
         self._distinctive = self._distinctive_stems(corpus_texts or [])
         self._driver_words = self._driver_word_owners(catalogue)
