@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.corpus import Catalogue
-from assistant.domain import DEVELOPMENT_PHASES, Operation
+from assistant.domain import DEVELOPMENT_PHASES, SLOT_OF_KIND, Operation
 from assistant.frames import Frame, fold_text, is_follow_up
 from assistant.frames.frame import ordinal_reference
 from assistant.schema import Answer
@@ -95,11 +95,6 @@ def _neighbour_phase(question: str, merged: Frame, catalogue: Catalogue | None =
     return merged.model_copy(update={"phases": [DEVELOPMENT_PHASES[i]], "criteria": [], "good_practices": [], "inherited": inherited})
 
 
-# The frame slot of each kind of catalogue entry a list can name.
-_SLOT_OF_KIND = {"criterion": "criteria", "good_practice": "good_practices", "driver": "drivers", "mechanism": "mechanisms",
-                 "operator_type": "operator_types"}
-
-
 def _listed_entry(question: str, merged: Frame, previous: Frame, catalogue: Catalogue) -> Frame:
     """"Which phase does the second one belong to?", "Gibt es für das erste ein Beispiel?": the one
     entry at that position of the list the previous answer showed, instead of all it was about."""
@@ -109,16 +104,18 @@ def _listed_entry(question: str, merged: Frame, previous: Frame, catalogue: Cata
     listed_id = previous.listed[position - 1 if position > 0 else -1]
     entry = catalogue.get(listed_id)
     # the operator types of Abbildung 3 are the one listed kind that is not a catalogue entry
-    slot = _SLOT_OF_KIND.get(entry.kind) if entry is not None else _SLOT_OF_KIND["operator_type"]
+    slot = SLOT_OF_KIND.get(entry.kind) if entry is not None else SLOT_OF_KIND["operator_type"]
     entry_id = entry.id if entry is not None else listed_id
-    update = {s: [] for s in _SLOT_OF_KIND.values() if s in merged.inherited}
+    update = {s: [] for s in SLOT_OF_KIND.values() if s in merged.inherited}
     update[slot] = [entry_id]
     update["inherited"] = [s for s in merged.inherited if s not in update]
     if merged.operation in (Operation.LIST, Operation.COUNT) and merged.target is not None and merged.target.value != slot:
         update["operation"] = Operation.EXPLAIN  # "Which phase does the second one belong to?": that entry's phase
     if merged.operation in (Operation.LIST, Operation.COUNT) and merged.target is not None and merged.target.value == slot:
-        # "the third option — is there a case …?": the list it was picked from is not asked again
-        update["operation"], update["target"] = Operation.EXPLAIN, None
+        # "the third option — is there a case …?": the list it was picked from is not asked again;
+        # "Was passiert in der dritten davon?" after the phases: that phase's overview
+        update["operation"] = Operation.PHASE if slot == SLOT_OF_KIND["phase"] else Operation.EXPLAIN
+        update["target"] = None
     return merged.model_copy(update=update)
 
 

@@ -24,6 +24,14 @@ VectorPrecision = Literal["float32", "bfloat16"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 
 
+# The frame slot that holds named entries of each kind: the catalogue's kinds, and the operator
+# types of the dossier's Abbildung 3 (no catalogue entries, but listed and picked like them).
+SLOT_OF_KIND: dict[str, str] = {
+    "criterion": "criteria", "driver": "drivers", "good_practice": "good_practices", "mechanism": "mechanisms",
+    "phase": "phases", "operator_type": "operator_types",
+}
+
+
 class Operation(StrEnum):
     """What a question asks the assistant to do (chosen per question, see `assistant.frames`)."""
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from assistant.answer.draft import SLOT_OF_KIND, AnswerContext, Draft
+from assistant.answer.draft import AnswerContext, Draft
+from assistant.domain import SLOT_OF_KIND
 from assistant.answer.findings import asked_key_finding
 from assistant.answer.extract import REFERRING, quotable_chunk, quotable_sentence, render, sentences_of, window, Scored
 from assistant.frames.lexicon import CONTEXT_WORDS, fold_text, tokens

@@ -67,10 +67,6 @@ class AnswerContext:
 # The end of a line's first cited sentence: its citation marks ("… Satz. [1][2]").
 _FIRST_CITED = re.compile(r"(\s?\[\d+\])+")
 
-# The frame slot that holds catalogue entries of each kind.
-SLOT_OF_KIND = {"criterion": "criteria", "driver": "drivers", "good_practice": "good_practices", "mechanism": "mechanisms", "phase": "phases"}
-
-
 @dataclass
 class Draft:
     """Body lines and citations of one answer."""

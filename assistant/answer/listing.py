@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from assistant.answer.draft import SLOT_OF_KIND, AnswerContext, Draft
+from assistant.answer.draft import AnswerContext, Draft
+from assistant.domain import SLOT_OF_KIND
+from assistant.frames.frame import ENTRY_SLOT_OF_TARGET
 from assistant.answer.explain import dossier_pool, explain
 from assistant.answer.extract import extract, render
 from assistant.answer.findings import asked_key_finding, key_finding_sections, named_key_finding
@@ -215,6 +217,7 @@ def _phases_list(ctx: AnswerContext) -> Draft:
         entry = catalogue.get(pid)
         if entry is not None:
             items.append(f"- {catalogue.phase_label(pid)}: {entry.summary} [{draft.cite(ctx.catalogue_passage(pid))}]")
+            draft.listed.append(("phase", pid))  # "Was passiert in der dritten davon?"
     draft.add("\n".join(items))
     return draft
 
@@ -425,13 +428,6 @@ LISTS: dict[Target, Callable[[AnswerContext], Draft | None]] = {
 }
 
 
-# The frame slot holding entries of a list target (a list that names one of them asks about it);
-# the catalogue keeps its entries of that kind under the same name.
-_ENTRY_SLOT = {
-    Target.DRIVERS: "drivers", Target.GOOD_PRACTICES: "good_practices", Target.MECHANISMS: "mechanisms", Target.CRITERIA: "criteria",
-}
-
-
 def _target(ctx: AnswerContext) -> Target | None:
     f = ctx.frame
     if f.target is not None:
@@ -454,7 +450,7 @@ def _which_one(ctx: AnswerContext, target: Target) -> Draft | None:
     """One entry asked for in the singular and described in the question's words ("Welcher Treiber
     rät, mit wenig eigener Technik auszukommen?"): the entry its words name, else the one whose
     catalogue text is closest to the question (the runner-up too when it is about as close)."""
-    entries = list(getattr(ctx.catalogue, _ENTRY_SLOT[target]))  # the catalogue's list of that kind
+    entries = list(getattr(ctx.catalogue, ENTRY_SLOT_OF_TARGET[target]))  # the catalogue's list of that kind
     hits, topic = matching_entries(ctx, entries)
     if topic and len(hits) > 1:
         return None  # the words name several: the filtered list answers
@@ -484,12 +480,12 @@ def list_items(ctx: AnswerContext) -> Draft | None:
     target = _target(ctx)
     if target is None:
         return None
-    if ctx.settings.list_which_one and ctx.frame.which_one and not ctx.frame.follow_up and target in _ENTRY_SLOT:
+    if ctx.settings.list_which_one and ctx.frame.which_one and not ctx.frame.follow_up and target in ENTRY_SLOT_OF_TARGET:
         # (in a conversation "Zu welchem Treiber gehört …?" is about what the earlier turns named)
         draft = _which_one(ctx, target)
         if draft is not None:
             return draft
-    slot = _ENTRY_SLOT.get(target)
+    slot = ENTRY_SLOT_OF_TARGET.get(target)
     named = getattr(ctx.frame, slot) if slot else []
     if ctx.settings.list_one_named_entry and len(named) == 1 and slot not in ctx.frame.inherited:
         # "Welche Sub-Driver sind beim Treiber T7 bekannt?" asks about T7, not for all drivers;

@@ -77,7 +77,7 @@ class Frame(BaseModel):
     @property
     def single_listed(self) -> bool:
         """Did this (list) frame end up about exactly one entry of its target (see Draft.focus)?"""
-        slot = _SLOT_OF_TARGET.get(self.target) if self.target else None
+        slot = ENTRY_SLOT_OF_TARGET.get(self.target) if self.target else None
         return slot is not None and len(getattr(self, slot)) == 1
 
     @property
@@ -142,8 +142,9 @@ _SLOTS = ("phases", "drivers", "workstreams", "criteria", "good_practices", "mec
 _NOT_ABOUT_AN_ENTRY = (Operation.META, Operation.ONBOARDING, Operation.LIST, Operation.COUNT)
 # Entities that belong to one phase: a follow-up that names another phase does not inherit them.
 _PHASE_BOUND = ("criteria", "good_practices")
-# The frame slot of the entries a list target names.
-_SLOT_OF_TARGET = {
+# The frame slot of the entries a list target names (the catalogue keeps its entries of that kind
+# under the same name; a list that names one of them asks about it).
+ENTRY_SLOT_OF_TARGET = {
     Target.CRITERIA: "criteria",
     Target.DRIVERS: "drivers",
     Target.GOOD_PRACTICES: "good_practices",
@@ -231,7 +232,7 @@ class FrameParser:
         folded = fold_text(question).strip()
         which = _WHICH_ONE.search(folded)
         which_one = (
-            target in _SLOT_OF_TARGET
+            target in ENTRY_SLOT_OF_TARGET
             and bool(topic)
             and which is not None
             and _target_follows(linked, len(tokens(folded[: which.end()])))

@@ -11,32 +11,31 @@ from pathlib import Path
 from assistant.language import detect_language
 
 _GENDER_FORMS = re.compile(r"(\w+?)(?:\*|:|_|/|\u00b7)(innen|in)\b", re.IGNORECASE)
-_TERMS_FILE = Path(__file__).parent.parent / "data" / "en_de_terms.tsv"
+_DATA = Path(__file__).parent.parent / "data"
+
+
+def _term_table(name: str, word_end: bool) -> list[tuple[re.Pattern, str]]:
+    """(pattern, terms to append) rows of a tab-separated table in `data/` ('#' lines are comments)."""
+    end = r"\b" if word_end else ""
+    pairs = []
+    for line in (_DATA / name).read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            pattern, terms = line.split("\t", 1)
+            pairs.append((re.compile(rf"\b(?:{pattern}){end}", re.IGNORECASE), terms.strip()))
+    return pairs
 
 
 @lru_cache(maxsize=1)
 def english_terms() -> list[tuple[re.Pattern, str]]:
     """(English pattern, German terms) pairs of the hand-made glossary `data/en_de_terms.tsv`."""
-    pairs = []
-    for line in _TERMS_FILE.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            pattern, german = line.split("\t", 1)
-            pairs.append((re.compile(rf"\b(?:{pattern})\b", re.IGNORECASE), german.strip()))
-    return pairs
-
-
-_EVERYDAY_FILE = Path(__file__).parent.parent / "data" / "de_everyday_terms.tsv"
+    return _term_table("en_de_terms.tsv", word_end=True)
 
 
 @lru_cache(maxsize=1)
 def everyday_terms() -> list[tuple[re.Pattern, str]]:
-    """(everyday German pattern, the study's terms) pairs of `data/de_everyday_terms.tsv`."""
-    pairs = []
-    for line in _EVERYDAY_FILE.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            pattern, terms = line.split("\t", 1)
-            pairs.append((re.compile(rf"\b(?:{pattern})", re.IGNORECASE), terms.strip()))
-    return pairs
+    """(everyday German pattern, the study's terms) pairs of `data/de_everyday_terms.tsv`; a
+    pattern may end inside a word ("Nachbar…" also finds "Nachbargemeinde")."""
+    return _term_table("de_everyday_terms.tsv", word_end=False)
 
 
 def expand_everyday_german(query: str) -> str:
