@@ -445,3 +445,14 @@ def test_an_ordinal_after_the_phase_list_gives_that_phase(service):
     answer = service.ask("Was passiert in der dritten davon?", conversation=chat)
     assert answer.frame is not None and answer.frame.phases == ["P3"], answer.answer
     assert body(answer).startswith("P3"), answer.answer  # the phase's overview, not the list again
+
+
+def test_narrowing_to_milestones_keeps_every_milestone(service):
+    """"Welche davon sind als Meilensteine markiert?": the mark is the filter, not the word "markiert"."""
+    alone = service.ask("Welche Kriterien sind als Meilensteine markiert?")
+    chat = Conversation()
+    service.ask("Wie viele Kriterien kennt der Katalog namentlich?", conversation=chat)
+    answer = service.ask("Welche davon sind als Meilensteine markiert?", conversation=chat)
+    milestones = [c.id for c in CATALOGUE.criteria if c.milestone is True]
+    assert milestones and all(f"({m})" in body(answer) for m in milestones), answer.answer
+    assert all(f"({m})" in body(alone) for m in milestones), alone.answer

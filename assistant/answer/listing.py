@@ -83,8 +83,12 @@ def _topic_filter(ctx: AnswerContext, entries: list[CatalogueEntry]) -> list[Cat
     f = ctx.frame
     if not (f.follow_up and f.own_topic and len(entries) > 3):
         return entries
-    if any(getattr(f, slot) and slot not in f.inherited for slot in ("phases", "drivers", "workstreams")):
-        return entries  # "Welche davon gehören zu P1?": the named phase is the filter, not the other words
+    if any(getattr(f, slot) and slot not in f.inherited for slot in ("phases", "drivers", "workstreams")) or (
+        f.milestone is not None and "milestone" not in f.inherited
+    ):
+        # "Welche davon gehören zu P1?", "Welche davon sind als Meilensteine markiert?": the named
+        # phase or the milestone mark is the filter, not the other words
+        return entries
     scored = sorted(entries, key=lambda e: -ctx.similarity(f"catalogue-{e.id}"))
     top = ctx.similarity(f"catalogue-{scored[0].id}")
     return [e for e in scored[:3] if ctx.similarity(f"catalogue-{e.id}") >= top - 0.03]

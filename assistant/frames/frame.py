@@ -128,8 +128,9 @@ class Frame(BaseModel):
                 merged.inherited.append(slot)
         if merged.target is None and operation in (Operation.LIST, Operation.COUNT):
             merged.target = previous.target
-        if merged.milestone is None and operation in (Operation.LIST, Operation.COUNT):
+        if merged.milestone is None and operation in (Operation.LIST, Operation.COUNT) and previous.milestone is not None:
             merged.milestone = previous.milestone
+            merged.inherited.append("milestone")
         merged.listed = list(previous.listed)  # "the first one" may point past an answer about one of them
         merged.own_topic = list(self.topic)
         merged.topic = list(dict.fromkeys(self.topic + previous.topic))
@@ -187,7 +188,7 @@ _FRAME_WORDS = frozenset(
     taucht tauchen auftauchen vorkommen erscheint appear appears bringt bringen folgt folgen daraus
     erste ersten erster erstes zweite zweiten zweiter zweites dritte dritten dritter drittes letzte letzten letzter letztes
     überhaupt besonders typischerweise grundsätzlich insgesamt actually exactly really just overall
-    woher begriff begriffs wort term word
+    woher begriff begriffs wort term word markiert markierte gekennzeichnet marked flagged
     kannst könntest konntest würdest could would please zusammenfassen zusammen fasse fass summarize summarise
     first second third fourth fifth last
     """.split()
