@@ -112,10 +112,8 @@ def _listed_entry(question: str, merged: Frame, previous: Frame, catalogue: Cata
     if merged.operation in (Operation.LIST, Operation.COUNT) and merged.target is not None and merged.target.value != slot:
         update["operation"] = Operation.EXPLAIN  # "Which phase does the second one belong to?": that entry's phase
     if merged.operation in (Operation.LIST, Operation.COUNT) and merged.target is not None and merged.target.value == slot:
-        # "the third option — is there a case …?": the list it was picked from is not asked again;
-        # "Was passiert in der dritten davon?" after the phases: that phase's overview
-        update["operation"] = Operation.PHASE if slot == SLOT_OF_KIND["phase"] else Operation.EXPLAIN
-        update["target"] = None
+        # "the third option — is there a case …?": the list it was picked from is not asked again
+        update["operation"], update["target"] = Operation.EXPLAIN, None
     return merged.model_copy(update=update)
 
 

@@ -439,14 +439,6 @@ def test_follow_up_detection_for_longer_questions(question, expected):
     assert is_follow_up(question, frame(question), previous) is expected
 
 
-def test_an_ordinal_after_the_phase_list_gives_that_phase(service):
-    chat = Conversation()
-    service.ask("Welche Phasen gibt es?", conversation=chat)
-    answer = service.ask("Was passiert in der dritten davon?", conversation=chat)
-    assert answer.frame is not None and answer.frame.phases == ["P3"], answer.answer
-    assert body(answer).startswith("P3"), answer.answer  # the phase's overview, not the list again
-
-
 def test_narrowing_to_milestones_keeps_every_milestone(service):
     """"Welche davon sind als Meilensteine markiert?": the mark is the filter, not the word "markiert"."""
     alone = service.ask("Welche Kriterien sind als Meilensteine markiert?")

@@ -221,7 +221,6 @@ def _phases_list(ctx: AnswerContext) -> Draft:
         entry = catalogue.get(pid)
         if entry is not None:
             items.append(f"- {catalogue.phase_label(pid)}: {entry.summary} [{draft.cite(ctx.catalogue_passage(pid))}]")
-            draft.listed.append(("phase", pid))  # "Was passiert in der dritten davon?"
     draft.add("\n".join(items))
     return draft
 
