@@ -9,7 +9,7 @@ from assistant.answer.define import entry_line, operator_row
 from assistant.answer.draft import AnswerContext, Draft
 from assistant.domain import DEVELOPMENT_PHASES
 from assistant.answer.extract import Scored, extract, quotable_chunk, render, sentences_of, window, with_top_passage
-from assistant.answer.findings import asked_key_finding, key_finding_lead, key_finding_sections, named_key_finding
+from assistant.answer.findings import asked_key_finding, key_finding_lead, key_finding_sections
 from assistant.answer.stored import positions
 from assistant.frames.frame import TRANSITION
 from assistant.frames.lexicon import fold_text

@@ -27,7 +27,7 @@ from assistant.domain import Operation
 from assistant.frames import Frame, points_back
 from assistant.frames.frame import ordinal_reference
 from assistant.frames.lexicon import capitalised_words, fold_text, stem, tokens
-from assistant.retrieval.query import english_terms
+from assistant.retrieval.query import english_terms, everyday_terms
 from assistant.schema import Answer, Passage
 
 _MANIPULATION = re.compile(
@@ -154,8 +154,6 @@ class Vocabulary:
 
 def _everyday_word(word: str) -> bool:
     """Is the word everyday German for a concept of the study (retrieval's `data/de_everyday_terms.tsv`)?"""
-    from assistant.retrieval.query import everyday_terms
-
     return any(pattern.fullmatch(word) for pattern, _ in everyday_terms())
 
 
