@@ -81,8 +81,9 @@ def defining_sentence(ctx: AnswerContext, surfaces: list[str], exclude: set[str]
     return best
 
 
-def entry_line(ctx: AnswerContext, draft: Draft, entry_id: str) -> str | None:
-    """'Laut Kriterienkatalog: „Name“ (K12, P2 – …; Skalierungstreiber …; Meilenstein …): summary [n]'."""
+def entry_line(ctx: AnswerContext, draft: Draft, entry_id: str, brief: bool = False) -> str | None:
+    """'Laut Kriterienkatalog: „Name“ (K12, P2 – …; Skalierungstreiber …; Meilenstein …): summary [n]';
+    `brief`: a criterion with its phase only (an explanation's lead, where the answer is the point)."""
     entry = ctx.catalogue.get(entry_id)
     passage = ctx.catalogue_passage(entry_id)
     if entry is None or passage is None:
@@ -91,6 +92,7 @@ def entry_line(ctx: AnswerContext, draft: Draft, entry_id: str) -> str | None:
     facts = []
     if entry.kind == "criterion":
         facts.append(", ".join(ctx.catalogue.phase_label(p) for p in entry.phases) or labels["no_phase_known"])
+    if entry.kind == "criterion" and not brief:
         driver = ctx.catalogue.get(entry.driver or "")
         if driver is not None:
             facts.append(f"{labels['driver']} {driver.id} – {driver.name}")
@@ -240,14 +242,19 @@ def _free_word(ctx: AnswerContext) -> tuple[str, str] | None:
     words = [w for w in capitalised_words(clause, hyphenated=False)
              if fold_text(w) not in CONTEXT_WORDS and fold_text(w) not in STOPWORDS and len(w) >= _MIN_FREE_STEM]
     last = clause.split()[-1].strip("„“\"'()") if clause.split() else ""
-    for word in [w for w in words if w == last]:
-        folded = fold_text(word)
-        needle = next((folded[: -len(e)] for e in _DERIVATIONS if folded.endswith(e) and len(folded) - len(e) >= _MIN_FREE_STEM), folded)
-        pattern = re.compile(rf"(?<!\w){re.escape(needle)}")
-        if any(pattern.search(fold_text(ctx.index.chunks[cid].text)) for cid in ctx.index.order
-               if ctx.index.chunks[cid].source == "dossier"):
-            return word, needle
+    if last not in words:
+        return None
+    folded = fold_text(last)
+    needle = next((folded[: -len(e)] for e in _DERIVATIONS if folded.endswith(e) and len(folded) - len(e) >= _MIN_FREE_STEM), folded)
+    pattern = re.compile(rf"(?<!\w){re.escape(needle)}")
+    if any(pattern.search(text) for text in ctx.index.derive("folded_dossier", _folded_dossier)):
+        return last, needle
     return None
+
+
+def _folded_dossier(index) -> list[str]:
+    """Every dossier passage's text, folded (lower case, no accents), in corpus order."""
+    return [fold_text(index.chunks[cid].text) for cid in index.order if index.chunks[cid].source == "dossier"]
 
 
 def _define_free_word(ctx: AnswerContext) -> Draft | None:

@@ -13,6 +13,7 @@ import re
 from assistant.answer.draft import AnswerContext, Draft
 from assistant.answer.extract import extract, render
 from assistant.catalogue import GoodPractice
+from assistant.frames.lexicon import fold_text
 from assistant.schema import Passage
 
 NAMED_BONUS = 0.3  # the question names the good practice
@@ -50,8 +51,6 @@ def _score(ctx: AnswerContext, gp: GoodPractice) -> float:
 def _names_operator(ctx: AnswerContext, gp: GoodPractice) -> bool:
     """Do the good practice's catalogue entry or dossier passages name one of the asked operator
     types by one of its wordings ("Verein", "Stadtwerke", …)?"""
-    from assistant.frames.lexicon import fold_text
-
     texts = [fold_text(" ".join(x for x in (gp.place, gp.summary) if x))] + [fold_text(p.chunk.text) for p in _passages_about(ctx, gp)]
     for key in ctx.frame.operator_types:
         for surface in [key, *ctx.lexicon.surfaces("operator_type", key)]:

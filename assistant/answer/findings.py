@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-import weakref
 
 from assistant.answer.draft import AnswerContext
 from assistant.frames.lexicon import content_stems
@@ -70,15 +69,13 @@ def key_finding_lead(ctx: AnswerContext, title: str) -> tuple[Chunk, list[str]] 
     return (first, lead) if lead else None
 
 
-# id(index) -> (the index, weakly; its key-finding sections; in how many dossier passages each content
-# stem occurs): computed once per opened index (an index is a mutable dataclass, so not hashable)
-_FACTS: dict[int, tuple[weakref.ref, dict[str, list[Chunk]], Counter[str]]] = {}
-
-
 def _facts(index) -> tuple[dict[str, list[Chunk]], Counter[str]]:
-    cached = _FACTS.get(id(index))
-    if cached is not None and cached[0]() is index:
-        return cached[1], cached[2]
+    """The key-finding sections, and in how many dossier passages each content stem occurs;
+    computed once per opened index."""
+    return index.derive("key_findings", _compute_facts)
+
+
+def _compute_facts(index) -> tuple[dict[str, list[Chunk]], Counter[str]]:
     sections: dict[str, list[Chunk]] = {}
     for cid in index.order:
         chunk = index.chunks[cid]
@@ -86,5 +83,4 @@ def _facts(index) -> tuple[dict[str, list[Chunk]], Counter[str]]:
         if chunk.source == "dossier" and len(parts) >= 2 and "Kernergebnisse" in parts[0] and re.match(r"^\d+\.", parts[1]):
             sections.setdefault(parts[1], []).append(chunk)
     frequency = Counter(s for c in index.chunks.values() if c.source == "dossier" for s in set(content_stems(c.text)))
-    _FACTS[id(index)] = (weakref.ref(index), sections, frequency)
     return sections, frequency

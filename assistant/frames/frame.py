@@ -51,7 +51,7 @@ class Frame(BaseModel):
     milestone: bool | None = None  # filter: only milestone criteria (False: only those marked "no")
     topic: list[str] = Field(default_factory=list)  # content words beyond the named entities
     own_topic: list[str] = Field(default_factory=list)  # a follow-up's own topic words (before inheriting)
-    inherited: list[str] = Field(default_factory=list)  # slots a follow-up took from the previous turn
+    inherited: list[str] = Field(default_factory=list)  # slots a follow-up took from the previous turn, and "milestone" when it kept the milestone filter
     lang: Literal["de", "en"] = "de"
     confidence: float = 0.0  # margin of the operation decision
     cued: bool = False  # a cue word decided the operation

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -115,6 +115,15 @@ class OpenIndex:
     query_owner: list[str]  # per stored question-side text: chunk id, or "op:<operation>"
     query_texts: list[str]
     query_vectors: np.ndarray
+    # facts derived from this build (`derive`), computed on first use and kept while the index is open
+    derived: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
+
+    def derive(self, key: str, compute):
+        """A fact derived from this build, `compute(self)`, computed once per opened index (a rebuilt
+        index, opened anew, starts with none)."""
+        if key not in self.derived:
+            self.derived[key] = compute(self)
+        return self.derived[key]
 
     @cached_property
     def passage_questions(self) -> tuple[list[str], np.ndarray]:
