@@ -597,3 +597,27 @@ def test_a_newcomer_reading_in_learns_what_the_roadmap_structures(service):
     answer = service.ask("Ich soll mich in die Roadmap einlesen. Worum geht es?")
     assert answer.frame is not None and answer.frame.operation.value == "onboarding", answer.answer
     assert "Transfer" in body(answer), answer.answer
+
+
+def test_a_how_to_question_opens_with_the_criterion_that_clearly_matches_it(service):
+    """No catalogue entry named and the criterion not ranked first by retrieval: the criterion that
+    matches the question clearly best (passage and stored questions) still leads, briefly."""
+    question = "Was machen wir, wenn sich zeigt, dass unsere Lösung nicht trägt und wir aussteigen müssen?"
+    k25 = next(c for c in CRITERIA if c["id"] == "K25")
+    assert service.search(question)[0].chunk_id != "catalogue-K25"  # the matching path, not retrieval's first
+    answer = service.ask(question)
+    text = body(answer)
+    assert text.lstrip().startswith("Laut Kriterienkatalog") and k25["name"] in text, answer.answer
+    assert answer.citations[0].chunk_id == "catalogue-K25"
+    first_line = text.strip().splitlines()[0]
+    assert "Skalierungstreiber" not in first_line and "Meilenstein" not in first_line, first_line  # brief: name, phase, summary
+    assert len(answer.citations) >= 2 and any(c.source == "dossier" for c in answer.citations), answer.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Wie ist die Roadmap aufgebaut?", "Wie gehen wir mit Fehlern im Projekt um?"],
+)
+def test_an_explanation_without_a_clearly_matching_criterion_quotes_the_dossier(service, question):
+    answer = service.ask(question)
+    assert not answer.abstained and not body(answer).lstrip().startswith("Laut Kriterienkatalog"), answer.answer

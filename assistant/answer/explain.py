@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from assistant.answer.define import entry_line, operator_row
 from assistant.answer.draft import AnswerContext, Draft
 from assistant.domain import DEVELOPMENT_PHASES
@@ -85,6 +87,49 @@ def _leading_criterion(ctx: AnswerContext, pool: list[Passage]) -> str | None:
     return first.chunk.ref_id if first.score - runner_up >= margin else None
 
 
+def _criterion_lead(ctx: AnswerContext, pool: list[Passage]) -> tuple[str, bool] | None:
+    """(criterion, found by matching) for the criterion an explanation opens with, if any."""
+    leading = _leading_criterion(ctx, pool)
+    if leading is not None:
+        return leading, False
+    matched = _matching_criterion(ctx)
+    return (matched, True) if matched is not None else None
+
+
+def _matching_criterion(ctx: AnswerContext) -> str | None:
+    """The criterion an explanation that names no catalogue entry is clearly about: the best by
+    passage cosine plus best stored-question cosine, far enough ahead of the next."""
+    margin = ctx.settings.explain_criterion_match_margin
+    f = ctx.frame
+    if margin is None or f.follow_up or f.criteria or f.good_practices or f.drivers or f.phases or f.operator_types:
+        return None
+    ids, passages, owners, questions = ctx.index.derive("criterion_vectors", _criterion_vectors)
+    if len(ids) < 2:
+        return None
+    scores = passages @ ctx.vector
+    if len(owners):
+        best_question = np.full(len(ids), -1.0, dtype=np.float32)
+        np.maximum.at(best_question, owners, questions @ ctx.vector)
+        scores = scores + np.maximum(best_question, 0.0)
+    first, second = np.argsort(-scores)[:2]
+    if scores[first] < ctx.settings.explain_criterion_match_min or scores[first] - scores[second] < margin:
+        return None
+    return ids[int(first)]
+
+
+def _criterion_vectors(index) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """The catalogue criteria's entry ids, their passage vectors, and their stored questions'
+    vectors with the row of the criterion each belongs to."""
+    chunks = [c for cid in index.order if (c := index.chunks[cid]).source == "catalogue" and c.kind == "criterion"
+              and c.ref_id and cid in index.vectors]
+    row = {c.id: i for i, c in enumerate(chunks)}
+    asked = [i for i, owner in enumerate(index.query_owner) if owner in row]
+    passages = np.stack([index.vectors[c.id] for c in chunks]) if chunks else np.zeros((0, 1), dtype=np.float32)
+    owners = np.array([row[index.query_owner[i]] for i in asked], dtype=np.int64)
+    questions = index.query_vectors[asked] if asked else np.zeros((0, passages.shape[1]), dtype=np.float32)
+    return [c.ref_id for c in chunks], passages, owners, questions
+
+
 def explain(ctx: AnswerContext) -> Draft | None:
     pool = dossier_pool(ctx)
     draft = Draft(ctx)
@@ -125,11 +170,15 @@ def explain(ctx: AnswerContext) -> Draft | None:
         if row:
             draft.add(row)
             max_words = max(40, max_words - len(row.split()))
-    elif (criterion := _leading_criterion(ctx, pool)) is not None:
-        line = entry_line(ctx, draft, criterion)
+    elif (lead := _criterion_lead(ctx, pool)) is not None:
+        criterion, matched = lead
+        # a criterion found by matching (not ranked first by retrieval) leads briefly (name, phase,
+        # summary) and leaves the dossier extract its full length
+        line = entry_line(ctx, draft, criterion, brief=matched)
         if line:
             draft.add(line)
-            max_words = max(40, max_words - len(line.split()))
+            if not matched:
+                max_words = max(40, max_words - len(line.split()))
     stored = stored_extract(ctx, among)
     parts = with_top_passage(ctx, pool, stored, max_words) if stored else extract(ctx, pool, max_words=max_words)
     if parts:
