@@ -621,3 +621,11 @@ def test_a_how_to_question_opens_with_the_criterion_that_clearly_matches_it(serv
 def test_an_explanation_without_a_clearly_matching_criterion_quotes_the_dossier(service, question):
     answer = service.ask(question)
     assert not answer.abstained and not body(answer).lstrip().startswith("Laut Kriterienkatalog"), answer.answer
+
+
+def test_a_term_named_only_by_where_one_looks_is_not_a_second_subject(service):
+    """'im Sinne der Roadmap' says where to look: the answer defines the MVP, not the roadmap."""
+    answer = service.ask("MVP – was ist das genau im Sinne der Roadmap?")
+    text = body(answer)
+    assert "Minimum Viable Product" in text and "praxisnahen Leitfaden" not in text, answer.answer
+    assert answer.frame is not None and "Digitale Roadmap" not in answer.frame.terms

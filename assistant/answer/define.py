@@ -11,7 +11,7 @@ from assistant.answer.draft import AnswerContext, Draft
 from assistant.domain import SLOT_OF_KIND
 from assistant.answer.findings import asked_key_finding
 from assistant.answer.extract import REFERRING, quotable_chunk, quotable_sentence, render, sentences_of, window, Scored
-from assistant.frames.lexicon import CONTEXT_WORDS, fold_text, tokens
+from assistant.frames.lexicon import CONTEXT_WORDS, context_only, fold_text, tokens
 from assistant.frames.operations import last_clause
 from assistant.schema import Chunk, Passage
 
@@ -189,17 +189,10 @@ def _subject(ctx: AnswerContext) -> tuple[str | None, str | None]:
     if ctx.settings.define_plain_terms:
         # "Was meint die Roadmap mit Erfolgskriterien?", "Was sind Meilensteine in der Roadmap?": the
         # roadmap is where, not what, is asked — unless nothing else is named ("Was ist die Roadmap?")
-        own = [t for t in terms if not _context_only(ctx.question, t)]
+        own = [t for t in terms if not context_only(ctx.question, t)]
         terms = own if own or entry or f.target is not None else terms
     term = terms[0] if terms else None
     return term, entry
-
-
-def _context_only(question: str, term: str) -> bool:
-    """Is the term named in the question only by a word that says where the user looks ("laut
-    Roadmap", "die Studie meint"), not by its own name ("digitale Roadmap")?"""
-    words = fold_text(term).split()
-    return words[-1] in CONTEXT_WORDS and fold_text(term) not in fold_text(question)
 
 
 # A question about one catalogue entry's attribute ("Zu welchem Treiber gehört …?", "Welche
@@ -277,7 +270,7 @@ def _define_free_word(ctx: AnswerContext) -> Draft | None:
 
 def define(ctx: AnswerContext) -> Draft | None:
     term, entry = _subject(ctx)
-    if entry is None and (term is None or _context_only(ctx.question, term)) and ctx.frame.target is None and asked_key_finding(ctx) is None:
+    if entry is None and (term is None or context_only(ctx.question, term)) and ctx.frame.target is None and asked_key_finding(ctx) is None:
         # (a key finding named by its words, "harmonisierte Entwicklung", is explained by its section)
         free = _define_free_word(ctx)
         if free is not None:

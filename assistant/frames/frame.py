@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from assistant.domain import Operation, PhaseId
-from assistant.frames.lexicon import STOPWORDS, Lexicon, fold_text, tokens
+from assistant.frames.lexicon import STOPWORDS, Lexicon, context_only, fold_text, tokens
 from assistant.frames.operations import OperationClassifier
 
 
@@ -255,7 +255,7 @@ class FrameParser:
             criteria=linked.of("criterion"),
             good_practices=linked.of("good_practice"),
             mechanisms=linked.of("mechanism"),
-            terms=linked.of("term"),
+            terms=_named_terms(question, linked),
             operator_types=linked.of("operator_type"),
             milestone=milestone,
             topic=list(dict.fromkeys(topic)),
@@ -294,6 +294,18 @@ _NEGATED_MILESTONE = re.compile(r"\b(kein|keine|keinen|nicht|not|no|non)\b[\w\s-
 _SENTENCE_START = re.compile(r"^|(?<=[.!?])\s+(?=[A-ZÄÖÜ])")
 # A polite request before the question proper ("Kannst du mir die Kernergebnisse …").
 _POLITE = re.compile(r"^(kannst|konntest|konnen|konnten|wurdest|wurden|could|can|would) (du|sie|you)( mir| uns| me| us)?( bitte| please)?\b")
+
+
+def _named_terms(question: str, linked) -> list[str]:
+    """The glossary terms the question names; one named only by a word saying where the user looks
+    ("MVP – was ist das im Sinne der Roadmap?": not the term "Digitale Roadmap") is left out when
+    the question names something else."""
+    terms = linked.of("term")
+    own = [t for t in terms if not context_only(question, t)]
+    if own == terms:
+        return terms
+    names_other = bool(own) or any(linked.of(kind) for kind in ("criterion", "good_practice", "driver", "mechanism", "operator_type", "phase"))
+    return own if names_other else terms
 
 
 def _target_is_head(linked, question: str = "") -> bool:

@@ -54,6 +54,15 @@ FUZZY_MAX_EXTRA_WORDS = 3
 # Words that say where the user looks, not what is asked ("laut Roadmap", "der im Katalog erfassten
 # Kriterien"): never the defined term (answer/define.py), never what is counted (answer/listing.py).
 CONTEXT_WORDS = frozenset({"roadmap", "studie", "dossier", "katalog", "kriterienkatalog", "tool", "study", "catalogue"})
+
+
+def context_only(question: str, term: str) -> bool:
+    """Is the term named in the question only by a word that says where the user looks ("laut
+    Roadmap", "im Sinne der Studie"), not by its own name ("digitale Roadmap")?"""
+    words = fold_text(term).split()
+    return bool(words) and words[-1] in CONTEXT_WORDS and fold_text(term) not in fold_text(question)
+
+
 ID_PATTERN = re.compile(r"\b(?:(P|T|K|GP|M)\s?(\d{1,2}))\b", re.IGNORECASE)
 
 
