@@ -218,6 +218,11 @@ class Settings(BaseSettings):
     # Skalierung") opens with the dossier passage that contrasts the two, then each phase's catalogue
     # line. Off = each phase's catalogue line and its own extract. Stop 21 (docs/benchmarks.md).
     compare_contrast_first: bool = True
+    # A comparison of two phases that asks whether they follow each other ("Müssen Verstetigung und
+    # Transfer nacheinander kommen?", "at the same time?") opens with the retrieved dossier sentence
+    # that says so ("… müssen nicht zwangsläufig aufeinander folgen, sondern können auch parallel
+    # verlaufen"). Off = the phases only. Stop 26, from a helper's probe question.
+    compare_order_sentence: bool = True
     # A question that names a key finding opens with the finding's own summary (the first paragraph of
     # its section, the bold lead in print), then the sentence of the section that fits best. Off = only
     # the best-fitting extract of the section. Stop 21 (docs/benchmarks.md).

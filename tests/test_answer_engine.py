@@ -629,3 +629,17 @@ def test_a_term_named_only_by_where_one_looks_is_not_a_second_subject(service):
     text = body(answer)
     assert "Minimum Viable Product" in text and "praxisnahen Leitfaden" not in text, answer.answer
     assert answer.frame is not None and "Digitale Roadmap" not in answer.frame.terms
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Muss P4 abgeschlossen sein, bevor P5 beginnt?", "Laufen vertikale und horizontale Skalierung zwingend hintereinander ab?"],
+)
+def test_whether_two_phases_follow_each_other_is_answered_by_the_sentence_that_says_so(service, question):
+    """The dossier says the two kinds of scaling need not follow each other; that sentence answers,
+    and a question naming two phases is not refused."""
+    said = re.search(r"[^.]*müssen nicht zwangsläufig aufeinander folgen[^.]*\.", DOSSIER)
+    assert said  # read from the dossier
+    answer = service.ask(question)
+    assert not answer.abstained, answer.answer
+    assert "parallel verlaufen" in body(answer).split("\n\n")[0], answer.answer

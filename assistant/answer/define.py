@@ -361,6 +361,33 @@ def _phase_side(ctx: AnswerContext, draft: Draft, phase: str, budget: int) -> li
     return lines
 
 
+# The question asks whether two phases follow each other or can run side by side (folded text) …
+_ASKS_ORDER = re.compile(
+    r"nacheinander|hintereinander|gleichzeitig|zeitgleich|parallel|reihenfolge|aufeinander|\berst\b.{0,40}\bdann\b|"
+    r"zwingend .{0,30}\b(nach|vor)\b|\bbevor\b|\bbefore\b|same time|simultaneous|sequen|one after|\bin order\b"
+)
+# … and the sentences of the sources that say how phases follow each other.
+_SAYS_ORDER = re.compile(r"aufeinander folgen|aufeinanderfolgend|parallel verlaufen|nacheinander|hintereinander|Reihenfolge")
+
+
+def asks_order(question: str) -> bool:
+    """Does the question ask whether phases follow each other ("nacheinander", "zwingend erst nach")?"""
+    return bool(_ASKS_ORDER.search(fold_text(question)))
+
+
+def _order_sentence(ctx: AnswerContext) -> list[tuple[Passage, list[str]]] | None:
+    """The retrieved dossier sentence that says whether the phases follow each other, with its
+    predecessor when it refers back ("Diese Phasen müssen nicht …")."""
+    from assistant.answer.extract import score_sentences
+
+    if not ctx.settings.compare_order_sentence or not asks_order(ctx.question):
+        return None
+    scored = [s for s in score_sentences(ctx, ctx.passages[: ctx.settings.answer_pool]) if _SAYS_ORDER.search(s.text)]
+    if not scored:
+        return None
+    return [(scored[0].passage, window(ctx, scored[0], scored, max_sentences=2, max_words=ctx.max_words // 2, min_sentences=1))]
+
+
 def compare(ctx: AnswerContext) -> Draft | None:
     sides = _sides(ctx)
     if len(sides) < 2:
@@ -374,6 +401,9 @@ def compare(ctx: AnswerContext) -> Draft | None:
             draft.add(row or "")
         return None if draft.empty else draft
     if sides[0][2] in f.phases:
+        order = _order_sentence(ctx)
+        if order:
+            draft.add(render(draft, order))
         contrast = None
         if ctx.settings.compare_contrast_first and len(f.terms) >= 2 and not f.topic:
             # "vertikale und horizontale Skalierung": the passage that defines each apart says it

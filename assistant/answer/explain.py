@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from assistant.answer.define import entry_line, operator_row
+from assistant.answer.define import asks_order, compare, entry_line, operator_row
 from assistant.answer.draft import AnswerContext, Draft
 from assistant.domain import DEVELOPMENT_PHASES
 from assistant.answer.extract import Scored, extract, quotable_chunk, render, sentences_of, window, with_top_passage
@@ -233,6 +233,8 @@ def relative_phase(question: str, phase: str) -> str:
 def phase_overview(ctx: AnswerContext) -> Draft | None:
     if not ctx.frame.phases:
         return None
+    if len(ctx.frame.phases) >= 2 and ctx.settings.compare_order_sentence and asks_order(ctx.question):
+        return compare(ctx)  # "Kommt P5 zwingend erst nach P4?": how the two relate, then each
     phase = relative_phase(ctx.question, ctx.frame.phases[0])
     if phase != ctx.frame.phases[0]:
         ctx.frame = ctx.frame.model_copy(update={"phases": [phase]})

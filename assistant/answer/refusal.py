@@ -269,6 +269,8 @@ def sources_silent(
         len(named) >= 2 for named in (frame.phases, frame.criteria, frame.good_practices, frame.drivers, frame.operator_types)
     ):
         return False  # "Was ist der Unterschied zwischen P3 und P4?": two catalogue entries, side by side
+    if frame.operation == Operation.PHASE and len(frame.phases) >= 2:
+        return False  # "Kommt P5 zwingend erst nach P4?": how two phases of the roadmap relate
     if frame.follow_up and not frame.own_topic:
         return False  # a bare ellipsis ("Und in P4?") inherits an answered question
     if frame.follow_up and frame.listed and ordinal_reference(question) is not None:
