@@ -10,7 +10,7 @@ from functools import lru_cache
 from assistant.answer.draft import AnswerContext, Draft
 from assistant.domain import SLOT_OF_KIND
 from assistant.answer.findings import asked_key_finding
-from assistant.answer.extract import REFERRING, quotable_chunk, quotable_sentence, render, sentences_of, window, Scored
+from assistant.answer.extract import REFERRING, Scored, quotable_chunk, quotable_sentence, render, score_sentences, sentences_of, window
 from assistant.frames.lexicon import CONTEXT_WORDS, context_only, fold_text, tokens
 from assistant.frames.operations import last_clause
 from assistant.schema import Chunk, Passage
@@ -378,8 +378,6 @@ def asks_order(question: str) -> bool:
 def _order_sentence(ctx: AnswerContext) -> list[tuple[Passage, list[str]]] | None:
     """The retrieved dossier sentence that says whether the phases follow each other, with its
     predecessor when it refers back ("Diese Phasen müssen nicht …")."""
-    from assistant.answer.extract import score_sentences
-
     if not ctx.settings.compare_order_sentence or not asks_order(ctx.question):
         return None
     scored = [s for s in score_sentences(ctx, ctx.passages[: ctx.settings.answer_pool]) if _SAYS_ORDER.search(s.text)]
