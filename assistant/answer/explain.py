@@ -15,6 +15,7 @@ from assistant.answer.findings import asked_key_finding, key_finding_lead, key_f
 from assistant.answer.stored import positions
 from assistant.frames.frame import TRANSITION
 from assistant.frames.lexicon import fold_text
+from assistant.retrieval.rankers import BestCosine
 from assistant.schema import Passage
 
 
@@ -103,31 +104,27 @@ def _matching_criterion(ctx: AnswerContext) -> str | None:
     f = ctx.frame
     if margin is None or f.follow_up or f.criteria or f.good_practices or f.drivers or f.phases or f.operator_types:
         return None
-    ids, passages, owners, questions = ctx.index.derive("criterion_vectors", _criterion_vectors)
+    ids, chunk_ids, passages, questions = ctx.index.derive("criterion_vectors", _criterion_vectors)
     if len(ids) < 2:
         return None
-    scores = passages @ ctx.vector
-    if len(owners):
-        best_question = np.full(len(ids), -1.0, dtype=np.float32)
-        np.maximum.at(best_question, owners, questions @ ctx.vector)
-        scores = scores + np.maximum(best_question, 0.0)
+    best_question = questions.best(ctx.vector)
+    scores = passages @ ctx.vector + np.array([max(0.0, best_question.get(cid, 0.0)) for cid in chunk_ids], dtype=np.float32)
     first, second = np.argsort(-scores)[:2]
     if scores[first] < ctx.settings.explain_criterion_match_min or scores[first] - scores[second] < margin:
         return None
     return ids[int(first)]
 
 
-def _criterion_vectors(index) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """The catalogue criteria's entry ids, their passage vectors, and their stored questions'
-    vectors with the row of the criterion each belongs to."""
+def _criterion_vectors(index) -> tuple[list[str], list[str], np.ndarray, BestCosine]:
+    """The catalogue criteria's entry ids and chunk ids, their passage vectors, and their stored
+    questions (best cosine per criterion)."""
     chunks = [c for cid in index.order if (c := index.chunks[cid]).source == "catalogue" and c.kind == "criterion"
               and c.ref_id and cid in index.vectors]
-    row = {c.id: i for i, c in enumerate(chunks)}
-    asked = [i for i, owner in enumerate(index.query_owner) if owner in row]
+    wanted = {c.id for c in chunks}
+    owners, vectors = index.passage_questions
+    rows = [i for i, owner in enumerate(owners) if owner in wanted]
     passages = np.stack([index.vectors[c.id] for c in chunks]) if chunks else np.zeros((0, 1), dtype=np.float32)
-    owners = np.array([row[index.query_owner[i]] for i in asked], dtype=np.int64)
-    questions = index.query_vectors[asked] if asked else np.zeros((0, passages.shape[1]), dtype=np.float32)
-    return [c.ref_id for c in chunks], passages, owners, questions
+    return [c.ref_id for c in chunks], [c.id for c in chunks], passages, BestCosine([owners[i] for i in rows], vectors[rows])
 
 
 def explain(ctx: AnswerContext) -> Draft | None:
