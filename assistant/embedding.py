@@ -9,7 +9,9 @@ off, so nothing here ever touches the network after `assistant fetch-model`.
 
 Questions are encoded through a `QueryBatcher`: questions asked at the same time (threads of the
 app, the HTTP API or a load test) are gathered for a few milliseconds and encoded in one model
-call, so twenty askers cost one forward pass instead of twenty in a queue. Callers still call
+call, so twenty askers cost one forward pass instead of twenty in a queue. By default that call
+runs in a child process (`assistant/encoder_process.py`, `ASSISTANT_QUERY_ENCODER`), out of reach of
+this process's GIL; passages (index build) are embedded here. Callers still call
 `Embedder.embed_query(text)` and get one vector.
 """
 
@@ -279,7 +281,6 @@ class Embedder:
 
     def __init__(self, settings: Settings):
         folder = check_model(settings)
-        from sentence_transformers import SentenceTransformer
         from threadpoolctl import threadpool_limits
 
         # numpy's OpenBLAS threads keep spinning after each small product (sentence scores, fusion)
@@ -287,32 +288,79 @@ class Embedder:
         # Our numpy products are tiny, so one BLAS thread loses nothing.
         threadpool_limits(limits=1, user_api="blas")
 
-        self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
-        get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
-        self.dimension = int(get_dim() or 0)
+        self._folder = folder
+        self._model = None
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = settings.query_cache_size
         self._lock = threading.Lock()
+        self.encoder_process = None
+        encode_many = self._encode_queries
+        if settings.query_encoder == "process":
+            from assistant.encoder_process import EncoderProcess
+
+            # Started by `start_query_encoder` (the service, while it opens the index) or by the
+            # first question; an index build never needs it.
+            self.encoder_process = EncoderProcess(settings, threads=settings.query_encoder_threads)
+            encode_many = self.encoder_process.encode_many
+        else:
+            self.model  # noqa: B018 - load now, as before: the first question should not pay for it
         # One model call for questions at a time (the batcher guarantees it): each calling thread
         # would start its own OpenMP team, and twenty teams on two cores spend their time spinning.
         self.batcher = QueryBatcher(
-            self._encode_queries,
+            encode_many,
             window_s=settings.query_batch_window_ms / 1000,
             max_batch=settings.query_batch_size,
         )
-        self._has_prompts = hasattr(self.model, "encode_query") and bool(getattr(self.model, "prompts", None))
         self.query_precision = settings.query_precision
         self.document_precision = settings.document_precision
         self._query_model = None
+
+    @property
+    def model(self):
+        """The sentence-transformers model in this process, loaded on first use (with the encoder
+        process, only index builds and number-format checks need it here)."""
+        with self._lock:
+            if self._model is None:
+                from sentence_transformers import SentenceTransformer
+
+                self._model = SentenceTransformer(str(self._folder), device="cpu", local_files_only=True)
+            return self._model
+
+    @property
+    def _has_prompts(self) -> bool:
+        """Does the model carry its own question and document prompts (EmbeddingGemma does)?"""
+        model = self.model
+        return hasattr(model, "encode_query") and bool(getattr(model, "prompts", None))
+
+    @property
+    def dimension(self) -> int:
+        """Length of every vector: from the model here, or from the encoder process if this
+        process has not loaded the model."""
+        if self._model is None and self.encoder_process is not None:
+            return self.encoder_process.wait_ready()
+        model = self.model
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(get_dim() or 0)
+
+    def start_query_encoder(self) -> None:
+        """Start the encoder process now (no-op in thread mode), so its model loads meanwhile."""
+        if self.encoder_process is not None:
+            self.encoder_process.start()
+
+    def wait_query_encoder(self) -> None:
+        """Block until questions can be encoded (the encoder process has loaded its model)."""
+        if self.encoder_process is not None:
+            self.encoder_process.wait_ready()
 
     @property
     def query_model(self):
         """The model that encodes questions: the float32 model itself, or its int8 twin (built once)."""
         if self.query_precision != "int8":
             return self.model
+        model = self.model
         with self._lock:
             if self._query_model is None:
-                self._query_model = _int8_twin(self.model)
+                self._query_model = _int8_twin(model)
             return self._query_model
 
     def _encode_queries(self, texts: list[str]) -> np.ndarray:

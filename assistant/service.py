@@ -130,6 +130,7 @@ class AssistantService:
                     index = open_index(self.settings)  # a broken or unreachable store also fails before it
                     if self._embedder is None:
                         self._embedder = shared_embedder(self.settings)
+                        self._embedder.start_query_encoder()  # loads its model while the index loads
                 except (ModelMissingError, IndexUnavailable) as exc:
                     raise AssistantUnavailable.from_error(exc) from exc
                 self._retriever = HybridRetriever(index, self._embedder, self.settings, self.catalogue)
@@ -152,6 +153,8 @@ class AssistantService:
 
     def warm_up(self) -> None:
         self._ensure_loaded()
+        assert self._embedder is not None
+        self._embedder.wait_query_encoder()
         # Model, index and libraries leave ~600k long-lived objects; a full collection walks all
         # of them (~0.4 s). Frozen, they are skipped by every later collection. Unfreezing first
         # lets a reload's discarded index be collected instead of staying frozen for good.

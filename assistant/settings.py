@@ -75,6 +75,16 @@ class Settings(BaseSettings):
     # Largest batch per model call: a burst of 20 askers (bench/load.py) is encoded in two calls,
     # and the cap bounds the time one call takes, so the next batch does not wait too long.
     query_batch_size: int = Field(default=16, ge=1, le=128)
+    # Where questions are encoded (assistant/encoder_process.py). "thread": in this process, behind
+    # the batcher. "process": in a child process with its own interpreter, so an encoding does not
+    # wait for the GIL behind the threads that build answers (bench/load.py, docs/benchmarks.md).
+    # "process" (default): 20 users (bench/load.py, service and HTTP API) p95 ~550 ms / max ~0.9 s
+    # instead of ~0.9–1.2 s / 2–5 s; a question alone p95 ~100 ms instead of ~85 ms (one torch
+    # thread). Same vectors, same answers (dev/test evals identical).
+    query_encoder: Literal["thread", "process"] = "process"
+    # Torch threads of the encoder process: the serving process keeps the other core busy. Two
+    # threads: 20 users p95 645 ms / max 1.2 s against 553 ms / 0.8 s with one.
+    query_encoder_threads: int = Field(default=1, ge=1, le=64)
     # Searches whose Python part (BM25, sentence scores, fusion) runs at the same time; the others
     # wait, asleep. Every op of a question encoding needs the GIL back; with twenty busy search
     # threads each op queued behind them and one encoding took seconds (bench/load.py, 20 users).

@@ -43,7 +43,8 @@ def fake_vector(text: str, dimension: int = FAKE_DIMENSION) -> np.ndarray:
 
 class FakeEmbedder:
     """Drop-in for `assistant.embedding.Embedder` (the methods and attribute the code under test
-    uses: `dimension`, `embed_query`, `embed_queries`, `embed_documents`).
+    uses: `dimension`, `embed_query`, `embed_queries`, `embed_documents`, and the encoder-process
+    hooks `start_query_encoder` / `wait_query_encoder`, which have nothing to start here).
     Questions and documents share one vector space, as with the real model's two prompts.
     `calls` counts texts encoded per method, so a test can check the embedder was (not) used."""
 
@@ -55,6 +56,12 @@ class FakeEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([fake_vector(t, self.dimension) for t in texts])
+
+    def start_query_encoder(self) -> None:
+        pass
+
+    def wait_query_encoder(self) -> None:
+        pass
 
     def embed_query(self, text: str) -> np.ndarray:
         self.calls["query"] += 1

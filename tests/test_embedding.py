@@ -134,3 +134,59 @@ def test_bfloat16_passages_stay_close_to_float32(embedder):
     queries = _float32_vectors(embedder)[:3]
     assert (np.argmax(queries @ exact.T, axis=1) == np.argmax(queries @ fast.T, axis=1)).all()
     assert embedder.embed_documents([], precision="bfloat16").shape == (0, embedder.dimension)
+
+
+def test_encoder_process_encodes_like_this_process_and_survives_a_crash(embedder, settings):
+    """The child process (the default question encoder) returns the vectors this process would
+    compute; when the child dies, the next question starts a new one instead of failing."""
+    from assistant.encoder_process import EncoderProcess
+
+    encoder = EncoderProcess(settings, threads=1)
+    try:
+        assert encoder.wait_ready() == embedder.dimension
+        here = np.stack([embedder._encode_query(q) for q in QUESTIONS])
+        there = encoder.encode_many(QUESTIONS)
+        assert there.shape == here.shape and there.dtype == np.float32
+        assert ((here * there).sum(axis=1) >= 0.999).all()
+        first = encoder._proc
+        first.kill()
+        first.wait(10)
+        again = encoder.encode_many(QUESTIONS[:1])
+        assert encoder.restarts == 1 and encoder._proc is not first and encoder._proc.poll() is None
+        assert float(again[0] @ there[0]) >= 0.999
+    finally:
+        encoder.close()
+    assert first.poll() is not None
+
+
+def test_encoder_process_without_model_says_how_to_fetch_it(settings, tmp_path):
+    from assistant.encoder_process import EncoderProcess, EncoderProcessError
+
+    encoder = EncoderProcess(settings.model_copy(update={"model_cache": tmp_path / "kein-modell"}), threads=1)
+    try:
+        with pytest.raises(EncoderProcessError, match="fetch-model"):
+            encoder.wait_ready()
+    finally:
+        encoder.close()
+
+
+def test_shared_embedder_encodes_questions_in_the_child_by_default(embedder):
+    """The default: questions go to the encoder process (bench/load.py, docs/benchmarks.md)."""
+    assert embedder.encoder_process is not None
+    embedder.embed_query("Wer hat die Studie herausgegeben? (Prozess-Test)")
+    assert embedder.encoder_process._proc is not None and embedder.encoder_process._proc.poll() is None
+
+
+def test_a_build_embeds_passages_here_without_starting_the_encoder_process(settings):
+    """An index build needs only this process's model: the first call on a fresh embedder is a
+    passage embedding, and no encoder process is started for it."""
+    from assistant.embedding import Embedder
+
+    fresh = Embedder(settings)
+    try:
+        vectors = fresh.embed_documents(["Offene Schnittstellen erleichtern die Übertragung."])
+        assert vectors.shape == (1, fresh.dimension) and np.isclose(np.linalg.norm(vectors[0]), 1.0, atol=1e-5)
+        assert fresh.encoder_process is not None and fresh.encoder_process._proc is None
+    finally:
+        if fresh.encoder_process is not None:
+            fresh.encoder_process.close()
