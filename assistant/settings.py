@@ -246,6 +246,10 @@ class Settings(BaseSettings):
     # Definition: the sentence after the defining one joins it when it names the term too. Off = the
     # defining sentence alone unless the budget is met otherwise. Stop 21 (docs/benchmarks.md).
     define_follow_term: bool = True
+    # A question for the criteria of one good practice ("Zu welchem Kriterium gehört das
+    # Masterportal?", "Which criterion is it an example of?") is answered by its catalogue line with
+    # the linked criteria (or "none"), instead of an example or a list of all criteria (stop 27).
+    define_example_criteria: bool = True
     # An explanation about exactly one operator type (and nothing else named) opens with that
     # operator's row of Abbildung 3. Stop 21 (docs/benchmarks.md).
     explain_operator_row_first: bool = True

@@ -643,3 +643,29 @@ def test_whether_two_phases_follow_each_other_is_answered_by_the_sentence_that_s
     answer = service.ask(question)
     assert not answer.abstained, answer.answer
     assert "parallel verlaufen" in body(answer).split("\n\n")[0], answer.answer
+
+
+def _good_practice(name: str) -> dict:
+    return next(g for g in CATALOGUE["good_practices"] if g["name"] == name)
+
+
+def test_the_criterion_of_a_good_practice_is_stated_from_its_catalogue_link(service):
+    """'Zu welchem Kriterium gehört …?' and 'Which criterion is it an example of?' name the linked
+    criteria in the first paragraph (or say there are none); they do not list every criterion."""
+    names = {c["id"]: c["name"] for c in CRITERIA}
+    linked = _good_practice("Masterportal")["criteria"]
+    assert linked  # read from the catalogue
+    first = body(service.ask("Zu welchem Kriterium gehört das Masterportal?")).split("\n\n")[0]
+    assert all(cid in first and names[cid] in first for cid in linked), first
+
+    conversation = Conversation()
+    service.ask("Was ist Masterportal?", conversation=conversation)
+    follow = body(service.ask("Welches Kriterium zeigt das Beispiel?", conversation=conversation)).split("\n\n")[0]
+    assert all(cid in follow for cid in linked), follow
+
+    assert not _good_practice("kulturis").get("criteria")  # the catalogue links it to none
+    conversation = Conversation()
+    service.ask("Tell me about kulturis.", conversation=conversation)
+    answer = service.ask("Which criterion is it an example of?", conversation=conversation)
+    text = body(answer)
+    assert "linked to no criterion" in text.split("\n\n")[1] and "K01" not in text, answer.answer

@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from assistant.answer.define import compare, define, is_attribute_question
+from assistant.answer.define import asks_linked_criteria, compare, define, is_attribute_question
 from assistant.answer.draft import AnswerContext, Draft, criteria_line, phase_line
 from assistant.answer.example import example
 from assistant.answer.explain import explain, phase_overview
@@ -126,6 +126,8 @@ class AnswerEngine:
         composer = COMPOSERS[frame.operation]
         if (not frame.cued or frame.operation in (Operation.LIST, Operation.EXPLAIN, Operation.PHASE)) and is_attribute_question(ctx):
             composer = define  # "Zu welchem Treiber gehört „Ausschüsse …“?": that entry's catalogue facts
+        elif asks_linked_criteria(ctx):
+            composer = define  # "Welches Kriterium zeigt das Beispiel?": the good practice's catalogue links
         draft = composer(ctx)
         if draft is None or draft.empty:
             draft = explain(ctx)

@@ -112,6 +112,12 @@ def entry_line(ctx: AnswerContext, draft: Draft, entry_id: str, brief: bool = Fa
             facts.append(f"{labels['criteria']}: " + ", ".join(f"{c.name} ({c.id})" for c in criteria))
     elif entry.kind == "good_practice":
         facts += [x for x in (entry.place, ctx.catalogue.phase_label(entry.phase)) if x]
+        if asks_linked_criteria(ctx):
+            linked = [c for c in (ctx.catalogue.get(i) for i in entry.criteria) if c is not None]
+            facts.append(
+                f"{labels['example_of']}: " + "; ".join(f"„{c.name}“ ({c.id}, {', '.join(c.phases)})" for c in linked)
+                if linked else labels["example_of_none"]
+            )
     summary = f" {entry.summary}" if entry.summary else ""
     draft.focus.setdefault(SLOT_OF_KIND[entry.kind], []).append(entry.id)
     head = f"„{entry.display_name}“ ({entry.id}" + (f"; {'; '.join(facts)}" if facts else "") + ")"
@@ -203,6 +209,18 @@ ATTRIBUTE = re.compile(
 )
 # "Wann sollte man ein MVP entwickeln?": a criterion's "when" is its phase
 _WHEN = re.compile(r"\b(wann|when)\b", re.I)
+
+
+def asks_linked_criteria(ctx: AnswerContext) -> bool:
+    """"Zu welchem Kriterium gehört das Masterportal?", "Which criterion is it an example of?": one
+    good practice (named or carried over), and the question asks for criteria, not a list filter."""
+    f = ctx.frame
+    return (
+        ctx.settings.define_example_criteria
+        and len(f.good_practices) == 1
+        and not (f.criteria or f.drivers or f.mechanisms or f.milestone is not None)
+        and bool(_KIND_WORDS["criterion"].search(ctx.question))
+    )
 
 
 def is_attribute_question(ctx: AnswerContext) -> bool:

@@ -32,6 +32,8 @@ LABELS: dict[str, dict[str, str]] = {
         "milestones_among": "Als Meilensteine markiert der Katalog davon: {ids}.",
         "sub_drivers": "Sub-Driver",
         "sub_drivers_none": "Sub-Driver: im Katalog keine genannt",
+        "example_of": "Beispiel für",
+        "example_of_none": "im Katalog keinem Kriterium zugeordnet",
         # lists and counts
         "criteria_in": "Im Katalog sind {what} {n} Kriterien benannt",
         "criteria_about": "Im Katalog sind {what} {n} Kriterien zum Thema „{topic}“ benannt",
@@ -112,6 +114,8 @@ LABELS: dict[str, dict[str, str]] = {
         "milestones_among": "Of these, the catalogue marks as milestones (Meilensteine): {ids}.",
         "sub_drivers": "sub-drivers",
         "sub_drivers_none": "sub-drivers: none named in the catalogue",
+        "example_of": "example of",
+        "example_of_none": "linked to no criterion in the catalogue",
         "criteria_in": "The catalogue names {n} criteria {what}",
         "criteria_about": "The catalogue names {n} criteria {what} on “{topic}”",
         "which_one": "The closest match",

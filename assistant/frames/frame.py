@@ -357,7 +357,11 @@ _FOLLOW_UP_START = re.compile(
     r"was bedeutet das|gibt es dafur|gibt es dazu|gibt es hierzu|and|what about|how about|and what|and how|"
     r"which of (these|them|those)|how many of)\b"
 )
-_POINTER = re.compile(r"\b(dafur|dazu|hierzu|davon|damit|dabei|darin|daruber|daran|darum|darauf|dagegen|dies|diese[rsmn]?|it|this|these|those|them|that)\b")
+_POINTER = re.compile(
+    r"\b(dafur|dazu|hierzu|davon|damit|dabei|darin|daruber|daran|darum|darauf|dagegen|dies|diese[rsmn]?|it|this|these|those|them|that)\b"
+    # "Welches Kriterium zeigt das Beispiel?": the example the conversation is about
+    r"|\b(das|dem|des) beispiels?\b|\bthe example\b"
+)
 # "da"/"dort" inside a question ("Wer muss da mitmachen?") point back; at the start "Da …" is "since".
 _THERE = re.compile(r"(?<!^)\b(da|dort|dorthin)\b")
 # A demonstrative "die"/"der"/"den"/"dem" with no noun after it ("Wer hat die entwickelt?", "Worin
