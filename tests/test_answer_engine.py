@@ -669,3 +669,12 @@ def test_the_criterion_of_a_good_practice_is_stated_from_its_catalogue_link(serv
     answer = service.ask("Which criterion is it an example of?", conversation=conversation)
     text = body(answer)
     assert "linked to no criterion" in text.split("\n\n")[1] and "K01" not in text, answer.answer
+
+
+def test_an_english_order_question_names_both_kinds_of_scaling_and_gets_the_order_sentence(service):
+    """'vertical and horizontal scaling' names P4 and P5 (as 'vertikale und horizontale' does), so
+    the comparison opens with the dossier's sentence on their order."""
+    answer = service.ask("Do vertical and horizontal scaling have to happen one after the other?")
+    assert answer.frame is not None and {"P4", "P5"} <= set(answer.frame.phases), answer.frame
+    paragraphs = body(answer).split("\n\n")
+    assert "parallel verlaufen" in " ".join(paragraphs[:2]), answer.answer
