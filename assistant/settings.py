@@ -243,6 +243,9 @@ class Settings(BaseSettings):
     # way. Stop 21, from reading own questions (docs/benchmarks.md).
     list_filter_nouns_only: bool = True
     list_filter_criteria: bool = True
+    # ... and by the topical glossary terms the question names ("Welches Kriterium betrifft offene
+    # Schnittstellen?" listed all 48 criteria: "Schnittstellen" is a term, so no topic word). Stop 27.
+    list_filter_terms: bool = True
     # Definition: the sentence after the defining one joins it when it names the term too. Off = the
     # defining sentence alone unless the budget is met otherwise. Stop 21 (docs/benchmarks.md).
     define_follow_term: bool = True

@@ -678,3 +678,13 @@ def test_an_english_order_question_names_both_kinds_of_scaling_and_gets_the_orde
     assert answer.frame is not None and {"P4", "P5"} <= set(answer.frame.phases), answer.frame
     paragraphs = body(answer).split("\n\n")
     assert "parallel verlaufen" in " ".join(paragraphs[:2]), answer.answer
+
+
+def test_a_criteria_list_narrowed_by_a_glossary_term_shows_the_matching_criteria(service):
+    """'Schnittstellen' is a glossary term, not a free topic word; the list is still narrowed to the
+    criteria whose catalogue name or summary speaks of interfaces, not all of them."""
+    expected = {c["id"] for c in CRITERIA if re.search(r"schnittstelle", f"{c['name']} {c.get('summary', '')}", re.I)}
+    assert 0 < len(expected) < len(CRITERIA) // 2  # read from the catalogue
+    text = body(service.ask("Welches Kriterium betrifft offene Schnittstellen?"))
+    listed = set(re.findall(r"\((K\d\d)[,)]", text))
+    assert listed == expected, text

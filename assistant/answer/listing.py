@@ -225,6 +225,37 @@ def _phases_list(ctx: AnswerContext) -> Draft:
     return draft
 
 
+# Glossary terms that say what kind of entry is listed, or name a phase or the roadmap itself
+# (the frame's phase filter already covers those): they narrow no list.
+_NOT_TOPICS = frozenset({
+    "Erfolgskriterien", "Phasen", "Skalierungstreiber", "Fördermechanismen", "Digitale Roadmap",
+    "Transfer / horizontale Skalierung", "Verfestigung / vertikale Skalierung",
+})
+
+
+def _term_surfaces(ctx: AnswerContext) -> dict[str, str]:
+    """Folded surface forms (≥ 5 letters) of the topical glossary terms the question itself names
+    ("Welches Kriterium betrifft offene Schnittstellen?" → schnittstelle, schnittstellen, …), each
+    mapped to its term; not for terms a follow-up carried over."""
+    f = ctx.frame
+    if not ctx.settings.list_filter_terms or "terms" in f.inherited:
+        return {}
+    # a term named by the words of a phase or of what is listed ("pilot" in "the pilot phase",
+    # "Kriterium") is no topic
+    linked = ctx.lexicon.link(ctx.question)
+    taken = {i for link in linked.links if link.type in ("phase", "target") for i in range(link.start, link.end)}
+    own = {link.key for link in linked.links if link.type == "term" and not taken & set(range(link.start, link.end))}
+    out: dict[str, str] = {}
+    for term in f.terms:
+        if term in _NOT_TOPICS or term not in own:
+            continue
+        for surface in ctx.lexicon.surfaces("term", term):
+            folded = fold_text(surface)
+            if len(folded) >= 5:
+                out[folded] = term
+    return out
+
+
 def matching_entries(ctx: AnswerContext, entries: list) -> tuple[list, str]:
     """The entries of a list the question narrows it to ("Welcher davon betrifft das Team?"): those
     whose name, summary or sub-drivers use one of its topic words, when that is at most half of
@@ -247,23 +278,27 @@ def matching_entries(ctx: AnswerContext, entries: list) -> tuple[list, str]:
     if f.lang == "en":
         heads |= {fold_text(g): w for w in words for pattern, german in english_terms() if pattern.fullmatch(w) for g in german.split()}
     heads = {h: w for h, w in heads.items() if len(h) >= 5}
-    if not wanted and not heads:
+    surfaces = _term_surfaces(ctx)
+    if not wanted and not heads and not surfaces:
         return entries, ""
-    hits, used = [], set()
+    hits, used, terms_used = [], set(), set()
     for entry in entries:
         text = " ".join([entry.name or "", entry.summary or "", getattr(entry, "place", None) or "", *getattr(entry, "sub_drivers", ())])
         common = set(wanted) & set(content_stems(text))
         words_of = set(tokens(text))
         common |= {stem(h) for h in heads if any(t.startswith(h) and len(t) >= len(h) + 3 for t in words_of) or h in words_of}
-        if common:
+        folded_text = fold_text(text)
+        named = {term for surface, term in surfaces.items() if re.search(rf"(?<!\w){re.escape(surface)}", folded_text)}
+        if common or named:
             hits.append(entry)
             used |= common
+            terms_used |= named
     if not hits or len(hits) * 2 > len(entries):
         return entries, ""
     asked = {**{stem(h): w for h, w in heads.items()}, **wanted}
     folded = {asked[s] for s in used}
     shown = [w for w in re.findall(r"[\wÄÖÜäöüß-]+", ctx.question) if fold_text(w) in folded]
-    return hits, ", ".join(dict.fromkeys(shown)) or ", ".join(sorted(folded))
+    return hits, ", ".join(dict.fromkeys(shown + sorted(terms_used - set(shown)))) or ", ".join(sorted(folded))
 
 
 def _head(ctx: AnswerContext, head: str, topic: str) -> str:
