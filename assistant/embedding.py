@@ -334,10 +334,11 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
-        """Length of every vector: from the model here, or from the encoder process if this
-        process has not loaded the model."""
-        if self._model is None and self.encoder_process is not None:
-            return self.encoder_process.wait_ready()
+        """Length of every vector: from a running encoder process if this process has not loaded
+        the model, else from the model here (an index build asks first; it must not start the
+        encoder process only to learn a number)."""
+        if self._model is None and self.encoder_process is not None and self.encoder_process.dimension:
+            return self.encoder_process.dimension
         model = self.model
         get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(get_dim() or 0)

@@ -184,8 +184,9 @@ def test_a_build_embeds_passages_here_without_starting_the_encoder_process(setti
 
     fresh = Embedder(settings)
     try:
+        dimension = fresh.dimension  # what build_index asks first
         vectors = fresh.embed_documents(["Offene Schnittstellen erleichtern die Übertragung."])
-        assert vectors.shape == (1, fresh.dimension) and np.isclose(np.linalg.norm(vectors[0]), 1.0, atol=1e-5)
+        assert vectors.shape == (1, dimension) and np.isclose(np.linalg.norm(vectors[0]), 1.0, atol=1e-5)
         assert fresh.encoder_process is not None and fresh.encoder_process._proc is None
     finally:
         if fresh.encoder_process is not None:
