@@ -688,3 +688,15 @@ def test_a_criteria_list_narrowed_by_a_glossary_term_shows_the_matching_criteria
     text = body(service.ask("Welches Kriterium betrifft offene Schnittstellen?"))
     listed = set(re.findall(r"\((K\d\d)[,)]", text))
     assert listed == expected, text
+
+
+def test_an_example_request_that_only_says_where_from_continues_the_topic(service):
+    """'Kennst du ein Beispiel aus einer Stadt?' after the Proof of Concept asks for an example of it,
+    not for any example that mentions a city."""
+    conversation = Conversation()
+    service.ask("Was ist ein Proof of Concept?", conversation=conversation)
+    answer = service.ask("Kennst du ein Beispiel aus einer Stadt?", conversation=conversation)
+    assert answer.frame is not None and answer.frame.follow_up and "K06" in answer.frame.criteria, answer.frame
+    first = body(answer).split("\n\n")[0]
+    p1 = {g["name"] for g in CATALOGUE["good_practices"] if g.get("phase") == "P1"}
+    assert any(name in first for name in p1), first

@@ -440,6 +440,15 @@ def ordinal_reference(question: str) -> int | None:
     return int(m.group(2)) if m else None
 
 
+# Words of an example request that say where or how real the example should be, not what it is
+# about ("Kennst du ein Beispiel aus einer Stadt?", "Is there a real example from a town?").
+_EXAMPLE_SETTING = frozenset(
+    """stadt stadte kommune kommunen gemeinde gemeinden region regionen deutschland praxis echtes echte echten
+    konkretes konkrete konkreten kennst kennt kennen kenne nennen nenne city cities town towns municipality
+    municipalities region germany real concrete practice know""".split()
+)
+
+
 def is_follow_up(question: str, frame: Frame, previous: Frame | None) -> bool:
     """Elliptical questions only: a follow-up marker at the start, a short question that points
     back, or a question with no topic and no entity of its own ("Gibt es ein Beispiel?")."""
@@ -451,6 +460,8 @@ def is_follow_up(question: str, frame: Frame, previous: Frame | None) -> bool:
     words = tokens(question)
     if not frame.topic and frame.entity_count == 0:
         return True
+    if frame.operation == Operation.EXAMPLE and frame.entity_count == 0 and all(t in _EXAMPLE_SETTING for t in frame.topic):
+        return True  # "Kennst du ein Beispiel aus einer Stadt?": an example of what was just discussed
     if (not frame.topic or points_back(question) or ordinal_reference(question)) and _ONE_ATTRIBUTE.match(folded) and not (
         frame.criteria or frame.good_practices or frame.mechanisms or frame.drivers or frame.phases
     ):
