@@ -11,7 +11,7 @@ from assistant.answer.draft import AnswerContext, Draft
 from assistant.domain import SLOT_OF_KIND
 from assistant.answer.findings import asked_key_finding
 from assistant.answer.extract import REFERRING, Scored, quotable_chunk, quotable_sentence, render, score_sentences, sentences_of, window
-from assistant.frames.lexicon import CONTEXT_WORDS, context_only, fold_text, tokens
+from assistant.frames.lexicon import CONTEXT_WORDS, KIND_TERMS, context_only, fold_text, tokens
 from assistant.frames.operations import last_clause
 from assistant.schema import Chunk, Passage
 
@@ -178,10 +178,9 @@ def _subject(ctx: AnswerContext) -> tuple[str | None, str | None]:
     entry = next(iter(f.criteria or f.good_practices or f.drivers or f.mechanisms), None)
     if entry is None and f.phases and not f.terms:
         entry = f.phases[0]
-    generic = {"Skalierungstreiber", "Erfolgskriterien", "Phasen", "Fördermechanismen"}
     # the topic words of the question itself, not of a preamble ("Ich bin neu hier – was sind …?")
     asked = set(tokens(last_clause(fold_text(ctx.question))))
-    plain = ctx.settings.define_plain_terms and any(t in generic for t in f.terms) and len([t for t in f.topic if t in asked]) <= 1
+    plain = ctx.settings.define_plain_terms and any(t in KIND_TERMS for t in f.terms) and len([t for t in f.topic if t in asked]) <= 1
     if entry is None and not plain:
         # (not for "Was sind Fördermechanismen?": that asks for the term, not one mechanism)
         for p in ctx.passages[:3]:
@@ -189,7 +188,7 @@ def _subject(ctx: AnswerContext) -> tuple[str | None, str | None]:
             if p.chunk.source == "catalogue" and kind_words and kind_words.search(ctx.question):
                 entry = p.chunk.ref_id
                 break
-    terms = [t for t in f.terms if not (entry and t in generic)]  # "der Treiber X": X, not the word "Treiber"
+    terms = [t for t in f.terms if not (entry and t in KIND_TERMS)]  # "der Treiber X": X, not the word "Treiber"
     if entry and "terms" in f.inherited:
         terms = []  # "Was bedeutet der genauer?" after a list of one: that entry, not an earlier term
     if ctx.settings.define_plain_terms:

@@ -20,7 +20,7 @@ from assistant.answer.findings import asked_key_finding, key_finding_sections, n
 from assistant.catalogue import CatalogueEntry, Criterion
 from assistant.domain import CONTINUOUS_PHASE, DEVELOPMENT_PHASES, Operation
 from assistant.frames import Target, fold_text, tokens
-from assistant.frames.lexicon import CONTEXT_WORDS, STOPWORDS, capitalised_words, content_stems, stem
+from assistant.frames.lexicon import CONTEXT_WORDS, KIND_TERMS, STOPWORDS, capitalised_words, content_stems, stem
 from assistant.retrieval.query import english_terms
 from assistant.schema import Chunk
 
@@ -227,10 +227,7 @@ def _phases_list(ctx: AnswerContext) -> Draft:
 
 # Glossary terms that say what kind of entry is listed, or name a phase or the roadmap itself
 # (the frame's phase filter already covers those): they narrow no list.
-_NOT_TOPICS = frozenset({
-    "Erfolgskriterien", "Phasen", "Skalierungstreiber", "Fördermechanismen", "Digitale Roadmap",
-    "Transfer / horizontale Skalierung", "Verfestigung / vertikale Skalierung",
-})
+_NOT_TOPICS = KIND_TERMS | {"Digitale Roadmap", "Transfer / horizontale Skalierung", "Verfestigung / vertikale Skalierung"}
 
 
 def _term_surfaces(ctx: AnswerContext) -> dict[str, str]:

@@ -54,6 +54,9 @@ FUZZY_MAX_EXTRA_WORDS = 3
 # Words that say where the user looks, not what is asked ("laut Roadmap", "der im Katalog erfassten
 # Kriterien"): never the defined term (answer/define.py), never what is counted (answer/listing.py).
 CONTEXT_WORDS = frozenset({"roadmap", "studie", "dossier", "katalog", "kriterienkatalog", "tool", "study", "catalogue"})
+# Glossary terms (keys of data/lexicon.yaml) that name a kind of catalogue entry: "der Treiber X" is
+# about X, not the word "Treiber" (answer/define.py); they narrow no list (answer/listing.py).
+KIND_TERMS = frozenset({"Skalierungstreiber", "Erfolgskriterien", "Phasen", "Fördermechanismen"})
 
 
 def context_only(question: str, term: str) -> bool:
