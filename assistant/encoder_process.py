@@ -97,14 +97,17 @@ class EncoderProcess:
         config = self._settings.model_dump(mode="json", include=_FORWARDED, exclude_none=True)
         _send_json(proc.stdin, {"settings": config, "threads": self._threads})
         self._proc = proc
-        self.dimension = 0
 
-    def _await_ready(self) -> None:
-        assert self._proc is not None
-        rows, dimension = self._read_header()
-        if rows != _READY:
-            raise EncoderProcessError("Der Kodierprozess hat sich nicht bereit gemeldet.")
-        self.dimension = dimension
+    def _ready(self) -> int:
+        """(Lock held.) Start the child if needed and wait for its `ready`; the vector dimension."""
+        if self._proc is None:
+            self._start()
+        if not self.dimension:
+            rows, dimension = self._read_header()
+            if rows != _READY:
+                raise EncoderProcessError("Der Kodierprozess hat sich nicht bereit gemeldet.")
+            self.dimension = dimension
+        return self.dimension
 
     def _read_header(self) -> tuple[int, int]:
         assert self._proc is not None and self._proc.stdout is not None
@@ -124,11 +127,7 @@ class EncoderProcess:
         """Start the child if needed and block until it has loaded the model; returns the vector
         dimension."""
         with self._lock:
-            if self._proc is None:
-                self._start()
-            if not self.dimension:
-                self._await_ready()
-            return self.dimension
+            return self._ready()
 
     def encode_many(self, texts: list[str]) -> np.ndarray:
         with self._lock:
@@ -145,10 +144,7 @@ class EncoderProcess:
                 raise EncoderProcessError(f"Der Kodierprozess ist auch nach einem Neustart ausgefallen: {exc}") from exc
 
     def _request(self, texts: list[str]) -> np.ndarray:
-        if self._proc is None:
-            self._start()
-        if not self.dimension:
-            self._await_ready()
+        self._ready()
         assert self._proc is not None and self._proc.stdin is not None and self._proc.stdout is not None
         _send_json(self._proc.stdin, list(texts))
         rows, dimension = self._read_header()
