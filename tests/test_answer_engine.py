@@ -700,3 +700,35 @@ def test_an_example_request_that_only_says_where_from_continues_the_topic(servic
     first = body(answer).split("\n\n")[0]
     p1 = {g["name"] for g in CATALOGUE["good_practices"] if g.get("phase") == "P1"}
     assert any(name in first for name in p1), first
+
+
+def test_a_how_to_question_a_criterion_answers_is_not_refused(service):
+    """'Wie motiviere ich mein Team über Jahre?' uses none of the study's words, but the catalogue's
+    criteria on team motivation match it well: in scope (settings.refuse_how_to_criterion_min)."""
+    answer = service.ask("Wie motiviere ich mein Team über Jahre?")
+    assert not answer.abstained and "motiv" in body(answer).lower(), answer.answer
+
+
+def test_an_out_of_scope_how_to_question_is_still_refused(service):
+    answer = service.ask("Wie organisiere ich ein Team-Event für die Digitalabteilung?")
+    assert answer.abstained, answer.answer
+
+
+def test_english_follow_ups_without_a_noun_continue_the_conversation(service):
+    """'And when?' after the publisher and 'Got an example?' after a definition are bare follow-ups
+    ('when', 'got' carry no topic), not new questions judged by their own words."""
+    conversation = Conversation()
+    service.ask("Who is the publisher of the roadmap study?", conversation=conversation)
+    answer = service.ask("And when?", conversation=conversation)
+    assert not answer.abstained and "2024" in body(answer), answer.answer
+    conversation = Conversation()
+    service.ask("Was ist ein Proof of Concept?", conversation=conversation)
+    answer = service.ask("Got an example?", conversation=conversation)
+    assert not answer.abstained and answer.frame.operation == "example", answer.answer
+
+
+def test_whether_the_listed_phases_must_follow_each_other_is_answered(service):
+    conversation = Conversation()
+    service.ask("Welche Phasen gibt es?", conversation=conversation)
+    answer = service.ask("Müssen die unbedingt nacheinander ablaufen?", conversation=conversation)
+    assert not answer.abstained and "parallel" in body(answer), answer.answer

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
-
+from assistant.answer.criteria_match import criterion_scores
 from assistant.answer.define import asks_order, compare, entry_line, operator_row
 from assistant.answer.draft import AnswerContext, Draft
 from assistant.domain import DEVELOPMENT_PHASES
 from assistant.answer.extract import Scored, extract, quotable_chunk, render, sentences_of, window, with_top_passage
 from assistant.answer.findings import asked_key_finding, key_finding_lead, key_finding_sections
 from assistant.answer.stored import positions
-from assistant.frames.frame import TRANSITION
+from assistant.frames.frame import TRANSITION, asks_how_to
 from assistant.frames.lexicon import fold_text
-from assistant.retrieval.rankers import BestCosine
 from assistant.schema import Passage
 
 
@@ -98,33 +96,33 @@ def _criterion_lead(ctx: AnswerContext, pool: list[Passage]) -> tuple[str, bool]
 
 
 def _matching_criterion(ctx: AnswerContext) -> str | None:
-    """The criterion an explanation that names no catalogue entry is clearly about: the best by
-    passage cosine plus best stored-question cosine, far enough ahead of the next."""
-    margin = ctx.settings.explain_criterion_match_margin
+    """The criterion an explanation that names no catalogue entry is clearly about (criteria_match):
+    the best, at least `explain_criterion_match_min` and ahead of the next by
+    `explain_criterion_match_margin`; for a how-to question (frames.frame.HOW_TO) the bars
+    `explain_how_to_criterion_min` / `..._margin` apply instead."""
+    s = ctx.settings
+    ranked = _criterion_ranking(ctx)
+    if len(ranked) < 2:
+        return None
+    (first, top), (_, runner_up) = ranked[0], ranked[1]
+    bars = [(s.explain_criterion_match_min, s.explain_criterion_match_margin)]
+    if asks_how_to(ctx.question):
+        bars.append((s.explain_how_to_criterion_min, s.explain_how_to_criterion_margin))
+    if any(margin is not None and top >= low and top - runner_up >= margin for low, margin in bars):
+        return first
+    return None
+
+
+def _criterion_ranking(ctx: AnswerContext) -> list[tuple[str, float]]:
+    """All criteria, best match first, for a question that names no catalogue entry (nor, unless
+    `explain_criterion_match_named` allows it for a how-to question, a phase or operator type)."""
     f = ctx.frame
-    if margin is None or f.follow_up or f.criteria or f.good_practices or f.drivers or f.phases or f.operator_types:
-        return None
-    ids, chunk_ids, passages, questions = ctx.index.derive("criterion_vectors", _criterion_vectors)
-    if len(ids) < 2:
-        return None
-    best_question = questions.best(ctx.vector)
-    scores = passages @ ctx.vector + np.array([max(0.0, best_question.get(cid, 0.0)) for cid in chunk_ids], dtype=np.float32)
-    first, second = np.argsort(-scores)[:2]
-    if scores[first] < ctx.settings.explain_criterion_match_min or scores[first] - scores[second] < margin:
-        return None
-    return ids[int(first)]
-
-
-def _criterion_vectors(index) -> tuple[list[str], list[str], np.ndarray, BestCosine]:
-    """The catalogue criteria's entry ids and chunk ids, their passage vectors, and their stored
-    questions (best cosine per criterion)."""
-    chunks = [c for cid in index.order if (c := index.chunks[cid]).source == "catalogue" and c.kind == "criterion"
-              and c.ref_id and cid in index.vectors]
-    wanted = {c.id for c in chunks}
-    owners, vectors = index.passage_questions
-    rows = [i for i, owner in enumerate(owners) if owner in wanted]
-    passages = np.stack([index.vectors[c.id] for c in chunks]) if chunks else np.zeros((0, 1), dtype=np.float32)
-    return [c.ref_id for c in chunks], [c.id for c in chunks], passages, BestCosine([owners[i] for i in rows], vectors[rows])
+    named = f.phases or f.operator_types
+    if f.follow_up or f.criteria or f.good_practices or f.drivers:
+        return []
+    if named and not (ctx.settings.explain_criterion_match_named and asks_how_to(ctx.question)):
+        return []
+    return criterion_scores(ctx.index, ctx.vector)
 
 
 def explain(ctx: AnswerContext) -> Draft | None:
@@ -170,12 +168,11 @@ def explain(ctx: AnswerContext) -> Draft | None:
     elif (lead := _criterion_lead(ctx, pool)) is not None:
         criterion, matched = lead
         # a criterion found by matching (not ranked first by retrieval) leads briefly (name, phase,
-        # summary) and leaves the dossier extract its full length
+        # summary); the dossier extract gets the words the lead leaves
         line = entry_line(ctx, draft, criterion, brief=matched)
         if line:
             draft.add(line)
-            if not matched:
-                max_words = max(40, max_words - len(line.split()))
+            max_words = max(40, max_words - len(line.split()))
     stored = stored_extract(ctx, among)
     parts = with_top_passage(ctx, pool, stored, max_words) if stored else extract(ctx, pool, max_words=max_words)
     if parts:

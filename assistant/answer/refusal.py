@@ -22,10 +22,11 @@ from typing import Callable
 
 import numpy as np
 
+from assistant.answer.criteria_match import criterion_scores
 from assistant.answer.texts import refusal_text
 from assistant.domain import Operation
 from assistant.frames import Frame, points_back
-from assistant.frames.frame import ordinal_reference
+from assistant.frames.frame import asks_how_to, ordinal_reference
 from assistant.frames.lexicon import capitalised_words, fold_text, stem, tokens
 from assistant.retrieval.query import english_terms, everyday_terms
 from assistant.schema import Answer, Passage
@@ -277,6 +278,10 @@ def sources_silent(
         return False  # "the third option — …?": about an entry the last answer listed
     if settings.follow_up_pointer_in_scope and frame.follow_up and frame.entity_count and _asks_only_about_it(question, frame.lang):
         return False  # "Wer hat die entwickelt?", "Wo finde ich sie?": about what the last answer named
+    if settings.refuse_how_to_criterion_min is not None and asks_how_to(question):
+        ranked = criterion_scores(index, vector)
+        if ranked and ranked[0][1] >= settings.refuse_how_to_criterion_min:
+            return False  # "Worauf sollte ich bei der Ausschreibung achten?": a criterion is the advice
     score = coverage_score(vector, passages, index)
     threshold = settings.refuse_below_linked if frame.entity_count else settings.refuse_below
     topic = frame.own_topic if frame.follow_up else frame.topic

@@ -275,6 +275,20 @@ TRANSITION = re.compile(
     r"ubergang|uberfuhr|uberleit|\b(wechsel|schritt|sprung)\w* (vom|von der|in den|in die|zur|zum)\b|\b(vom|von der|aus dem|aus der)\b.{0,40}\b(in|zu|zur|zum|hin zu)\b|"
     r"\btransition|\bmov(e|ing) (from|on|into)|\bfrom\b.{0,40}\b(to|into)\b"
 )
+# Asking what to do ("Wie kriegen wir …?", "Worauf sollte ich achten?", "Was müssen wir klären?",
+# "How do we …?", "What should we prepare?"), anywhere in the (folded) question.
+HOW_TO = re.compile(
+    r"\bwoher\b|\b(wie|worauf|woran|womit|was)\s+(\w+\s+)?(wir|ich|man|eine kommune|die kommune|kommunen|unsere? \w+)\b|"
+    r"\bhow (do|can|should|could|would|to)\b|\bwhat (should|can|must|do) (we|i|a city|a town|a municipality|municipalities)\b|"
+    r"\bwhat (kind of|sort of) \w+ (should|do|can)\b"
+)
+
+
+def asks_how_to(question: str) -> bool:
+    """Does the question ask what to do (HOW_TO)?"""
+    return bool(HOW_TO.search(fold_text(question)))
+
+
 # A question opening with its verb asks yes or no ("Geht das …?", "Does that …?").
 _YES_NO = re.compile(
     r"^(und |and |aber |but |also |so )?(does|do|did|is|are|can|could|would|will|should|geht|funktioniert|klappt|ist|sind|"
@@ -367,7 +381,7 @@ _THERE = re.compile(r"(?<!^)\b(da|dort|dorthin)\b")
 # A demonstrative "die"/"der"/"den"/"dem" with no noun after it ("Wer hat die entwickelt?", "Worin
 # unterscheiden sich die beiden?"): only lower-case words follow it up to the question's end.
 # A superlative after it is a noun left out, not a pointer ("Welche Phase ist … die wichtigste?").
-_DEMONSTRATIVE = re.compile(r"(?<!^)\b(die|der|den|dem|denen)(?!\s+\w+(ste|sten|ster)\b)(\s+[a-zäöüß][\w-]*){0,2}\s*[?.!]*\s*$")
+_DEMONSTRATIVE = re.compile(r"(?<!^)\b(die|der|den|dem|denen)(?!\s+\w+(ste|sten|ster)\b)(\s+[a-zäöüß][\w-]*){0,3}\s*[?.!]*\s*$")
 # "das"/"es" point back only when they stand alone ("Was heißt das?"), not as an article ("das Glossar").
 _PRONOUN = re.compile(r"(?i:\b(das|es)\b)(?!\s+[A-ZÄÖÜ])")
 # Lower-case "sie"/"ihn"/"ihm"/"ihnen" inside a question point back ("Wer hat sie entwickelt?"); not

@@ -230,3 +230,20 @@ def test_asking_for_the_kinds_lists_what_the_previous_turn_named(parser):
     # a term that is no list of the catalogue keeps the previous operation (its definition names the kinds)
     scaling = parser.parse("Was versteht die Studie unter Skalierung?", None)
     assert kinds.follow(scaling).operation == scaling.operation
+
+
+def test_questions_asking_what_to_do_are_recognised():
+    from assistant.frames.frame import asks_how_to
+
+    assert asks_how_to("Unsere Förderung läuft aus. Wie kriegen wir die Lösung danach finanziert?")
+    assert asks_how_to("Worauf sollte ich bei der Ausschreibung achten?")
+    assert asks_how_to("Woher kann das Geld für den Regelbetrieb kommen?")
+    assert asks_how_to("What should we prepare for the council?") and asks_how_to("How do we find partners?")
+    assert not asks_how_to("Was ist ein Minimum Viable Product?")
+    assert not asks_how_to("Wie viele Kriterien hat die Pilotphase?")
+    assert not asks_how_to("Can a city simply copy how start-ups scale?")
+
+
+def test_a_demonstrative_with_three_words_after_it_points_back():
+    assert points_back("Müssen die unbedingt nacheinander ablaufen?")
+    assert not points_back("Welche Phase ist die wichtigste?")
