@@ -509,10 +509,14 @@ def test_onboarding_says_what_the_roadmap_is_and_who_published_it(service):
         "Wie viele Einwohner hat Münster?",
         "Auf welchem Platz steht Hamburg in Smart-City-Rankings?",
         "Welche Förderprogramme startet der Bund 2031?",
+        "Bis wann müssen Modellprojekte Smart Cities ihre Fördermittel für die Pilotphase abrufen?",
+        "Bis wann muss der Antrag für die Förderung des Transfers gestellt sein?",
+        "Ab welchem Auftragswert muss eine Stadt IT-Leistungen EU-weit ausschreiben?",
     ],
 )
 def test_a_fact_no_source_states_is_not_answered_with_related_text(service, question):
-    """A price, population, rank or year the sources never state: they are silent, however close the topic."""
+    """A price (or another sum in euros), population, rank, deadline or year the sources never state:
+    they are silent, however close the topic."""
     assert service.ask(question).abstained
 
 

@@ -183,7 +183,7 @@ ALWAYS_IN_SCOPE = {Operation.ONBOARDING}
 
 @dataclass(frozen=True)
 class FactKind:
-    """A kind of fact a question asks for (a price, a population, a rank, a year) and how a source
+    """A kind of fact a question asks for (a price, a population, a rank, a deadline, a year) and how a source
     passage states such a fact. When no retrieved passage does, the sources are silent on it,
     however close their topic ("Wie viel kostet die Smart Village App pro Jahr?")."""
 
@@ -206,7 +206,9 @@ FACT_KINDS: tuple[FactKind, ...] = (
                    # an amount of money ("Wie viel Fördergeld bekommt eine Kommune …?")
                    r"\bwie ?viel (geld|fordergeld\w*|fordermittel\w*|budget|euro|zuschuss|zuschusse)\b|"
                    r"\bwie hoch (ist|sind|war|waren) (die|das|der) (forderung|fordersumme|budget|zuschuss|betrag|fordermittel)\b|"
-                   r"\bhow much (money|funding|budget|grant)\b"),
+                   r"\bhow much (money|funding|budget|grant)\b|"
+                   # a sum in euros by another name: a procurement threshold, a pay grade, a salary
+                   r"\b(auftragswert\w*|schwellenwert\w*|entgeltgruppe\w*|gehalt|gehalter|salary|salaries|wage|wages)\b"),
         _pattern(r"€|\beuro\b|\beur\b|\d\s?(mio|millionen|tsd|tausend)\b"),
     ),
     FactKind(
@@ -226,6 +228,12 @@ FACT_KINDS: tuple[FactKind, ...] = (
         "rank",
         re.compile(r"\b(auf|an) welche[mn] (platz|rang)\b|\bwelche[nr]? (platz|rang)\b|\bplatzierung\b|\branking\b|\bwhat (place|rank)\b"),
         _pattern(r"\b(platz|rang|platzierung|ranking)\b"),
+    ),
+    FactKind(
+        "deadline",  # a date by which something must happen ("Bis wann müssen die Mittel abgerufen sein?")
+        re.compile(r"\b(bis wann|bis zu welchem (datum|tag|termin)|frist|fristen|antragsfrist\w*|abgabefrist\w*|stichtag\w*|"
+                   r"deadlines?|due date|by when)\b"),
+        _pattern(r"\b(frist|fristen|stichtag|deadline)\b|\bbis (zum |spatestens )?\d"),
     ),
     FactKind(
         "year",  # a year the sources never mention ("… ab 2026 neu auf?")
