@@ -448,3 +448,20 @@ def test_narrowing_to_milestones_keeps_every_milestone(service):
     milestones = [c.id for c in CATALOGUE.criteria if c.milestone is True]
     assert milestones and all(f"({m})" in body(answer) for m in milestones), answer.answer
     assert all(f"({m})" in body(alone) for m in milestones), alone.answer
+
+
+@pytest.mark.parametrize(
+    "first, follow_up, phase",
+    [
+        ("Was passiert in der Ideenfindungsphase?", "Und in der nächsten Phase?", "P2"),
+        ("What matters in the pilot phase?", "And the next phase?", "P4"),
+        ("Was ist in der Pilotphase wichtig?", "Und in der Phase davor?", "P2"),
+    ],
+)
+def test_the_next_or_previous_phase_moves_one_step(service, first, follow_up, phase):
+    """'Und in der nächsten Phase?' is 'Und in P2?' after P1: the neighbouring phase's overview."""
+    conversation = Conversation()
+    service.ask(first, conversation=conversation)
+    answer = service.ask(follow_up, conversation=conversation)
+    assert answer.frame is not None and answer.frame.phases == [phase], answer.frame
+    assert body(answer).startswith(f"{phase} – ") or f"\n{phase} – " in body(answer), answer.answer

@@ -40,6 +40,7 @@ _STOPWORDS_WRITTEN = frozenset(
     the a an of to in on for and or is are was were be been what which how who whom does do did can could
     should would about there this that these those it its with from by at as me my we our us you your please
     tell give explain any some more many much when where why whose have has had will got get also than then
+    nächste nächsten nächster folgende folgenden vorherige vorherigen next following previous
     """.split()
 )
 
