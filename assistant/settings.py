@@ -187,6 +187,11 @@ class Settings(BaseSettings):
     # dropped (it named pairs like K30 + K08 for "Betrieb nach der Förderung", docs/benchmarks.md).
     explain_how_to_criterion_min: float = 0.85
     explain_how_to_criterion_margin: float | None = 0.06
+    # An example request that names no catalogue entry gives the criterion bonus (answer/example.py)
+    # to the good practices of the criterion its words match clearly best (answer.criteria_match:
+    # at least `..._min`, ahead of the next by `..._margin`). None = never.
+    example_criterion_match_min: float | None = 0.85
+    example_criterion_match_margin: float = 0.06
     # Whether a how-to question that names a phase or an operator type may still be matched to criteria.
     explain_criterion_match_named: bool = True
     # Refusal (assistant/answer/refusal.py): below these coverage scores (best passage-or-sentence

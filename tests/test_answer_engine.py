@@ -736,3 +736,14 @@ def test_whether_the_listed_phases_must_follow_each_other_is_answered(service):
     service.ask("Welche Phasen gibt es?", conversation=conversation)
     answer = service.ask("Müssen die unbedingt nacheinander ablaufen?", conversation=conversation)
     assert not answer.abstained and "parallel" in body(answer), answer.answer
+
+
+def test_an_example_for_a_topic_in_everyday_words_shows_the_good_practice_of_its_criterion(service):
+    """'Leute für eine gemeinsame Mission begeistern' names no catalogue entry, but matches the
+    "Mission Mystique" criterion clearly best: the example is the good practice linked to it."""
+    mission = next(c for c in CRITERIA if "Mission Mystique" in c["name"])
+    linked = {g["name"] for g in CATALOGUE["good_practices"] if g["id"] in mission.get("good_practices", [])}
+    assert linked  # read from the catalogue
+    answer = service.ask("Nenn mir ein gutes Beispiel, wo man Leute für eine gemeinsame Mission begeistert hat.")
+    first = body(answer).split("\n\n")[0]
+    assert any(name in first for name in linked), answer.answer

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from assistant.answer.criteria_match import criterion_scores
 from assistant.answer.draft import AnswerContext, Draft
 from assistant.answer.extract import extract, render
 from assistant.catalogue import GoodPractice
@@ -32,16 +33,31 @@ def _passages_about(ctx: AnswerContext, gp: GoodPractice) -> list[Passage]:
     ]
 
 
-def _score(ctx: AnswerContext, gp: GoodPractice) -> float:
+def _asked_criteria(ctx: AnswerContext) -> set[str]:
+    """The criteria the example should illustrate: those the question names, else the one its words
+    match clearly best ("ein Beispiel dafür, dass Systeme sauber zusammenspielen": K16), see
+    settings.example_criterion_match_*."""
+    if ctx.frame.criteria:
+        return set(ctx.frame.criteria)
+    s = ctx.settings
+    if s.example_criterion_match_min is None or ctx.frame.good_practices or ctx.frame.follow_up:
+        return set()
+    ranked = criterion_scores(ctx.index, ctx.vector)
+    if len(ranked) >= 2 and ranked[0][1] >= s.example_criterion_match_min and ranked[0][1] - ranked[1][1] >= s.example_criterion_match_margin:
+        return {ranked[0][0]}
+    return set()
+
+
+def _score(ctx: AnswerContext, gp: GoodPractice, asked: set[str]) -> float:
     sims = [ctx.similarity(f"catalogue-{gp.id}")] + [ctx.similarity(p.chunk.id) for p in _passages_about(ctx, gp)]
     score = max(sims)
     if gp.id in ctx.frame.good_practices:
         score += NAMED_BONUS
     if gp.phase in ctx.frame.phases:
         score += PHASE_BONUS
-    named = (ctx.catalogue.criterion(c) for c in ctx.frame.criteria)
+    named = (ctx.catalogue.criterion(c) for c in asked)
     linked = set(gp.criteria) | {c.id for c in named if c is not None and gp.id in c.good_practices}
-    if linked & set(ctx.frame.criteria):
+    if linked & asked:
         score += CRITERION_BONUS
     if ctx.frame.operator_types and _names_operator(ctx, gp):
         score += OPERATOR_BONUS
@@ -61,7 +77,8 @@ def _names_operator(ctx: AnswerContext, gp: GoodPractice) -> bool:
 
 
 def ranked_practices(ctx: AnswerContext) -> list[tuple[float, GoodPractice]]:
-    ranked = sorted(((_score(ctx, gp), gp) for gp in ctx.catalogue.good_practices), key=lambda x: -x[0])
+    asked = _asked_criteria(ctx)
+    ranked = sorted(((_score(ctx, gp, asked), gp) for gp in ctx.catalogue.good_practices), key=lambda x: -x[0])
     if ctx.frame.phases:
         in_phase = [x for x in ranked if x[1].phase in ctx.frame.phases]
         if in_phase:
