@@ -76,7 +76,10 @@ CUES: tuple[Cue, ...] = (
          # ausprobiert?", "Has any group of municipalities pulled that off?": someone who did it
          r"\b(irgendwer|irgendjemand|jemand|andere (stadte|kommunen|gemeinden))\b.{0,40}\b(geschafft|hingekriegt|hinbekommen|umgesetzt|ausprobiert|erprobt|gemacht)\b|"
          r"\bha(s|ve) (anyone|anybody|any (city|cities|municipalit\w*|town|group|other))\b.{0,50}\b(done|pulled|managed|tried|implemented|built)\b|"
-         r"\bis there (a|any) (case|instance|city|municipality|town)\b|\b(gibt es|kennst du|kennen sie) (einen|ein) (fall|praxisfall|projekt)\b", 0.7),
+         r"\bis there (a|any) (case|instance|city|municipality|town)\b|\b(gibt es|kennst du|kennen sie) (einen|ein) (fall|praxisfall|projekt)\b|"
+         # "Und wo wurde das schon mal umgesetzt?", "Where has this been done?": a place that did it
+         r"\bwo (wurde|wird|ist|gibt es) (das|so etwas|sowas|es|dies)\b.{0,30}\b(umgesetzt|eingesetzt|gemacht|ausprobiert|erprobt|realisiert|im einsatz)\b|"
+         r"\bwhere (has|have|was|is) (this|that|it|something like (this|that))\b.{0,30}\b(done|implemented|used|tried|in use)\b", 0.7),
     _cue(Operation.LIST, r"(^|[.!?]\s+)(bei |in |zu |an |von |mit |for |in |of )?(welche|welcher|welches|welchen|which|what are the|was sind die|was sind alle)\b|"
          r"\b(nenn|liste|list|name (all|the)|aufzahl|auflisten|zahl \w+ auf|zusammenfass|fass\w* .{0,40}zusammen|summari[sz]e)|\balle\b|\bsamtliche\b|\buberblick\b|\bubersicht\b", 0.8, "target"),
     _cue(Operation.DEFINE, r"^(was (ist|sind|bedeutet|bedeuten|heisst|meint|versteht man)|was genau (ist|sind|meint)|"

@@ -89,6 +89,8 @@ def test_gender_forms_and_umlaut_spellings_meet(lexicon):
         ("Ich habe gerade im Digitalisierungsteam angefangen. Was sollte ich über die Roadmap wissen?", Operation.ONBOARDING),
         ("I just joined the smart city team. What should I know?", Operation.ONBOARDING),
         ("Was muss eine Kommune über alle Phasen hinweg beachten?", Operation.PHASE),
+        ("Und wo wurde so etwas schon umgesetzt?", Operation.EXAMPLE),
+        ("Where has this been implemented?", Operation.EXAMPLE),
     ],
 )
 def test_cue_words_decide_clear_cases_without_the_model(parser, question, operation):
