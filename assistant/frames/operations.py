@@ -114,7 +114,11 @@ CUES: tuple[Cue, ...] = (
          r"\b(wo|womit)\b.{0,25}\banfangen\b|\bwie (soll|sollte|kann|konnen|sollen) (ich|wir|man) (am besten |denn |jetzt )?anfangen\b|erste schritte|wie (starten|beginnen) wir|getting started|get started|where (do|should) (i|we) start|"
          r"\bnew (to|in|on) the|first steps|\b(gerade|eben|neu|frisch) (angefangen|begonnen|eingestiegen|gestartet|dazugekommen)|"
          r"\b(ich|wir) (habe|haben|bin|sind)\b.{0,50}\b(angefangen|begonnen|eingestiegen|angetreten)\b|\b(i'?m|i am|we are|we're) new\b|"
-         r"\bjust (started|joined)", 1.0),
+         r"\bjust (started|joined)|"
+         # "First week in our city's digital unit …", "Meine erste Woche im Team …", "give me a quick intro"
+         r"\b(my|our) first (day|days|week|weeks|month)\b|\bfirst (day|days|week|weeks|month) (in|at|on|with)\b|"
+         r"\b(meine|meiner|meinen|unsere) erste[nr]? (tag|tage|woche|wochen|monat)\b|\berste[nr]? (tag|tage|woche|wochen) (im|in|bei)\b|"
+         r"\bgive (me|us) an? (quick |short |brief )?(intro|introduction)\b", 1.0),
     _cue(Operation.PHASE, r"wichtig|beachten|worum geht|passiert|\bziel|aufgabe|zu tun|im vordergrund|worauf kommt|"
          r"\bfocus|\bmatter|\bhappen|\bimportant|what about|worauf (muss|sollte|mussen|sollten)", 0.55, "phase"),
     _cue(Operation.EXPLAIN, r"^(wie|warum|weshalb|wieso|wann|(ab|bis|seit) wann|wozu|woran|was (sollte|sollten|muss|mussen|kann|konnen|tun|"

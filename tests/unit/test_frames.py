@@ -91,6 +91,8 @@ def test_gender_forms_and_umlaut_spellings_meet(lexicon):
         ("Was muss eine Kommune über alle Phasen hinweg beachten?", Operation.PHASE),
         ("Und wo wurde so etwas schon umgesetzt?", Operation.EXAMPLE),
         ("Where has this been implemented?", Operation.EXAMPLE),
+        ("Meine erste Woche im Digitalteam – was muss ich über die Roadmap wissen?", Operation.ONBOARDING),
+        ("First week in the smart city office. Can you give me a quick intro?", Operation.ONBOARDING),
     ],
 )
 def test_cue_words_decide_clear_cases_without_the_model(parser, question, operation):
