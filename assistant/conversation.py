@@ -141,9 +141,14 @@ def search_text(question: str, merged: Frame, own: Frame, asked: Frame, catalogu
     """The follow-up's words plus what it inherited: the earlier question (without its phase words
     when the follow-up names a new phase) and the names of what the earlier *answer* was about
     beyond that question (e.g. the example it chose)."""
+    names: list[str] = []
     if own.phases:
         previous_question = " ".join(w for w in previous_question.split() if not _names_a_phase(w))
-    names: list[str] = []
+    elif _stale_phase(merged, previous_question):
+        # the earlier words name another phase than the one now in question (the phase moved, "Und
+        # danach?"): the earlier question without its phase words, and the phase's own name
+        previous_question = " ".join(w for w in previous_question.split() if not _names_a_phase(w))
+        names += [entry.name for p in merged.phases if (entry := catalogue.get(p)) is not None]
     for slot in ("criteria", "good_practices", "drivers", "mechanisms", "operator_types"):  # the phase travels in the frame
         if getattr(own, slot):
             continue
@@ -158,6 +163,32 @@ def search_text(question: str, merged: Frame, own: Frame, asked: Frame, catalogu
 
 
 _PHASE_WORD = re.compile(r"^(P\s?[1-5]|\w*(phase|prototyp|pilot|verstetigung|verfestigung|transfer|ideenfindung|skalierung)\w*)\W*$", re.IGNORECASE)
+
+
+def _stale_phase(merged: Frame, previous_question: str) -> bool:
+    """Do the earlier words name a phase, but not the one the conversation is now about ("Und
+    danach? Was passiert in der Verstetigungsphase?" once the frame moved to P5)?"""
+    if len(merged.phases) != 1:
+        return False
+    named = {p for w in previous_question.split() if (p := _phase_of_word(w))}
+    return bool(named) and merged.phases[0] not in named
+
+
+def _phase_of_word(word: str) -> str | None:
+    folded = fold_text(word)
+    for phase, pattern in _PHASE_OF.items():
+        if re.search(pattern, folded):
+            return phase
+    return None
+
+
+_PHASE_OF = {
+    "P1": r"^p\s?1\b|ideenfindung",
+    "P2": r"^p\s?2\b|prototyp",
+    "P3": r"^p\s?3\b|pilot",
+    "P4": r"^p\s?4\b|verstetigung|verfestigung|vertikal",
+    "P5": r"^p\s?5\b|transfer|horizontal",
+}
 
 
 def _names_a_phase(word: str) -> bool:

@@ -465,3 +465,14 @@ def test_the_next_or_previous_phase_moves_one_step(service, first, follow_up, ph
     answer = service.ask(follow_up, conversation=conversation)
     assert answer.frame is not None and answer.frame.phases == [phase], answer.frame
     assert body(answer).startswith(f"{phase} – ") or f"\n{phase} – " in body(answer), answer.answer
+
+
+def test_after_the_phase_moved_the_search_follows_the_new_phase(service):
+    """'Und danach?' moves P4 to P5; 'Was heißt das für die Finanzierung?' then asks about funding in
+    P5 and must not be searched with the first question's P4 words."""
+    conversation = Conversation()
+    service.ask("Was passiert in der Verstetigungsphase?", conversation=conversation)
+    service.ask("Und danach?", conversation=conversation)
+    answer = service.ask("Was heißt das für die Finanzierung?", conversation=conversation)
+    assert answer.frame is not None and answer.frame.phases == ["P5"], answer.frame
+    assert "horizontal" in body(answer).lower(), answer.answer
