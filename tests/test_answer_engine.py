@@ -747,3 +747,8 @@ def test_an_example_for_a_topic_in_everyday_words_shows_the_good_practice_of_its
     answer = service.ask("Nenn mir ein gutes Beispiel, wo man Leute für eine gemeinsame Mission begeistert hat.")
     first = body(answer).split("\n\n")[0]
     assert any(name in first for name in linked), answer.answer
+
+
+def test_a_misspelt_phase_gets_its_overview(service):
+    answer = service.ask("Was passiert eigentlich in Phse 2?")
+    assert not answer.abstained and body(answer).startswith("P2 – "), answer.answer

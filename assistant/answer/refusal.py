@@ -280,6 +280,8 @@ def sources_silent(
         return False  # "Was ist der Unterschied zwischen P3 und P4?": two catalogue entries, side by side
     if frame.operation == Operation.PHASE and len(frame.phases) >= 2:
         return False  # "Kommt P5 zwingend erst nach P4?": how two phases of the roadmap relate
+    if frame.operation == Operation.PHASE and frame.phases and not frame.topic:
+        return False  # "Was passiert in Phse 1?": the phase's overview, from the catalogue's data
     if frame.follow_up and not frame.own_topic:
         return False  # a bare ellipsis ("Und in P4?") inherits an answered question
     if frame.follow_up and frame.listed and ordinal_reference(question) is not None:

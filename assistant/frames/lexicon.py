@@ -68,6 +68,8 @@ def context_only(question: str, term: str) -> bool:
 
 
 ID_PATTERN = re.compile(r"\b(?:(P|T|K|GP|M)\s?(\d{1,2}))\b", re.IGNORECASE)
+# "Phase 3" misspelt ("Phse 1", "Phasse 2", "phase4"): a word starting with "ph" and a phase number
+PHASE_NUMBER = re.compile(r"\b(ph[a-z]{1,5})\s?([1-5])\b", re.IGNORECASE)
 
 
 _WORD = re.compile(r"[\wÄÖÜäöüß]+")
@@ -412,6 +414,9 @@ class Lexicon:
                 continue
             position = _token_index(text, match.start(), toks)
             out.append(Link(type_, key, position, position + (2 if " " in match.group(0) else 1)))
+        for match in PHASE_NUMBER.finditer(text):
+            position = _token_index(text, match.start(), toks)
+            out.append(Link("phase", f"P{match.group(2)}", position, position + (2 if " " in match.group(0) else 1)))
         return out
 
 

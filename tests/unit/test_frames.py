@@ -251,3 +251,8 @@ def test_questions_asking_what_to_do_are_recognised():
 def test_a_demonstrative_with_three_words_after_it_points_back():
     assert points_back("Müssen die unbedingt nacheinander ablaufen?")
     assert not points_back("Welche Phase ist die wichtigste?")
+
+
+def test_a_misspelt_phase_number_still_names_the_phase(lexicon):
+    assert lexicon.link("Was passiert eigentlich in Phse 1?").of("phase") == ["P1"]
+    assert lexicon.link("what happens in phase4").of("phase") == ["P4"]
