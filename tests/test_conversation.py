@@ -476,3 +476,13 @@ def test_after_the_phase_moved_the_search_follows_the_new_phase(service):
     answer = service.ask("Was heißt das für die Finanzierung?", conversation=conversation)
     assert answer.frame is not None and answer.frame.phases == ["P5"], answer.frame
     assert "horizontal" in body(answer).lower(), answer.answer
+
+
+def test_which_one_after_a_list_picks_from_it(service):
+    """'Which one is about the team?' after the scaling drivers: the driver about the team, not a
+    new question judged (and refused) by its own words."""
+    conversation = Conversation()
+    service.ask("What are the scaling drivers?", conversation=conversation)
+    answer = service.ask("Which one is about the team and leadership?", conversation=conversation)
+    team = [d.id for d in CATALOGUE.drivers if "Team" in d.name]
+    assert not answer.abstained and team and all(t in body(answer) for t in team), answer.answer

@@ -369,7 +369,7 @@ _CONTINUES = re.compile(r"(?<!^)\b(denn|dann)\b")
 _FOLLOW_UP_START = re.compile(
     r"^(und|aber|also|auch|dazu|dafur|hierzu|davon|welche davon|was davon|wie viele davon|was heisst das|"
     r"was bedeutet das|gibt es dafur|gibt es dazu|gibt es hierzu|and|what about|how about|and what|and how|"
-    r"which of (these|them|those)|how many of)\b"
+    r"which of (these|them|those)|which ones?|welche[rs]? davon|how many of)\b"
 )
 _POINTER = re.compile(
     r"\b(dafur|dazu|hierzu|davon|damit|dabei|darin|daruber|daran|darum|darauf|dagegen|dies|diese[rsmn]?|it|this|these|those|them|that)\b"
