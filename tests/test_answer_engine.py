@@ -752,3 +752,19 @@ def test_an_example_for_a_topic_in_everyday_words_shows_the_good_practice_of_its
 def test_a_misspelt_phase_gets_its_overview(service):
     answer = service.ask("Was passiert eigentlich in Phse 2?")
     assert not answer.abstained and body(answer).startswith("P2 – "), answer.answer
+
+
+def test_an_example_for_a_criterion_without_one_says_so(service):
+    """No good practice is linked to the Exit-Strategie, and no presentation of one names it: the
+    answer says so before it shows the closest example (read from the catalogue)."""
+    exit_strategy = next(c for c in CRITERIA if c["name"] == "Exit-Strategie")
+    assert not exit_strategy.get("good_practices") and all(
+        exit_strategy["id"] not in g.get("criteria", []) for g in CATALOGUE["good_practices"]
+    )
+    conversation = Conversation()
+    service.ask("Was ist eine Exit-Strategie?", conversation=conversation)
+    answer = service.ask("Gibt es dafür ein Beispiel?", conversation=conversation)
+    first = body(answer).split("\n\n")[0]
+    assert "kein eigenes Praxisbeispiel" in first and exit_strategy["id"] in first, answer.answer
+    # an example the dossier does present for its criterion is shown without that note
+    assert "kein eigenes" not in body(service.ask("Gibt es ein Beispiel für einen Proof of Concept?"))

@@ -48,6 +48,23 @@ def _asked_criteria(ctx: AnswerContext) -> set[str]:
     return set()
 
 
+def _without_example(ctx: AnswerContext):
+    """The one criterion the example is asked for, when neither the catalogue links a good practice
+    to it nor the dossier names it where it presents one (the Exit-Strategie has none; the Proof of
+    Concept has the Berlin data governance measure, which the dossier calls its example)."""
+    if len(ctx.frame.criteria) != 1 or ctx.frame.good_practices:
+        return None
+    criterion = ctx.catalogue.criterion(ctx.frame.criteria[0])
+    if criterion is None or criterion.good_practices or any(criterion.id in gp.criteria for gp in ctx.catalogue.good_practices):
+        return None
+    names = [fold_text(n) for n in (criterion.name, *criterion.variants) if n]
+    for gp in ctx.catalogue.good_practices:
+        texts = fold_text(" ".join([gp.summary or "", *(p.chunk.text for p in _passages_about(ctx, gp))]))
+        if any(n in texts for n in names):
+            return None
+    return criterion
+
+
 def _score(ctx: AnswerContext, gp: GoodPractice, asked: set[str]) -> float:
     sims = [ctx.similarity(f"catalogue-{gp.id}")] + [ctx.similarity(p.chunk.id) for p in _passages_about(ctx, gp)]
     score = max(sims)
@@ -94,9 +111,13 @@ def example(ctx: AnswerContext) -> Draft | None:
     best_score, best = ranked[0]
     draft = Draft(ctx)
     draft.focus["good_practices"] = [best.id]
+    unlinked = _without_example(ctx)
+    if unlinked is not None:
+        # "Gibt es dafür ein Beispiel?" after the Exit-Strategie: say that the sources have none for it
+        draft.add(labels["no_linked_example"].format(name=unlinked.name, id=unlinked.id) + f" [{draft.cite(ctx.catalogue_passage(unlinked.id))}]")
     details = "; ".join(x for x in (best.place, catalogue.phase_label(best.phase)) if x)
     n = draft.cite(ctx.catalogue_passage(best.id))
-    lead = labels["example"].format(name=best.name) + (f" ({details})" if details else "") + f". {best.summary} [{n}]"
+    lead = labels["example_closest" if unlinked is not None else "example"].format(name=best.name) + (f" ({details})" if details else "") + f". {best.summary} [{n}]"
     draft.add(lead)
     about = _passages_about(ctx, best)
     if about:

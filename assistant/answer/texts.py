@@ -70,6 +70,8 @@ LABELS: dict[str, dict[str, str]] = {
         # examples
         "example": "Ein passendes Beispiel ist „{name}“",
         "further_examples": "Weitere Beispiele",
+        "no_linked_example": "Für „{name}“ ({id}) nennen Katalog und Dossier kein eigenes Praxisbeispiel.",
+        "example_closest": "Das nächstliegende Beispiel ist „{name}“",
         "what_it_shows": "Was es zeigt",
         # compare
         "compare_intro": "Der Unterschied im Überblick:",
@@ -150,6 +152,8 @@ LABELS: dict[str, dict[str, str]] = {
         "gp_none_phase": "The catalogue names no good practice of its own for {phase}.",
         "example": "A fitting example is “{name}”",
         "further_examples": "Further examples",
+        "no_linked_example": "Neither the catalogue nor the dossier gives a good practice for “{name}” ({id}).",
+        "example_closest": "The closest example is “{name}”",
         "what_it_shows": "What it shows",
         "compare_intro": "The difference at a glance:",
         "onboarding_what": "What it is:",
