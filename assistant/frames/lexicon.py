@@ -52,6 +52,9 @@ DISTINCTIVE_MAX_PASSAGES = 3  # a "distinctive" word occurs in at most this many
 # at most this many other words inside its span, beyond the name's own length. Without it, "nicht alle
 # 76 Kriterien … Wie viele … zur Phase P1?" named the cross-phase group ("alle Phasen") across two sentences.
 FUZZY_MAX_EXTRA_WORDS = 3
+# A name word ending in "-ierung" is read as a noun (a distinctive word of its entry) only from this
+# length on: a compound ("Wirkungsorientierung", 20), not a plain verbal noun ("Positionierung", 14).
+IERUNG_COMPOUND_MIN_LETTERS = 16
 # Words that say where the user looks, not what is asked ("laut Roadmap", "der im Katalog erfassten
 # Kriterien"): never the defined term (answer/define.py), never what is counted (answer/listing.py).
 CONTEXT_WORDS = frozenset({"roadmap", "studie", "dossier", "katalog", "kriterienkatalog", "tool", "study", "catalogue"})
@@ -331,7 +334,9 @@ class Lexicon:
             for surface in surfaces:
                 for word in re.findall(r"[\wÄÖÜäöüß]+", surface):
                     owners.setdefault(stem(fold_text(word)), set()).add((type_, key))
-                    if word[0].isupper() and not word.endswith("ierung"):  # "Positionierung" ~ "positionieren"
+                    # "Positionierung" ~ "positionieren" share a stem; a long compound ("Wirkungsorientierung")
+                    # stays a noun (its verb forms, "wirkungsorientiert", mean the same thing)
+                    if word[0].isupper() and (not word.endswith("ierung") or len(word) >= IERUNG_COMPOUND_MIN_LETTERS):
                         nouns.add(stem(fold_text(word)))
         return owners, nouns
 

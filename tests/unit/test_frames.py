@@ -256,3 +256,13 @@ def test_a_demonstrative_with_three_words_after_it_points_back():
 def test_a_misspelt_phase_number_still_names_the_phase(lexicon):
     assert lexicon.link("Was passiert eigentlich in Phse 1?").of("phase") == ["P1"]
     assert lexicon.link("what happens in phase4").of("phase") == ["P4"]
+
+
+def test_a_long_compound_ending_in_ierung_names_its_entry():
+    """'Wirkungsorientierung' occurs in one catalogue name only (a funding mechanism) and rarely in
+    the dossier: the word alone names it."""
+    dossier = next((PROJECT_ROOT / "corpus" / "dossier").glob("*.txt")).read_text(encoding="utf-8")
+    catalogue = Catalogue.load(PROJECT_ROOT / "corpus" / "catalogue" / "criteria.yaml")
+    lexicon = Lexicon(catalogue, corpus_texts=[p for p in dossier.split("\n\n") if p.strip()])
+    mechanisms = [m.id for m in catalogue.mechanisms if "Wirkungsorientierung" in m.name]
+    assert mechanisms and lexicon.link("Was bedeutet Wirkungsorientierung?").of("mechanism") == mechanisms
