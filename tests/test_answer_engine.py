@@ -552,10 +552,19 @@ def test_a_move_into_a_phase_is_answered_by_that_phase(service):
 
 
 def test_a_word_the_dossier_only_uses_in_passing_is_quoted_as_a_use(service):
-    """No glossary entry, no definition: the answer says so and quotes the sentence that uses it."""
-    answer = service.ask("Was versteht die Studie unter Wirkungsorientierung?")
+    """No glossary entry, no catalogue entry, no definition: the answer says so and quotes the
+    sentence that uses it. (Until stop 28 this asked for 'Wirkungsorientierung', which is part of the
+    name of a funding mechanism in the catalogue and is now answered by that entry.)"""
+    answer = service.ask("Was versteht die Studie unter Beschaffungsmentalität?")
     text = body(answer)
-    assert not answer.abstained and "nicht eigens" in text and "wirkungsorient" in text.lower(), answer.answer
+    assert not answer.abstained and "nicht eigens" in text and "beschaffungsmentalit" in text.lower(), answer.answer
+
+
+def test_a_word_that_names_a_catalogue_entry_opens_with_that_entry(service):
+    mechanism = next(m for m in CATALOGUE["mechanisms"] if "Wirkungsorientierung" in m["name"])
+    answer = service.ask("Was versteht die Studie unter Wirkungsorientierung?")
+    first = body(answer).split("\n\n")[0]
+    assert mechanism["id"] in first and "nicht eigens" not in first, answer.answer
 
 
 def test_workstreams_are_named_with_their_counts_not_a_criteria_dump(service):
@@ -768,3 +777,10 @@ def test_an_example_for_a_criterion_without_one_says_so(service):
     assert "kein eigenes Praxisbeispiel" in first and exit_strategy["id"] in first, answer.answer
     # an example the dossier does present for its criterion is shown without that note
     assert "kein eigenes" not in body(service.ask("Gibt es ein Beispiel für einen Proof of Concept?"))
+
+
+def test_in_the_long_term_does_not_ask_for_the_glossary(service):
+    """'in the long term' is no request for the study's terms: the operators are what is asked."""
+    answer = service.ask("Who can run a smart city solution in the long term?")
+    assert answer.frame is not None and answer.frame.target != "glossary", answer.frame
+    assert "öffentliche Hand" in body(answer) or "öffentlichen Hand" in body(answer), answer.answer

@@ -118,7 +118,11 @@ CUES: tuple[Cue, ...] = (
          # "First week in our city's digital unit …", "Meine erste Woche im Team …", "give me a quick intro"
          r"\b(my|our) first (day|days|week|weeks|month)\b|\bfirst (day|days|week|weeks|month) (in|at|on|with)\b|"
          r"\b(meine|meiner|meinen|unsere) erste[nr]? (tag|tage|woche|wochen|monat)\b|\berste[nr]? (tag|tage|woche|wochen) (im|in|bei)\b|"
-         r"\bgive (me|us) an? (quick |short |brief )?(intro|introduction)\b", 1.0),
+         r"\bgive (me|us) an? (quick |short |brief )?(intro|introduction)\b|"
+         # "Was kannst du mir eigentlich zu dieser Roadmap erzählen?", "Tell me about the roadmap.": the
+         # whole thing, asked in general
+         r"\bwas kannst du (mir |uns )?(eigentlich |denn |so |alles )*(uber|zu) (die|der|diese[rm]?|das|dem) (roadmap|studie|dossier) ?(erzahlen|sagen)?\W*$|"
+         r"\b(what can you tell (me|us)|tell (me|us)( something)?) about (the|this) (roadmap|study)\W*$", 1.0),
     _cue(Operation.PHASE, r"wichtig|beachten|worum geht|passiert|\bziel|aufgabe|zu tun|im vordergrund|worauf kommt|"
          r"\bfocus|\bmatter|\bhappen|\bimportant|what about|worauf (muss|sollte|mussen|sollten)", 0.55, "phase"),
     _cue(Operation.EXPLAIN, r"^(wie|warum|weshalb|wieso|wann|(ab|bis|seit) wann|wozu|woran|was (sollte|sollten|muss|mussen|kann|konnen|tun|"

@@ -93,6 +93,8 @@ def test_gender_forms_and_umlaut_spellings_meet(lexicon):
         ("Where has this been implemented?", Operation.EXAMPLE),
         ("Meine erste Woche im Digitalteam – was muss ich über die Roadmap wissen?", Operation.ONBOARDING),
         ("First week in the smart city office. Can you give me a quick intro?", Operation.ONBOARDING),
+        ("Was kannst du mir zu der Roadmap erzählen?", Operation.ONBOARDING),
+        ("What can you tell me about this roadmap?", Operation.ONBOARDING),
     ],
 )
 def test_cue_words_decide_clear_cases_without_the_model(parser, question, operation):
