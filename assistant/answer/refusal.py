@@ -6,11 +6,13 @@ the question to its best passage or sentence, plus its cosine to the closest sto
 passage) and the frame: questions that name something of the study (a phase, criterion, term …) need
 less evidence than those that name nothing. Questions the catalogue answers by its data (lists and
 counts of criteria, phases, drivers …), questions about the study itself, onboarding questions,
-bare follow-ups of an answered turn, and German follow-ups that point back without a noun of their
-own ("Wer hat die entwickelt?") are always in scope. A question that names something the
-sources never mention (a capitalised word outside their vocabulary: another city's strategy, a
-product, a different study) needs more evidence. The thresholds are calibrated on the dev
-splits only (docs/benchmarks.md, refusal calibration).
+bare follow-ups of an answered turn, German follow-ups that point back without a noun of their
+own ("Wer hat die entwickelt?"), phase questions that name one phase and nothing else, and how-to
+questions that a catalogue criterion matches well (answer/criteria_match.py) are always in scope.
+A question that names something the sources never mention (a capitalised word outside their
+vocabulary: another city's strategy, a product, a different study) needs more evidence. The
+thresholds are calibrated on the dev splits and on helper-written probe and out-of-scope sets,
+never on test (docs/benchmarks.md, refusal calibration and tuning log).
 """
 
 from __future__ import annotations
@@ -183,9 +185,9 @@ ALWAYS_IN_SCOPE = {Operation.ONBOARDING}
 
 @dataclass(frozen=True)
 class FactKind:
-    """A kind of fact a question asks for (a price, a population, a rank, a deadline, a year) and how a source
-    passage states such a fact. When no retrieved passage does, the sources are silent on it,
-    however close their topic ("Wie viel kostet die Smart Village App pro Jahr?")."""
+    """A kind of fact a question asks for (a price, a population, a rank, a deadline, a year) and how
+    a source passage states such a fact. When no retrieved passage does, the sources are silent on
+    it, however close their topic ("Wie viel kostet die Smart Village App pro Jahr?")."""
 
     name: str
     asks: re.Pattern
