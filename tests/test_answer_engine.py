@@ -784,3 +784,12 @@ def test_in_the_long_term_does_not_ask_for_the_glossary(service):
     answer = service.ask("Who can run a smart city solution in the long term?")
     assert answer.frame is not None and answer.frame.target != "glossary", answer.frame
     assert "öffentliche Hand" in body(answer) or "öffentlichen Hand" in body(answer), answer.answer
+
+
+def test_the_total_count_of_criteria_states_each_number_once(service):
+    """'Wie viele Kriterien gibt es?': the study's 76 and the catalogue's named ones, without a
+    separate line repeating what the coverage note says."""
+    named = len(CRITERIA)
+    text = body(service.ask("Wie viele Kriterien gibt es?"))
+    assert "76" in text and str(named) in text, text
+    assert text.count(f"{named} ") == 1, text  # the coverage note alone

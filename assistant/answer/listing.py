@@ -162,7 +162,9 @@ def _criteria_list(ctx: AnswerContext, count_only: bool) -> Draft:
             else:
                 head = labels["criteria_in"].format(what=what, n=len(criteria))
             listed = not count_only or len(criteria) <= 12  # a count of many states the number only
-            draft.add(_n(head) + ref + (":" if listed else "."))
+            # the count of all named criteria is what the coverage note below says ("48 der 76")
+            if listed or topic or what != labels["for_all"]:
+                draft.add(_n(head) + ref + (":" if listed else "."))
             if listed:
                 draft.add("\n".join(_criterion_line(ctx, draft, c, not f.phases, not count_only) for c in criteria))
             milestones = [c for c in criteria if c.milestone is True]
