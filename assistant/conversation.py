@@ -69,8 +69,8 @@ class Conversation:
 # ("Und was kommt danach?", "And what comes after that?": the same step, asked with a verb)
 _ASKED_STEP = r"(was kommt |was passiert |what comes |what happens |what is |what about )?"
 # "Und in der nächsten Phase?", "And the next phase?", "Und in der Phase davor?"
-_NEXT_PHASE = r"|(?:(?:in|zur|zu|fur|bei|and|in|for) )?(?:der |die |den |the )?(?:nachste[nrm]?|folgende[nrm]?|next|following) (?:phase|stage|step|schritt)"
-_PREVIOUS_PHASE = r"|(?:(?:in|zur|zu|fur|bei|and|in|for) )?(?:der |die |den |the )?(?:vorherige[nrm]?|vorige[nrm]?|previous|preceding) (?:phase|stage|step|schritt)|(?:in )?der phase davor"
+_NEXT_PHASE = r"|(?:(?:in|zur|zu|fur|bei|and|for) )?(?:der |die |den |the )?(?:nachste[nrm]?|folgende[nrm]?|next|following) (?:phase|stage|step|schritt)"
+_PREVIOUS_PHASE = r"|(?:(?:in|zur|zu|fur|bei|and|for) )?(?:der |die |den |the )?(?:vorherige[nrm]?|vorige[nrm]?|previous|preceding) (?:phase|stage|step|schritt)|(?:in )?der phase davor"
 _AFTER = re.compile(r"^(und |and )?" + _ASKED_STEP + r"(danach|dann|anschliessend|als nachstes|after that|and then|next|(nach|after) ((der|dem|den|die|the|that|this) )?\w+( ?phase)?" + _NEXT_PHASE + r")\W*$")
 _BEFORE = re.compile(r"^(und |and )?" + _ASKED_STEP + r"(davor|vorher|before that|(vor|before) ((der|dem|den|die|the|that|this) )?\w+( ?phase)?" + _PREVIOUS_PHASE + r")\W*$")
 
