@@ -268,3 +268,10 @@ def test_a_long_compound_ending_in_ierung_names_its_entry():
     lexicon = Lexicon(catalogue, corpus_texts=[p for p in dossier.split("\n\n") if p.strip()])
     mechanisms = [m.id for m in catalogue.mechanisms if "Wirkungsorientierung" in m.name]
     assert mechanisms and lexicon.link("Was bedeutet Wirkungsorientierung?").of("mechanism") == mechanisms
+
+
+def test_a_phase_named_by_its_number_word_or_as_the_last_one(lexicon):
+    assert lexicon.link("Phase vier – um was geht's da genau?").of("phase") == ["P4"]
+    assert lexicon.link("Was ist in Phase zwei wichtig?").of("phase") == ["P2"]
+    assert lexicon.link("Was passiert in der letzten Phase?").of("phase") == ["P5"]
+    assert lexicon.link("What happens in the final phase of the roadmap?").of("phase") == ["P5"]
