@@ -200,17 +200,24 @@ def _pattern(regex: str) -> Callable[[re.Match, str], bool]:
 
 
 # Patterns run on folded text (lower case, umlauts as base letters).
+# Words for a price, including sums in euros by other names (a procurement threshold, a pay grade,
+# a salary); they ask for a fact only after a question word (FACT_KINDS "price").
+_PRICE_WORDS = (
+    r"lizenzgebuhr\w*|lizenzkosten|preis|preise|price|prices|fee|fees|"
+    r"auftragswert\w*|schwellenwert\w*|entgeltgruppe\w*|gehalt|gehalter|salary|salaries|wage|wages"
+)
+
 FACT_KINDS: tuple[FactKind, ...] = (
     FactKind(
         "price",
         re.compile(r"\b(wie ?viel|was) (kostet|kosten)\b|\bhow much (does|do|did|is|are|would|will)\b.{0,40}\bcost|"
-                   r"\b(lizenzgebuhr\w*|lizenzkosten|preis|preise|price|prices|fee|fees)\b|"
+                   # a word for a price asked for ("Welche Lizenzgebühren …?", "Preis für …?"), not one a
+                   # question only mentions ("trotz geringerer Gehälter", "Wie bewerten … die Preise")
+                   rf"(\b(wie hoch|wie ?viel\w*|was|welche\w*|how much|how high|what|which)\b[^?.!,;]{{0,40}}|^\W*)\b({_PRICE_WORDS})\b|"
                    # an amount of money ("Wie viel Fördergeld bekommt eine Kommune …?")
                    r"\bwie ?viel (geld|fordergeld\w*|fordermittel\w*|budget|euro|zuschuss|zuschusse)\b|"
                    r"\bwie hoch (ist|sind|war|waren) (die|das|der) (forderung|fordersumme|budget|zuschuss|betrag|fordermittel)\b|"
-                   r"\bhow much (money|funding|budget|grant)\b|"
-                   # a sum in euros by another name: a procurement threshold, a pay grade, a salary
-                   r"\b(auftragswert\w*|schwellenwert\w*|entgeltgruppe\w*|gehalt|gehalter|salary|salaries|wage|wages)\b"),
+                   r"\bhow much (money|funding|budget|grant)\b"),
         _pattern(r"€|\beuro\b|\beur\b|\d\s?(mio|millionen|tsd|tausend)\b"),
     ),
     FactKind(

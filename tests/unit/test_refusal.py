@@ -64,3 +64,15 @@ def test_an_english_word_is_common_through_the_term_glossary():
     vocabulary = Vocabulary([f"Die Kosten der Lösung ({i})." for i in range(3)])
     assert vocabulary.supports("What does the study say about costs?", ["costs"], "en", 3)
     assert not vocabulary.supports("What does the study say about weather?", ["weather"], "en", 3)
+
+
+def test_a_price_word_asks_for_a_price_only_after_a_question_word():
+    from assistant.answer.refusal import unstated_fact
+
+    # no passage states an amount, so a question that asks for one is a fact the sources lack
+    assert unstated_fact("Wie hoch ist das Gehalt einer Smart-City-Managerin?", []) == "price"
+    assert unstated_fact("Welche Lizenzgebühren fallen für das Masterportal an?", []) == "price"
+    assert unstated_fact("Lizenzkosten Masterportal?", []) == "price"
+    # a question that only mentions salaries or prices asks for advice, not for an amount
+    assert unstated_fact("Wie gewinnen wir trotz geringerer Gehälter Fachkräfte?", []) is None
+    assert unstated_fact("Wie bewerten die Fachleute die Preise kommunaler Datenverarbeiter?", []) is None
