@@ -63,6 +63,9 @@ def stored_extract(ctx: AnswerContext, among: set[str] | None = None) -> list[tu
     chunk = ctx.index.chunks.get(match.chunk_id)
     if chunk is None or not quotable_chunk(chunk):
         return None
+    phases = ctx.frame.phases
+    if len(phases) == 1 and chunk.phase and chunk.phase != phases[0]:
+        return None  # asked about one phase (named or carried over), the stored question is of another
     sentences = [s for s, _ in sentences_of(ctx, chunk)]
     hits = positions(sentences, match.answer)
     if not hits:
