@@ -40,7 +40,11 @@ class Settings(BaseSettings):
     sentence_weight: float = 0.5
     sparse_weight: float = 0.1
     prior_weight: float = 0.1
-    question_weight: float = 0.0  # best stored question of a passage (corpus/questions); tuned on dev
+    # best stored question of a passage (corpus/questions). Stop 29, after the bank gained questions for
+    # the sentences its questions missed: dev R@1 .817 -> .826, MRR@10 .881 -> .892, and helper-written
+    # paraphrase questions (answer dev evidence, probes 5-7) R@1 +.03/+.03; 0.15 and 0.3 lower
+    # (docs/benchmarks.md, issue 11 tuning log). 0 = off.
+    question_weight: float = 0.2
     question_floor: float = 0.0  # only the part of that cosine above this floor counts
     bm25_compound_split: bool = False  # append known parts of unknown German compounds to the BM25 query
     # append the study's terms for everyday German wording (data/de_everyday_terms.tsv) to the BM25

@@ -66,7 +66,9 @@ def test_every_passage_and_catalogue_entry_has_questions_of_each_style(bank, chu
     missing = [c.id for c in chunks if c.source in ("dossier", "catalogue") and c.id not in per_chunk]
     assert not missing, missing[:5]
     for chunk_id, styles in per_chunk.items():
-        assert styles["everyday"] >= 2 and styles["keyword"] == 1, (chunk_id, styles)
+        # one keyword query from the first pass; the second pass (sentences no question pointed at)
+        # may add more
+        assert styles["everyday"] >= 2 and styles["keyword"] >= 1, (chunk_id, styles)
     assert sum(1 for q in resolved if q.lang == "en") > 200
 
 
