@@ -42,6 +42,7 @@ class Passage(BaseModel):
     sparse_rank: int | None = None
     sentence_rank: int | None = None
     prior_rank: int | None = None
+    question_rank: int | None = None  # rank by the passage's best stored question (when weighted)
 
 
 class Citation(BaseModel):

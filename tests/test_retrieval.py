@@ -108,7 +108,10 @@ def test_rrf_fusion_ranks_the_evidence_of_dev_questions(rrf_retriever, retriever
     from assistant.evaluation import first_hit_rank, load_testset, split_items
 
     cfg = rrf_retriever.settings
-    weights = {"dense": cfg.dense_weight, "sparse": cfg.sparse_weight, "sentence": cfg.sentence_weight, "prior": cfg.prior_weight}
+    weights = {
+        "dense": cfg.dense_weight, "sparse": cfg.sparse_weight, "sentence": cfg.sentence_weight,
+        "prior": cfg.prior_weight, "question": cfg.question_weight,
+    }
     items = [i for i in split_items(load_testset(), "dev") if i.answerable][:12]
     assert len(items) == 12
     differs = 0
@@ -118,7 +121,10 @@ def test_rrf_fusion_ranks_the_evidence_of_dev_questions(rrf_retriever, retriever
         rank = first_hit_rank(item.evidence, [(p.chunk.text, p.chunk.ref_id) for p in top])
         assert rank is not None, f"{item.id}: evidence not in the RRF top 10 ({[p.chunk.id for p in top]})"
         for p in top:
-            ranks = {"dense": p.dense_rank, "sparse": p.sparse_rank, "sentence": p.sentence_rank, "prior": p.prior_rank}
+            ranks = {
+                "dense": p.dense_rank, "sparse": p.sparse_rank, "sentence": p.sentence_rank,
+                "prior": p.prior_rank, "question": p.question_rank,
+            }
             expected = sum(weights[name] / (cfg.rrf_k + r) for name, r in ranks.items() if r)
             assert p.score == pytest.approx(expected, rel=1e-9), (item.id, p.chunk.id)
         assert [p.score for p in top] == sorted((p.score for p in top), reverse=True)

@@ -45,6 +45,7 @@ def passage(chunk: Chunk, score: float, ranks: dict[str, dict[str, int]]) -> Pas
         sparse_rank=ranks["sparse"].get(chunk.id),
         sentence_rank=ranks.get("sentence", {}).get(chunk.id),
         prior_rank=ranks.get("prior", {}).get(chunk.id),
+        question_rank=ranks.get("question", {}).get(chunk.id),
     )
 
 
