@@ -4,8 +4,8 @@
 that the passage answers (everyday German, English, one keyword query), each with the verbatim
 sentence(s) that answer it. A second pass (stop 29) added questions for the sentences of dossier
 passages that no stored question pointed at (cosine of sentence and best own question < 0.45),
-written from those passages alone; some of them are keyword queries too. They are keyed by a stable *anchor*, not by chunk id, so they survive
-re-chunking:
+written from those passages alone; some of them are keyword queries too. They are keyed by a
+stable *anchor*, not by chunk id, so they survive re-chunking:
 
 * a dossier passage: `{"section": <heading path>, "opens": <its first words>}` — the chunk of that
   section whose text contains the opening words;
