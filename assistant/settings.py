@@ -242,6 +242,20 @@ class Settings(BaseSettings):
     # conversations: on-topic follow-ups 0.71-0.80 were refused; off-topic follow-ups score 0.38
     # ("Und wie wird das Wetter morgen?") to 0.52 (a question about the ECB rate).
     refuse_below_own_follow_up: float = 0.60
+    # A follow-up that points back and has words of its own ("And what does that mean for the budget
+    # rules?") is refused only when it is silent both as read with the turn it continues and by its
+    # own words against refuse_below_own_follow_up. Stop 30, helper-written probe conversations
+    # (probe 9): such English follow-ups were refused (coverage with the earlier turn 0.911, own
+    # words 0.733).
+    refuse_pointer_follow_up_by_own_words: bool = True
+    # "Was sagt die Studie zu Haushaltsrecht?": a question for what the sources say about words that
+    # all occur in them is in scope, however rare the words (answer/refusal.py _WHAT_SOURCES_SAY).
+    # Stop 30, probe 9: such a question (coverage 0.959) was refused.
+    in_scope_what_sources_say: bool = True
+    # "In welcher Phase geht es um die Übertragung auf andere Kommunen?": one phase described in
+    # the question's words is answered with that phase (named, else the closest catalogue phase
+    # entry) instead of the list of all phases or a passage that never names it. Stop 30, probe 9.
+    list_which_phase: bool = True
     refuse_source_word_max_passages: int = Field(default=3, ge=0)
     refuse_source_word_min_letters: int = Field(default=10, ge=1)
     # A German follow-up that points back ("Wer hat die entwickelt?", "Wo finde ich sie?") and names

@@ -793,3 +793,16 @@ def test_the_total_count_of_criteria_states_each_number_once(service):
     text = body(service.ask("Wie viele Kriterien gibt es?"))
     assert "76" in text and str(named) in text, text
     assert text.count(f"{named} ") == 1, text  # the coverage note alone
+
+
+def test_which_phase_a_description_belongs_to_names_that_phase(service):
+    transfer = service.ask("In welcher Phase geht es um die Übertragung auf andere Kommunen?")
+    assert body(transfer).startswith("P5 – Transfer"), transfer.answer
+    regular = service.ask("Which phase is the one where the solution goes into regular operation in our own municipality?")
+    assert "P4 – Verstetigung" in body(regular)[:250], regular.answer
+
+
+def test_what_the_study_says_about_a_rare_word_of_its_own_is_answered(service):
+    answer = service.ask("Was sagt die Studie zu Haushaltsrecht?")
+    assert not answer.abstained and "Haushaltsrecht" in body(answer), answer.answer
+    assert service.ask("Was sagt die Studie zur EU-KI-Verordnung?").abstained

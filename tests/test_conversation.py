@@ -11,6 +11,7 @@ import numpy as np
 
 from assistant.answer import is_manipulation
 from assistant.conversation import Conversation, Turn
+from assistant.evaluation import answer_body
 from assistant.corpus import Catalogue
 from assistant.frames import FrameParser, Lexicon, OperationClassifier
 from assistant.language import detect_language
@@ -486,3 +487,21 @@ def test_which_one_after_a_list_picks_from_it(service):
     answer = service.ask("Which one is about the team and leadership?", conversation=conversation)
     team = [d.id for d in CATALOGUE.drivers if "Team" in d.name]
     assert not answer.abstained and team and all(t in body(answer) for t in team), answer.answer
+
+
+def test_a_follow_up_pointing_back_is_judged_by_its_own_words_too(service):
+    """"Und wie wird das Wetter dort?" points back but asks about a word the sources never use:
+    refused. "And what does that mean for the budget rules?" points back with words of its own that
+    the study speaks to (Haushaltsrecht): answered. "Which sectors were they from?" asks about the
+    experts of the turn before."""
+    chat = Conversation()
+    service.ask("Was ist in der Pilotphase wichtig?", conversation=chat)
+    assert service.ask("Und wie wird das Wetter dort?", conversation=chat).abstained
+    chat = Conversation()
+    service.ask("Tell me more about the key finding on error culture.", conversation=chat)
+    budget = service.ask("And what does that mean for the budget rules?", conversation=chat)
+    assert not budget.abstained, budget.answer
+    chat = Conversation()
+    service.ask("How many experts did the authors interview?", conversation=chat)
+    sectors = service.ask("Which sectors were they from?", conversation=chat)
+    assert not sectors.abstained and "Digitalwirtschaft" in answer_body(sectors.answer), sectors.answer

@@ -116,8 +116,16 @@ class AnswerEngine:
         common = self.settings.refuse_supported_min_passages
         if own_words and common and self.vocabulary.supports(question, frame.own_topic, lang, common):
             own_words = False  # "Und die Nachteile?": words the sources use often continue the topic
+        pointer_own = frame.follow_up and frame.own_topic and not own_words and points_back(question)
+        if pointer_own and lang == "de" and not self.vocabulary.uses_any(frame.own_topic):
+            own_words = True  # "Und wie wird das Wetter dort?": pointing back, but to ask about words the sources never use
         evidence_vector = self.embedder.embed_query(question) if own_words else vector
-        if sources_silent(frame, evidence_vector, pool, self.index, self.settings, question, self.vocabulary, own_words=bool(own_words)):
+        silent = sources_silent(frame, evidence_vector, pool, self.index, self.settings, question, self.vocabulary, own_words=bool(own_words))
+        if silent and self.settings.refuse_pointer_follow_up_by_own_words and pointer_own and not own_words:
+            # "And what does that mean for the budget rules?": pointing back, but with words of its
+            # own; those words alone may show that the sources speak to it
+            silent = sources_silent(frame, self.embedder.embed_query(question), pool, self.index, self.settings, question, self.vocabulary, own_words=True)
+        if silent:
             return refusal_answer(question, lang)
         ctx = AnswerContext(
             question=question, frame=frame, passages=pool, vector=vector, catalogue=self.catalogue,

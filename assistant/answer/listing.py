@@ -510,6 +510,35 @@ def _which_one(ctx: AnswerContext, target: Target) -> Draft | None:
     return draft
 
 
+# "In welcher Phase geht es um …?", "Which phase is the one where …?": one phase, described
+_WHICH_PHASE = re.compile(r"\b(welche[rmn]?|which|what) (phase|stage)\b")
+
+
+def _asked_topic(ctx: AnswerContext) -> list[str]:
+    return ctx.frame.own_topic if ctx.frame.follow_up else ctx.frame.topic
+
+
+def _which_phase(ctx: AnswerContext) -> Draft | None:
+    """The one development phase the question describes: the phase it names (or its neighbour,
+    "Welche Phase kommt nach P2?"), else the phase whose catalogue entry is closest to the
+    question. Its catalogue lead, then what its own section says closest to the question."""
+    from assistant.answer.explain import phase_lead, phase_pool, relative_phase
+
+    named = [p for p in ctx.frame.phases if p in DEVELOPMENT_PHASES]
+    phase = named[0] if len(named) == 1 else max(DEVELOPMENT_PHASES, key=lambda p: _entry_similarity(ctx, p))
+    phase = relative_phase(ctx.question, phase)
+    ctx.frame = ctx.frame.model_copy(update={"phases": [phase]})
+    draft = Draft(ctx)
+    phase_lead(ctx, draft, phase)
+    if draft.empty:
+        return None
+    used = sum(len(line.split()) for line in draft.lines)
+    parts = extract(ctx, phase_pool(ctx, phase), max_words=max(40, ctx.max_words - used), second=False, max_sentences=2)
+    if parts:
+        draft.add(render(draft, parts))
+    return draft
+
+
 _ONE_PHASE = re.compile(r"\b(phase|stage)\b", re.IGNORECASE)  # singular: the question is about one phase
 
 
@@ -536,6 +565,8 @@ def list_items(ctx: AnswerContext) -> Draft | None:
             return draft
     if target == Target.CRITERIA:
         return _focus_single(ctx, _criteria_list(ctx, count_only=False))
+    if target == Target.PHASES and ctx.settings.list_which_phase and _WHICH_PHASE.search(fold_text(ctx.question)) and _asked_topic(ctx):
+        return _which_phase(ctx)
     if target == Target.PHASES and len(ctx.frame.phases) == 1 and _ONE_PHASE.search(ctx.question):
         from assistant.answer.explain import phase_overview
 

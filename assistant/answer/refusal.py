@@ -70,6 +70,11 @@ def evidence(vector: np.ndarray, passages: list[Passage], index) -> tuple[float,
     return best_passage, best_sentence, best_question
 
 
+# "Was sagt die Studie zu …?", "Was steht im Dossier über …?", "What does the roadmap say about …?"
+_WHAT_SOURCES_SAY = re.compile(
+    r"\b(was|wie) (sagt|sagen|steht|schreibt|schreiben|meint|sieht)\b.{0,25}\b(studie|dossier|roadmap|katalog|autor\w*)\b"
+    r"|\bwhat (does|do) (the )?(study|dossier|roadmap|catalogue|authors?) (say|write)\b"
+)
 _QUOTED = re.compile(r"['\"„“”‚‘’«»]([^'\"„“”‚‘’«»]{3,60})['\"„“”‚‘’«»]")
 _COMMON_NOUN = re.compile(r"(ung|ungen|heit|keit|schaft|tion|tionen|itat|glieder|nisse?|ismus|ierung|ende|enden|ment|ments|er|ern)$")
 
@@ -127,6 +132,18 @@ class Vocabulary:
         quoted = " ".join(m.group(1) for m in _QUOTED.finditer(question))
         words = tokens(question) if defines else tokens(quoted)
         return any(len(w) >= min_letters and 1 <= self.passages_with[stem(w)] <= max_passages for w in words)
+
+    def uses_any(self, words: list[str]) -> bool:
+        """Does any of the (folded) words occur in a source passage?"""
+        return any(self.passages_with[stem(w)] >= 1 for w in words)
+
+    def asked_what_sources_say(self, question: str, topic: list[str]) -> bool:
+        """Does the question ask what the study says about words that all occur in it ("Was sagt
+        die Studie zu Haushaltsrecht?", "What does the roadmap say about open data?")? Then the
+        answer is what it says there, however few passages use the word."""
+        if not topic or not _WHAT_SOURCES_SAY.search(fold_text(question)):
+            return False
+        return all(self.passages_with[stem(w)] >= 1 for w in topic)
 
     def unknown_names(self, question: str) -> list[str]:
         """Capitalised words (not the first) that the sources never use, ordinary noun forms aside."""
@@ -263,6 +280,11 @@ def unstated_fact(question: str, passages: list[Passage]) -> str | None:
     return None
 
 
+def topic_of(frame: Frame) -> list[str]:
+    """The words a question asks about: a follow-up's own words, else its topic."""
+    return frame.own_topic if frame.follow_up else frame.topic
+
+
 def _asks_only_about_it(question: str, lang: str) -> bool:
     """A German follow-up that points back and names no noun of its own: it asks only about what
     the previous turn was about ("Wer muss da mitmachen?"), while "Und wie wird das Wetter dort?"
@@ -297,13 +319,15 @@ def sources_silent(
         return False  # "the third option — …?": about an entry the last answer listed
     if settings.follow_up_pointer_in_scope and frame.follow_up and frame.entity_count and _asks_only_about_it(question, frame.lang):
         return False  # "Wer hat die entwickelt?", "Wo finde ich sie?": about what the last answer named
+    if settings.in_scope_what_sources_say and vocabulary is not None and vocabulary.asked_what_sources_say(question, topic_of(frame)):
+        return False  # "Was sagt die Studie zu Haushaltsrecht?": what they say about a word they use
     if settings.refuse_how_to_criterion_min is not None and asks_how_to(question):
         ranked = criterion_scores(index, vector)
         if ranked and ranked[0][1] >= settings.refuse_how_to_criterion_min:
             return False  # "Worauf sollte ich bei der Ausschreibung achten?": a criterion is the advice
     score = coverage_score(vector, passages, index)
     threshold = settings.refuse_below_linked if frame.entity_count else settings.refuse_below
-    topic = frame.own_topic if frame.follow_up else frame.topic
+    topic = topic_of(frame)
     supported = settings.refuse_supported_min_passages and vocabulary is not None and vocabulary.supports(
         question, topic, frame.lang, settings.refuse_supported_min_passages
     )

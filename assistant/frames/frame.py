@@ -242,6 +242,12 @@ class FrameParser:
         )
         if which_one:
             operation = Operation.LIST  # the catalogue answers it from its entries
+        if target == Target.CRITERIA and phases and not linked.of("criterion") and (
+            milestone and operation in (Operation.DEFINE, Operation.EXPLAIN) or operation == Operation.PHASE
+        ):
+            # "Was ist in der Prototypenphase der entscheidende Meilenstein?", "Gibt es Kriterien, die
+            # die ganze Zeit wichtig sind?": the criteria the catalogue files under that phase
+            operation = Operation.LIST
         cued = guess.cued
         if _WHO_RUNS.match(without_filler(folded)) and points_back(question) and not linked.of("good_practice") and not linked.of("operator_type"):
             # "Wer betreibt das dann?", "Who would run it?": who can operate a solution (Abbildung 3)
@@ -372,7 +378,7 @@ _FOLLOW_UP_START = re.compile(
     r"which of (these|them|those)|which ones?|welche[rs]? davon|how many of)\b"
 )
 _POINTER = re.compile(
-    r"\b(dafur|dazu|hierzu|davon|damit|dabei|darin|daruber|daran|darum|darauf|dagegen|dies|diese[rsmn]?|it|this|these|those|them|that)\b"
+    r"\b(dafur|dazu|hierzu|davon|damit|dabei|darin|daruber|daran|darum|darauf|dagegen|dies|diese[rsmn]?|it|its|this|these|those|them|that|they|their)\b"
     # "Welches Kriterium zeigt das Beispiel?": the example the conversation is about
     r"|\b(das|dem|des) beispiels?\b|\bthe example\b"
 )

@@ -95,6 +95,8 @@ CUES: tuple[Cue, ...] = (
          r"\bwho (wrote|published|commissioned)|\bpublished\b|\bwritten\b|(studie|dossier|study) (erstellt|entwickelt)|"
          r"(methode|method|methodik|vorgehen) (der|des|of the|zur)? ?(studie|dossier|study|roadmap)|"
          r"wie wurde (die|das) (studie|dossier|roadmap) (entwickelt|erstellt|erarbeitet)|how was the (study|roadmap|dossier)|"
+         # how the study was made ("Wie ist die Studie methodisch entstanden?", "What methodology …?")
+         r"\bmethodisch|\bmethodolog|(studie|dossier|roadmap) (eigentlich )?(methodisch )?entstanden|how did the (study|roadmap|dossier) come about|"
          r"online.?(tool|roadmap|version)|wo finde ich die (roadmap|studie)|\burl\b|webseite|website", 0.8,
          unless=_AUTHORS_ADVISE),
     # who stands behind the study and what it rests on ("Von wem stammt diese Roadmap?", "Worauf

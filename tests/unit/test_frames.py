@@ -275,3 +275,23 @@ def test_a_phase_named_by_its_number_word_or_as_the_last_one(lexicon):
     assert lexicon.link("Was ist in Phase zwei wichtig?").of("phase") == ["P2"]
     assert lexicon.link("Was passiert in der letzten Phase?").of("phase") == ["P5"]
     assert lexicon.link("What happens in the final phase of the roadmap?").of("phase") == ["P5"]
+
+
+def test_english_they_points_back():
+    assert points_back("Which sectors were they from?")
+    assert points_back("What did their interviews show?")
+    assert not points_back("Which sectors does the study name?")
+
+
+def test_how_the_study_was_made_is_a_question_about_the_study(parser):
+    frame = parser.parse("Wie ist die Studie methodisch entstanden – nur Literatur oder auch Gespräche?", None)
+    assert frame.operation == Operation.META and frame.cued
+    assert parser.parse("What methodology did the authors use?", None, "en").operation == Operation.META
+
+
+def test_criteria_of_one_phase_asked_as_a_milestone_or_a_phase_question_are_listed(parser):
+    milestone = parser.parse("Was ist in der Prototypenphase der entscheidende Meilenstein?", None)
+    assert milestone.operation == Operation.LIST and milestone.target == Target.CRITERIA and milestone.phases == ["P2"]
+    throughout = parser.parse("Gibt es Kriterien, die nicht zu einer bestimmten Phase gehören, sondern die ganze Zeit wichtig sind?", None)
+    assert throughout.operation == Operation.LIST and throughout.phases == ["D"]
+    assert parser.parse("Was ist ein Meilenstein?", None).operation != Operation.LIST  # the term, no phase

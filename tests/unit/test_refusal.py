@@ -76,3 +76,12 @@ def test_a_price_word_asks_for_a_price_only_after_a_question_word():
     # a question that only mentions salaries or prices asks for advice, not for an amount
     assert unstated_fact("Wie gewinnen wir trotz geringerer Gehälter Fachkräfte?", []) is None
     assert unstated_fact("Wie bewerten die Fachleute die Preise kommunaler Datenverarbeiter?", []) is None
+
+
+def test_asking_what_the_study_says_about_its_own_words_is_in_scope():
+    vocabulary = Vocabulary(["Das ist eine Herausforderung im Haushaltsrecht.", "Die Kommune plant."])
+    assert vocabulary.asked_what_sources_say("Was sagt die Studie zu Haushaltsrecht?", ["haushaltsrecht"])
+    assert vocabulary.asked_what_sources_say("What does the study say about Haushaltsrecht?", ["haushaltsrecht"])
+    assert not vocabulary.asked_what_sources_say("Was sagt die Studie zum Wetter?", ["wetter"])  # a word it never uses
+    assert not vocabulary.asked_what_sources_say("Wie funktioniert Haushaltsrecht?", ["haushaltsrecht"])  # not asked what it says
+    assert vocabulary.uses_any(["wetter", "kommune"]) and not vocabulary.uses_any(["wetter"])
