@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from assistant.corpus import Catalogue
 from assistant.domain import DEVELOPMENT_PHASES, SLOT_OF_KIND, Operation
-from assistant.frames import Frame, fold_text, is_follow_up
+from assistant.frames import Frame, fold_text, is_follow_up, points_back
 from assistant.frames.frame import ordinal_reference
 from assistant.schema import Answer
 
@@ -46,6 +46,9 @@ class Conversation:
         if previous is None or not is_follow_up(question, frame, previous):
             return frame, question
         merged = frame.follow(previous)
+        if merged.operation == Operation.EXAMPLE and not frame.cued and frame.topic and len(previous.good_practices) == 1 and points_back(question):
+            # "And what did they learn from it?": about the example just shown, not another example
+            merged = merged.model_copy(update={"operation": Operation.EXPLAIN})
         merged = _listed_entry(question, merged, previous, catalogue)
         merged = _neighbour_phase(question, merged, catalogue)
         if merged.operation == Operation.COMPARE and len(self.turns) >= 2:

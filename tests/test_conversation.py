@@ -505,3 +505,12 @@ def test_a_follow_up_pointing_back_is_judged_by_its_own_words_too(service):
     service.ask("How many experts did the authors interview?", conversation=chat)
     sectors = service.ask("Which sectors were they from?", conversation=chat)
     assert not sectors.abstained and "Digitalwirtschaft" in answer_body(sectors.answer), sectors.answer
+
+
+def test_who_may_operate_then_how_many_counts_the_operator_types(service):
+    chat = Conversation()
+    service.ask("Betreibermodell vs. Geschäftsmodell – wo ist der Unterschied?", conversation=chat)
+    who = service.ask("Und wer kommt als Betreiber in Frage?", conversation=chat)
+    assert "zivilgesellschaftliche" in answer_body(who.answer), who.answer
+    how_many = service.ask("Wie viele Varianten sind das?", conversation=chat)
+    assert "drei" in answer_body(how_many.answer), how_many.answer

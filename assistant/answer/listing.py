@@ -593,6 +593,10 @@ def _number_bonus(sentence: str) -> float:
 _HOW_MANY = re.compile(r"\b(wie ?viele?|wieviele?|how many|how much)\s+(.*)$")
 
 
+# "… sind das?", "… are there?", "… davon": counts what the last answer listed
+_COUNTS_THOSE = re.compile(r"\b(sind|waren) (das|es|die|sie)\b|\bare (these|those|they|there)\b|\bdavon\b")
+
+
 def _counts_the_target(ctx: AnswerContext) -> bool:
     """Does "wie viele …" count the list target ("Wie viele Kriterien …"), not something the target
     only qualifies ("Wie viele Veröffentlichungen zu Betreibermodellen …")?"""
@@ -601,6 +605,8 @@ def _counts_the_target(ctx: AnswerContext) -> bool:
         return True
     if not [t for t in tokens(match.group(2)) if t not in STOPWORDS]:
         return True  # "Wie viele sind das?": the target is inherited
+    if ctx.frame.follow_up and ctx.frame.listed and _COUNTS_THOSE.search(fold_text(ctx.question)):
+        return True  # "Wie viele Varianten sind das?": the list the last answer showed
     rest = ctx.lexicon.link(match.group(2))
     if ctx.frame.lang == "de":
         # German capitalises nouns: no noun of its own before the target ("Wie viele der im Katalog

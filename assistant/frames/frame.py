@@ -249,7 +249,8 @@ class FrameParser:
             # die ganze Zeit wichtig sind?": the criteria the catalogue files under that phase
             operation = Operation.LIST
         cued = guess.cued
-        if _WHO_RUNS.match(without_filler(folded)) and points_back(question) and not linked.of("good_practice") and not linked.of("operator_type"):
+        who_runs = _WHO_RUNS.match(without_filler(folded)) and points_back(question) or _WHO_MAY_RUN.match(without_filler(folded))
+        if who_runs and not linked.of("good_practice") and not linked.of("operator_type"):
             # "Wer betreibt das dann?", "Who would run it?": who can operate a solution (Abbildung 3)
             operation, target, cued = Operation.LIST, Target.OPERATOR_TYPES, True
         return Frame(
@@ -411,6 +412,8 @@ _ONE_ATTRIBUTE = re.compile(
 )
 # "Wer betreibt das dann?", "Who would run it?": who operates a solution.
 _WHO_RUNS = re.compile(r"^(und |and )?(wer|who)\b[^?]{0,40}\b(betreibt|betreiben|betreiber|runs?|operates?|running|operating)\b")
+# "Wer kommt als Betreiber in Frage?", "Who could be the operator?": who may run a solution at all
+_WHO_MAY_RUN = re.compile(r"^(und |and )?(wer|who)\b[^?]{0,30}\b(als betreiber (in ?frage|infrage)|(kann|konnte|durfte) [^?]{0,20}betreiben|(could|can|might) (be )?(the )?(operator|run|operate))\b")
 
 _TRAILING_PRONOUN = re.compile(r"\b(die|der|den|sie|they|them|it)\W*$")
 

@@ -295,3 +295,13 @@ def test_criteria_of_one_phase_asked_as_a_milestone_or_a_phase_question_are_list
     throughout = parser.parse("Gibt es Kriterien, die nicht zu einer bestimmten Phase gehören, sondern die ganze Zeit wichtig sind?", None)
     assert throughout.operation == Operation.LIST and throughout.phases == ["D"]
     assert parser.parse("Was ist ein Meilenstein?", None).operation != Operation.LIST  # the term, no phase
+
+
+def test_who_may_run_a_solution_asks_for_the_operator_types(parser):
+    frame = parser.parse("Und wer kommt als Betreiber in Frage?", None)
+    assert frame.operation == Operation.LIST and frame.target == Target.OPERATOR_TYPES
+    assert parser.parse("Who could be the operator of such a solution?", None, "en").target == Target.OPERATOR_TYPES
+
+
+def test_any_good_practice_asks_for_an_example(parser):
+    assert parser.parse("Any good practice for that?", None, "en").operation == Operation.EXAMPLE
