@@ -256,6 +256,10 @@ class Settings(BaseSettings):
     # the question's words is answered with that phase (named, else the closest catalogue phase
     # entry) instead of the list of all phases or a passage that never names it. Stop 30, probe 9.
     list_which_phase: bool = True
+    # An explanation of a question that names one phase opens only with a criterion of that phase
+    # (or of none). Stop 30, probe 9: a question about moving a successful pilot into regular
+    # operation (P4) opened with the P3 criterion "Durchführung eines Pilotprojektes".
+    explain_criterion_in_asked_phase: bool = True
     refuse_source_word_max_passages: int = Field(default=3, ge=0)
     refuse_source_word_min_letters: int = Field(default=10, ge=1)
     # A German follow-up that points back ("Wer hat die entwickelt?", "Wo finde ich sie?") and names

@@ -85,6 +85,8 @@ def _leading_criterion(ctx: AnswerContext, pool: list[Passage]) -> str | None:
     first = ctx.passages[0]
     if first.chunk.source != "catalogue" or first.chunk.kind != "criterion" or not first.chunk.ref_id:
         return None
+    if not _in_asked_phase(ctx, first.chunk.ref_id):
+        return None
     runner_up = max((p.score for p in pool), default=0.0)
     return first.chunk.ref_id if first.score - runner_up >= margin else None
 
@@ -125,7 +127,18 @@ def _criterion_ranking(ctx: AnswerContext) -> list[tuple[str, float]]:
         return []
     if named and not (ctx.settings.explain_criterion_match_named and asks_how_to(ctx.question)):
         return []
-    return criterion_scores(ctx.index, ctx.vector)
+    return [(c, score) for c, score in criterion_scores(ctx.index, ctx.vector) if _in_asked_phase(ctx, c)]
+
+
+def _in_asked_phase(ctx: AnswerContext, criterion: str) -> bool:
+    """Is the criterion filed under the one phase the question names itself (any criterion when it
+    names none, or several)? "Unser Pilot läuft gut. Wie bringen wir die Lösung in den Regelbetrieb?"
+    asks about P4: a P3 criterion is no lead."""
+    phases = ctx.frame.phases if "phases" not in ctx.frame.inherited else []
+    if len(phases) != 1 or not ctx.settings.explain_criterion_in_asked_phase:
+        return True
+    entry = ctx.catalogue.get(criterion)
+    return entry is None or not entry.phases or phases[0] in entry.phases
 
 
 def explain(ctx: AnswerContext) -> Draft | None:

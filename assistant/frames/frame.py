@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from assistant.domain import Operation, PhaseId
+from assistant.domain import DEVELOPMENT_PHASES, Operation, PhaseId
 from assistant.frames.lexicon import STOPWORDS, Lexicon, context_only, fold_text, tokens
 from assistant.frames.operations import OperationClassifier
 
@@ -214,6 +214,7 @@ class FrameParser:
         if len(phases) == 2 and TRANSITION.search(fold_text(question)) and not re.search(r"unterschied|vergleich|differen|compare", fold_text(question)):
             # "beim Übergang vom Pilot in den Regelbetrieb": what to mind is the phase one moves into
             phases = [max(phases)]
+        phases = _past_phase_moved_on(question, phases)
         guess = self.classifier.classify(
             question, vector, has_target=target is not None and _target_is_head(linked, question), has_phase=bool(phases)
         )
@@ -278,6 +279,34 @@ class FrameParser:
 
 # A move from one phase into the next ("Übergang vom Pilot in den Regelbetrieb", "from pilot to
 # regular operation", "den Schritt in die Verstetigung").
+# A phase named as done ("Unser Pilot läuft richtig gut", "wenn der Pilot geklappt hat", "The pilot
+# went well"): the question is about what comes next
+_PHASE_DONE = re.compile(
+    r"\b(?P<de>pilot\w*|prototyp\w*)\b[^.?!]{0,30}\b((lauft|lief|laufen|liefen|war|ist|sind|hat|haben)\b[^.?!]{0,20}"
+    r"\b(gut|geklappt|abgeschlossen|fertig|vorbei|beendet|durch)|(war|lief|liefen|waren)\b[^.?!]{0,20}\berfolgreich)\b"
+    # the participle before its verb ("wenn der Pilot geklappt hat", "nachdem der Prototyp fertig ist")
+    r"|\b(?P<de3>pilot\w*|prototyp\w*)\b[^.?!]{0,30}\b((geklappt|gut gelaufen|abgeschlossen|beendet|fertig) (hat|ist|war|wurde|sind|haben)|erfolgreich (war|gewesen))\b"
+    r"|\babschluss (der|des) (?P<de2>pilot\w*|prototyp\w*)"
+    r"|\b(?P<en>pilot|prototype)\b[^.?!]{0,30}\b(went|worked|is|was|has been)\b[^.?!]{0,15}\b(well|successful|done|over|finished|completed?)\b"
+)
+_DONE_PHASE = {"pilot": "P3", "prototyp": "P2", "prototype": "P2"}
+
+
+def _past_phase_moved_on(question: str, phases: list[str]) -> list[str]:
+    """"Unser Pilot läuft richtig gut. Wie gehe ich vor, wenn wir die Lösung jetzt in den normalen
+    Betrieb übernehmen?": the phase named as done is context; the question is about the next one."""
+    match = _PHASE_DONE.search(fold_text(question))
+    if match is None or re.search(r"\b(welche|which|what)\b.{0,20}\bphase\b", fold_text(question)):
+        return phases  # "Welche Phase kommt nach …": relative_phase steps from the phase named
+    word = next(w for w in (match.group("de"), match.group("de2"), match.group("de3"), match.group("en")) if w)
+    done = next((p for stem, p in _DONE_PHASE.items() if word.startswith(stem)), None)
+    if done is None or done not in phases:
+        return phases
+    following = DEVELOPMENT_PHASES[DEVELOPMENT_PHASES.index(done) + 1]
+    rest = [p for p in phases if p != done]
+    return rest if rest else [following]
+
+
 TRANSITION = re.compile(
     r"ubergang|uberfuhr|uberleit|\b(wechsel|schritt|sprung)\w* (vom|von der|in den|in die|zur|zum)\b|\b(vom|von der|aus dem|aus der)\b.{0,40}\b(in|zu|zur|zum|hin zu)\b|"
     r"\btransition|\bmov(e|ing) (from|on|into)|\bfrom\b.{0,40}\b(to|into)\b"

@@ -305,3 +305,18 @@ def test_who_may_run_a_solution_asks_for_the_operator_types(parser):
 
 def test_any_good_practice_asks_for_an_example(parser):
     assert parser.parse("Any good practice for that?", None, "en").operation == Operation.EXAMPLE
+
+
+@pytest.mark.parametrize(
+    "question, phases",
+    [
+        ("Unser Pilot läuft richtig gut. Wie bringen wir die Lösung jetzt in den normalen Betrieb?", ["P4"]),
+        ("Was ist das Ziel, wenn der Pilot geklappt hat?", ["P4"]),
+        ("Der Prototyp ist fertig. Was jetzt?", ["P3"]),
+        ("Our pilot went well. What now?", ["P4"]),
+        ("Wie sorge ich dafür, dass der Pilot erfolgreich ist?", ["P3"]),  # not done yet
+        ("Was muss in der Pilotphase gut laufen?", ["P3"]),
+    ],
+)
+def test_a_phase_named_as_done_moves_the_question_to_the_next_phase(parser, question, phases):
+    assert parser.parse(question, None).phases == phases
