@@ -806,3 +806,10 @@ def test_what_the_study_says_about_a_rare_word_of_its_own_is_answered(service):
     answer = service.ask("Was sagt die Studie zu Haushaltsrecht?")
     assert not answer.abstained and "Haushaltsrecht" in body(answer), answer.answer
     assert service.ask("Was sagt die Studie zur EU-KI-Verordnung?").abstained
+
+
+def test_where_to_find_all_criteria_points_to_the_online_roadmap(service):
+    answer = service.ask("Wo finde ich die komplette Liste aller Kriterien?")
+    assert "Online-Version" in body(answer), answer.answer
+    listed = service.ask("Was für Kriterien hat der Katalog für P3?")  # near count questions, but a list
+    assert all(c["name"].split()[0] in body(listed) for c in in_phase("P3")), listed.answer

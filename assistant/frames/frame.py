@@ -219,6 +219,13 @@ class FrameParser:
             question, vector, has_target=target is not None and _target_is_head(linked, question), has_phase=bool(phases)
         )
         operation = guess.operation
+        if operation == Operation.COUNT and not guess.cued:
+            # near count questions, but asking no number: a list of the target ("Was für Kriterien
+            # hat der Katalog für P3?"), unless it asks yes or no or where ("Muss ich wirklich alle
+            # 76 Kriterien abarbeiten?", "Wo finde ich die Liste aller Kriterien?"): what the sources say
+            plain = without_filler(fold_text(question).strip())
+            asks_other = _YES_NO.match(plain) or re.match(r"(und |and )?(wo|where)\b", plain)
+            operation = Operation.LIST if target is not None and not asks_other else Operation.EXPLAIN
         if operation == Operation.META and not guess.cued and any(
             linked.of(kind) for kind in ("criterion", "good_practice", "driver", "mechanism", "operator_type")
         ):
