@@ -260,6 +260,10 @@ class Settings(BaseSettings):
     # (or of none). Stop 30, probe 9: a question about moving a successful pilot into regular
     # operation (P4) opened with the P3 criterion "Durchführung eines Pilotprojektes".
     explain_criterion_in_asked_phase: bool = True
+    # An explanation about one phase whose topic word is in the name of a criterion of that phase
+    # opens with that criterion ("Was heißt das für die Finanzierung?" about P4: K26 "Finanzierung
+    # vertikale Skalierung"). Stop 30, probe 9 conversations.
+    explain_phase_topic_criterion: bool = True
     refuse_source_word_max_passages: int = Field(default=3, ge=0)
     refuse_source_word_min_letters: int = Field(default=10, ge=1)
     # A German follow-up that points back ("Wer hat die entwickelt?", "Wo finde ich sie?") and names

@@ -813,3 +813,14 @@ def test_where_to_find_all_criteria_points_to_the_online_roadmap(service):
     assert "Online-Version" in body(answer), answer.answer
     listed = service.ask("Was für Kriterien hat der Katalog für P3?")  # near count questions, but a list
     assert all(c["name"].split()[0] in body(listed) for c in in_phase("P3")), listed.answer
+
+
+def test_a_topic_follow_up_about_one_phase_opens_with_that_phases_criterion_of_the_topic(service):
+    """Criteria whose name holds "Finanzierung", per phase, read from the catalogue."""
+    financing = {c["phase"]: c["name"] for c in CRITERIA if "Finanzierung" in c["name"] and c.get("phase") in ("P4", "P5")}
+    chat = Conversation()
+    service.ask("Welche Kriterien gehören zur Verstetigungsphase?", conversation=chat)
+    p4 = service.ask("Was heißt das für die Finanzierung?", conversation=chat)
+    assert financing["P4"] in body(p4).split("\n")[0], p4.answer
+    p5 = service.ask("Und in P5?", conversation=chat)
+    assert financing["P5"] in body(p5).split("\n")[0], p5.answer

@@ -13,7 +13,7 @@ from assistant.answer.extract import Scored, extract, quotable_chunk, render, se
 from assistant.answer.findings import asked_key_finding, key_finding_lead, key_finding_sections
 from assistant.answer.stored import positions
 from assistant.frames.frame import TRANSITION, asks_how_to
-from assistant.frames.lexicon import fold_text
+from assistant.frames.lexicon import content_stems, fold_text, stem
 from assistant.schema import Passage
 
 
@@ -96,8 +96,26 @@ def _criterion_lead(ctx: AnswerContext, pool: list[Passage]) -> tuple[str, bool]
     leading = _leading_criterion(ctx, pool)
     if leading is not None:
         return leading, False
+    named = _phase_topic_criterion(ctx)
+    if named is not None:
+        return named, True
     matched = _matching_criterion(ctx)
     return (matched, True) if matched is not None else None
+
+
+def _phase_topic_criterion(ctx: AnswerContext) -> str | None:
+    """The criterion of the one phase in question whose name holds a topic word of the question
+    ("Was heißt das für die Finanzierung?" about P4: "Finanzierung vertikale Skalierung"); of
+    several, the one that matches the question best."""
+    f = ctx.frame
+    if not ctx.settings.explain_phase_topic_criterion or len(f.phases) != 1 or f.criteria or f.good_practices:
+        return None
+    topic = {stem(t) for t in f.topic}
+    hits = [c.id for c in ctx.catalogue.criteria if f.phases[0] in c.phases and topic & set(content_stems(c.name))]
+    if len(hits) <= 1:
+        return hits[0] if hits else None
+    score = dict(criterion_scores(ctx.index, ctx.vector))
+    return max(hits, key=lambda c: score.get(c, 0.0))
 
 
 def _matching_criterion(ctx: AnswerContext) -> str | None:
