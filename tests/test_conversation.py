@@ -514,3 +514,5 @@ def test_who_may_operate_then_how_many_counts_the_operator_types(service):
     assert "zivilgesellschaftliche" in answer_body(who.answer), who.answer
     how_many = service.ask("Wie viele Varianten sind das?", conversation=chat)
     assert "drei" in answer_body(how_many.answer), how_many.answer
+    combined = service.ask("Und lassen die sich auch kombinieren?", conversation=chat)  # yes or no: not the list again
+    assert "variantenübergreifend" in answer_body(combined.answer), combined.answer

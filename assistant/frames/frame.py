@@ -335,7 +335,9 @@ def asks_how_to(question: str) -> bool:
 # A question opening with its verb asks yes or no ("Geht das …?", "Does that …?").
 _YES_NO = re.compile(
     r"^(und |and |aber |but |also |so )?(does|do|did|is|are|can|could|would|will|should|geht|funktioniert|klappt|ist|sind|"
-    r"kann|konnen|muss|mussen|darf|durfen|gilt|lohnt|stimmt|braucht|brauchen)\b"
+    r"kann|konnen|muss|mussen|darf|durfen|gilt|lohnt|stimmt|braucht|brauchen|"
+    # "Und lassen die sich auch kombinieren?", "Hilft das auch kleinen Kommunen?"
+    r"lasst|lassen|hilft|helfen|passt|passen|sollte|sollten|soll|sollen)\b"
 )
 # "Welche Arten gibt es?", "What kinds are there?": the kinds of what was just named.
 _KINDS_OF = re.compile(r"^(und |and )?(welche|what|which) (arten|formen|typen|varianten|kategorien|gruppen|kinds|types|sorts|categories|groups)\b")
