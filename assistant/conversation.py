@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from assistant.corpus import Catalogue
 from assistant.domain import DEVELOPMENT_PHASES, SLOT_OF_KIND, Operation
-from assistant.frames import Frame, fold_text, is_follow_up, points_back
+from assistant.frames import Frame, Target, fold_text, is_follow_up, points_back
 from assistant.frames.frame import ordinal_reference
 from assistant.schema import Answer
 
@@ -50,6 +50,7 @@ class Conversation:
             # "And what did they learn from it?": about the example just shown, not another example
             merged = merged.model_copy(update={"operation": Operation.EXPLAIN})
         merged = _listed_entry(question, merged, previous, catalogue)
+        merged = _others_of_its_phase(question, merged, catalogue)
         merged = _neighbour_phase(question, merged, catalogue)
         if merged.operation == Operation.COMPARE and len(self.turns) >= 2:
             merged = _with_earlier_side(merged, self.turns[-2])
@@ -120,6 +121,28 @@ def _listed_entry(question: str, merged: Frame, previous: Frame, catalogue: Cata
     if merged.operation in (Operation.LIST, Operation.COUNT) and merged.target is not None and merged.target.value == slot:
         # "the third option — is there a case …?": the list it was picked from is not asked again
         update["operation"], update["target"] = Operation.EXPLAIN, None
+    return merged.model_copy(update=update)
+
+
+# "Und welche anderen Kriterien gibt es da noch?", "Which other criteria belong there?"
+_OTHERS = re.compile(r"\b(andere[nrms]?|weitere[nrms]?|sonstige[nrms]?|other|others|else)\b")
+
+
+def _others_of_its_phase(question: str, merged: Frame, catalogue: Catalogue) -> Frame:
+    """A list follow-up for the *other* criteria after a turn about one criterion: the criteria of
+    that criterion's phase, not that one criterion again."""
+    if merged.operation not in (Operation.LIST, Operation.COUNT) or merged.target != Target.CRITERIA:
+        return merged
+    if "criteria" not in merged.inherited or len(merged.criteria) != 1 or not _OTHERS.search(fold_text(question)):
+        return merged
+    entry = catalogue.get(merged.criteria[0])
+    if entry is None or not entry.phases:
+        return merged
+    # the terms it inherited named that criterion ("Exit-Strategie"): they would narrow the list to it again
+    terms = [] if "terms" in merged.inherited else merged.terms
+    inherited = [slot for slot in merged.inherited if slot not in ("criteria", "terms")] + ["phases"]
+    # "andere", "stehen da noch" name no topic to narrow the list by
+    update = {"criteria": [], "terms": terms, "phases": list(entry.phases), "inherited": inherited, "topic": [], "own_topic": []}
     return merged.model_copy(update=update)
 
 

@@ -516,3 +516,13 @@ def test_who_may_operate_then_how_many_counts_the_operator_types(service):
     assert "drei" in answer_body(how_many.answer), how_many.answer
     combined = service.ask("Und lassen die sich auch kombinieren?", conversation=chat)  # yes or no: not the list again
     assert "variantenübergreifend" in answer_body(combined.answer), combined.answer
+
+
+def test_the_other_criteria_after_one_criterion_are_those_of_its_phase(service):
+    """Read from the catalogue: the criteria filed under the phase of K25 (Exit-Strategie)."""
+    exit_phase = next(c for c in CATALOGUE.criteria if c.id == "K25").phases[0]
+    others = [c for c in CATALOGUE.criteria if exit_phase in c.phases and c.id != "K25"]
+    chat = Conversation()
+    service.ask("Was sagt die Studie zur Exit-Strategie?", conversation=chat)
+    listed = service.ask("Und welche anderen Kriterien stehen da noch?", conversation=chat)
+    assert others and all(f"({c.id})" in answer_body(listed.answer) for c in others), listed.answer
