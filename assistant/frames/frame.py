@@ -417,7 +417,7 @@ _FOLLOW_UP_START = re.compile(
     r"which of (these|them|those)|which ones?|welche[rs]? davon|how many of)\b"
 )
 _POINTER = re.compile(
-    r"\b(dafur|dazu|hierzu|davon|damit|dabei|darin|daruber|daran|darum|darauf|dagegen|dies|diese[rsmn]?|it|its|this|these|those|them|that|they|their)\b"
+    r"\b(dafur|dazu|hierzu|davon|damit|dabei|darin|daruber|daran|darum|darauf|dagegen|dahinter|daraus|dies|diese[rsmn]?|it|its|this|these|those|them|that|they|their)\b"
     # "Welches Kriterium zeigt das Beispiel?": the example the conversation is about
     r"|\b(das|dem|des) beispiels?\b|\bthe example\b"
 )

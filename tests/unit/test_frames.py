@@ -277,6 +277,11 @@ def test_a_phase_named_by_its_number_word_or_as_the_last_one(lexicon):
     assert lexicon.link("What happens in the final phase of the roadmap?").of("phase") == ["P5"]
 
 
+def test_dahinter_and_daraus_point_back():
+    assert points_back("Welcher Skalierungstreiber steckt dahinter?")
+    assert points_back("Was folgt daraus für uns?")
+
+
 def test_english_they_points_back():
     assert points_back("Which sectors were they from?")
     assert points_back("What did their interviews show?")
