@@ -172,6 +172,13 @@ class Settings(BaseSettings):
     # A question this close (cosine) to a stored question of a passage starts its extract at the
     # sentences recorded as that question's answer (corpus/questions); tuned on dev.
     stored_answer_min: float = 0.70
+    # ... but only when that passage is among the first this many quotable passages of the search
+    # (all signals together; 0 = any passage). Stop 30: the stored answer of a lower-ranked passage
+    # often beat the passage the search put first ("Ab wann … Betreibermodell?" quoted "bereits in
+    # dieser Phase" instead of "so früh wie möglich … in der Ideenphase"). Dev: 1 +1 -1, 2 +1 -1,
+    # 3 +1 (d048); probe 9 unchanged in number for 1-3, 3 changes 3 answers there, read as better
+    # in 2, worse in none.
+    stored_answer_top_passages: int = Field(default=3, ge=0)
     # An explanation whose best retrieved passage is a catalogue criterion, ahead of the best dossier
     # passage by at least this margin, opens with that criterion's catalogue line (the criterion is
     # the recommendation; e.g. K14 for vendor lock-in). None = never. Dev: how-to 6/15 with any

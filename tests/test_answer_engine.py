@@ -824,3 +824,11 @@ def test_a_topic_follow_up_about_one_phase_opens_with_that_phases_criterion_of_t
     assert financing["P4"] in body(p4).split("\n")[0], p4.answer
     p5 = service.ask("Und in P5?", conversation=chat)
     assert financing["P5"] in body(p5).split("\n")[0], p5.answer
+
+
+def test_a_stored_answer_of_a_passage_the_search_ranks_low_does_not_open_the_extract(service):
+    """The stored answer of the study's introduction ("Es werden zudem diejenigen Faktoren benannt
+    …") matches this question's words, but the search ranks that passage below the first three;
+    the extract quotes what the search ranks higher."""
+    answer = service.ask("Was müssen wir bei der Entwicklung beachten, damit andere Kommunen unsere Lösung später übernehmen können?")
+    assert "diejenigen Faktoren benannt" not in body(answer), answer.answer

@@ -66,6 +66,9 @@ def stored_extract(ctx: AnswerContext, among: set[str] | None = None) -> list[tu
     phases = ctx.frame.phases
     if len(phases) == 1 and chunk.phase and chunk.phase != phases[0]:
         return None  # asked about one phase (named or carried over), the stored question is of another
+    top = ctx.settings.stored_answer_top_passages
+    if among is None and top and chunk.id not in [p.chunk.id for p in ctx.passages if quotable_chunk(p.chunk)][:top]:
+        return None  # all signals of the search together rank other passages first
     sentences = [s for s, _ in sentences_of(ctx, chunk)]
     hits = positions(sentences, match.answer)
     if not hits:
