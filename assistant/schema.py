@@ -147,6 +147,8 @@ class Manifest(BaseModel):
     # sentence_precision); builds from before these settings were float32
     document_precision: VectorPrecision = "float32"
     sentence_precision: VectorPrecision = "float32"
+    # sha256 of the query adapter's bytes (assistant.index.adapter); None: built without one
+    adapter_sha256: str | None = None
 
 
 class Status(BaseModel):

@@ -46,6 +46,16 @@ class Settings(BaseSettings):
     # (docs/benchmarks.md, issue 11 tuning log). 0 = off.
     question_weight: float = 0.2
     question_floor: float = 0.0  # only the part of that cosine above this floor counts
+    # Query adapter (assistant/index/adapter.py): a linear map of the question embedding, learned at
+    # index build from the stored questions, used for the passage and sentence cosines. Stop 30
+    # (docs/benchmarks.md): dev R@1/MRR@10 .826/.892 -> .852/.913, answer-dev evidence R@1 .577 ->
+    # .625, probe 9 evidence .521 -> .577; pull 0.1 too weak (dev .800), 0.003 with 500 steps alike.
+    # Changing these needs a rebuild (`assistant build-index --force`); False = plain embeddings.
+    query_adapter: bool = True
+    query_adapter_lambda: float = Field(default=0.01, ge=0.0)  # pull back towards the identity
+    query_adapter_temperature: float = Field(default=0.05, gt=0.0)  # softmax temperature of the loss
+    query_adapter_steps: int = Field(default=300, ge=0)  # full-batch gradient steps
+    query_adapter_rate: float = Field(default=0.5, gt=0.0)  # step size
     bm25_compound_split: bool = False  # append known parts of unknown German compounds to the BM25 query
     # append the study's terms for everyday German wording (data/de_everyday_terms.tsv) to the BM25
     # query of a German question; stop 25 (docs/benchmarks.md)

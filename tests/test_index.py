@@ -48,6 +48,22 @@ def test_manifest_describes_the_build(settings, built_index):
     assert manifest.sentences > manifest.counts["dossier:passage"]
 
 
+def test_the_build_holds_the_query_adapter_its_manifest_names(settings, built_index):
+    """The adapter learned from the stored questions is in the build, its sha256 in the manifest,
+    and the opened index (what retrieval uses) holds the same matrix."""
+    import hashlib
+
+    import numpy as np
+
+    manifest = validate_index(settings)
+    path = (settings.index_dir / "current").resolve() / "adapter.npy"
+    matrix = np.load(path)
+    assert matrix.shape == (manifest.embedding_dim, manifest.embedding_dim)
+    assert manifest.adapter_sha256 == hashlib.sha256(np.ascontiguousarray(matrix).tobytes()).hexdigest()
+    assert not np.allclose(matrix, np.eye(manifest.embedding_dim))  # it learned something
+    assert np.array_equal(open_index(settings).query_adapter, matrix)
+
+
 def test_rebuild_reuses_embeddings_and_swaps_atomically(settings, built_index, embedder, tmp_path):
     local = clone_index(settings, tmp_path)
     before = (local.index_dir / "current").resolve()

@@ -33,7 +33,9 @@ from assistant.errors import (
     chroma_unreachable_on_build,
 )
 from assistant.index import bm25, chroma
+from assistant.index.adapter import sha256_of, train_adapter
 from assistant.index.layout import (
+    ADAPTER,
     BM25_DIR,
     BUILD_LOCK,
     BUILDS,
@@ -177,7 +179,8 @@ def _build(
     try:
         vectors = [_embed_or_reuse(stage, plan.reuse, dimension, embedder, progress, show_bar) for stage in plan.stages]
         _write_files(settings, tmp, stamp, state, plan.stages, vectors)
-        manifest = _manifest(settings, state, plan, dimension, collection_name(stamp), started)
+        adapter = _write_adapter(settings, tmp, plan.stages, vectors, progress)
+        manifest = _manifest(settings, state, plan, dimension, collection_name(stamp), started, adapter)
         (tmp / MANIFEST).write_text(json.dumps(manifest.model_dump(mode="json"), ensure_ascii=False, indent=2), encoding="utf-8")
         final = builds / stamp
         os.replace(tmp, final)
@@ -316,6 +319,18 @@ def _write_files(settings: Settings, tmp: Path, stamp: str, state: CorpusState, 
     np.savez(tmp / QUERIES, owner=np.array(questions.owners), texts=np.array(questions.texts), vectors=question_vectors)
 
 
+def _write_adapter(settings: Settings, tmp: Path, stages, vectors, progress) -> np.ndarray | None:
+    """Learn the query adapter from the stored questions and their passages, and write it."""
+    passages, _, questions = stages
+    passage_vectors, _, question_vectors = vectors
+    started = time.perf_counter()
+    adapter = train_adapter(question_vectors, questions.owners, passages.owners, passage_vectors, settings)
+    if adapter is not None:
+        np.save(tmp / ADAPTER, adapter)
+        progress(f"Frage-Adapter gelernt in {time.perf_counter() - started:.1f} s.")
+    return adapter
+
+
 def _nodes_for(chunks: list[Chunk], vectors: np.ndarray):
     """llama-index TextNodes of the passages, with their embeddings and filterable metadata."""
     from llama_index.core.schema import TextNode
@@ -340,7 +355,9 @@ def _nodes_for(chunks: list[Chunk], vectors: np.ndarray):
     return nodes
 
 
-def _manifest(settings: Settings, state: CorpusState, plan: Plan, dimension: int, collection: str, started: float) -> Manifest:
+def _manifest(
+    settings: Settings, state: CorpusState, plan: Plan, dimension: int, collection: str, started: float, adapter: np.ndarray | None = None
+) -> Manifest:
     """The build's description: what it was built from (corpus, model, chunker) and what it holds."""
     counts: dict[str, int] = {}
     for c in state.chunks:
@@ -369,6 +386,7 @@ def _manifest(settings: Settings, state: CorpusState, plan: Plan, dimension: int
         build_seconds=round(time.perf_counter() - started, 2),
         document_precision=settings.document_precision,
         sentence_precision=settings.sentence_precision,
+        adapter_sha256=sha256_of(adapter),
     )
 
 

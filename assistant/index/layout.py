@@ -11,6 +11,7 @@ CHUNKS = "chunks.json"
 VECTORS = "vectors.npz"
 SENTENCES = "sentences.npz"
 QUERIES = "queries.npz"
+ADAPTER = "adapter.npy"  # the query adapter (assistant.index.adapter); optional: older builds have none
 CHROMA_DIR = "chroma"
 BM25_DIR = "bm25"
 REQUIRED = (CHUNKS, VECTORS, SENTENCES, QUERIES, BM25_DIR)  # a build missing one of these is incomplete

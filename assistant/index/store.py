@@ -25,7 +25,7 @@ from assistant.errors import (
 )
 from assistant.index import chroma
 from assistant.index.bm25 import RETRIEVER_FILE, Bm25Index
-from assistant.index.layout import BM25_DIR, CHROMA_DIR, CHUNKS, CURRENT, MANIFEST, QUERIES, REQUIRED, SENTENCES, VECTORS
+from assistant.index.layout import ADAPTER, BM25_DIR, CHROMA_DIR, CHUNKS, CURRENT, MANIFEST, QUERIES, REQUIRED, SENTENCES, VECTORS
 from assistant.index.state import current_corpus_hash
 from assistant.schema import Chunk, Manifest
 from assistant.settings import Settings
@@ -115,6 +115,7 @@ class OpenIndex:
     query_owner: list[str]  # per stored question-side text: chunk id, or "op:<operation>"
     query_texts: list[str]
     query_vectors: np.ndarray
+    query_adapter: np.ndarray | None = None  # assistant.index.adapter; None in builds without one
     # facts derived from this build (`derive`), computed on first use and kept while the index is open
     derived: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
@@ -170,6 +171,7 @@ def _load(settings: Settings, build: Path, manifest: Manifest) -> OpenIndex:
         query_owner=queries["owner"].tolist(),
         query_texts=queries["texts"].tolist(),
         query_vectors=np.asarray(queries["vectors"], dtype=np.float32),
+        query_adapter=np.load(build / ADAPTER) if (build / ADAPTER).exists() else None,
     )
 
 

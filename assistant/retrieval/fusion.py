@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
+
 from assistant.embedding import Embedder
 from assistant.index import OpenIndex
 from assistant.schema import Chunk, Passage
@@ -29,6 +31,7 @@ class Evidence:
     bm25: dict[str, float]
     sentence_best: dict[str, float]
     question_best: dict[str, float]
+    vector: np.ndarray | None = None  # the question as compared with passages (HybridRetriever.passage_vector)
 
 
 def ranks_of(rankings: Rankings) -> dict[str, dict[str, int]]:
@@ -70,7 +73,7 @@ def score_fusion(evidence: Evidence, index: OpenIndex, embedder: Embedder, cfg: 
     w_dense·cos(question, passage) + w_sentence·cos(question, best sentence)
     + w_sparse·BM25/max(BM25) + w_prior·[named by the question] − catalogue_penalty·[catalogue entry].
     Cosines are comparable across questions, so they fuse better than ranks alone (docs/benchmarks.md)."""
-    query_vector = embedder.embed_query(evidence.query)
+    query_vector = evidence.vector if evidence.vector is not None else embedder.embed_query(evidence.query)
     # The catalogue is the primary source when the question asks about it by name.
     catalogue_penalty = 0.0 if _ASKS_CATALOGUE.search(evidence.query) else cfg.catalogue_penalty
     bibliography_unwanted = not _ASKS_SOURCES.search(evidence.query)

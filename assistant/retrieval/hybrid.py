@@ -5,6 +5,7 @@ from __future__ import annotations
 from assistant.corpus import Catalogue
 from assistant.embedding import Embedder
 from assistant.index import OpenIndex
+from assistant.index.adapter import adapt
 from assistant.retrieval import rankers
 from assistant.retrieval.fusion import FUSIONS, Evidence, Rankings
 from assistant.retrieval.query import Filters
@@ -23,6 +24,12 @@ class HybridRetriever:
         # stored questions per passage (corpus/questions): owners and one matrix
         self._questions = rankers.BestCosine(*index.passage_questions)
         self.prior_ranker = rankers.PriorRanker(index, catalogue) if catalogue is not None else None
+        # the query adapter of the build (assistant.index.adapter), for passage and sentence cosines
+        self.adapter = index.query_adapter if settings.query_adapter else None
+
+    def passage_vector(self, query: str):
+        """The question's embedding as compared with passages and sentences (through the adapter)."""
+        return adapt(self.adapter, self.embedder.embed_query(query))
 
     def warm_up(self) -> None:
         """Build the sentence matrix now rather than on the first question."""
@@ -35,7 +42,7 @@ class HybridRetriever:
 
     def best_sentence_similarity(self, query: str) -> dict[str, float]:
         """For every chunk, the cosine similarity of its best-matching sentence to the question."""
-        return self._sentence_cosines().best(self.embedder.embed_query(query))
+        return self._sentence_cosines().best(self.passage_vector(query))
 
     def best_question_similarity(self, query: str) -> dict[str, float]:
         """For every passage with stored questions, the cosine of its best-matching question."""
@@ -49,7 +56,7 @@ class HybridRetriever:
         return rankers.top(self.best_sentence_similarity(query), self.index, filters, pool)
 
     def dense(self, query: str, pool: int, filters: Filters) -> list[str]:
-        return rankers.dense(self.index, self.embedder, query, pool, filters)
+        return rankers.dense(self.index, self.passage_vector(query), pool, filters)
 
     def sparse(self, query: str, pool: int, filters: Filters, scores: dict[str, float] | None = None) -> list[str]:
         scores = self.keywords.scores(query) if scores is None else scores
@@ -81,4 +88,4 @@ class HybridRetriever:
             rankings["question"] = (rankers.top(question_best, self.index, filters, pool), cfg.question_weight)
         if self.prior_ranker is not None:
             rankings["prior"] = (self.prior_ranker.rank(query, rankings, filters), cfg.prior_weight)
-        return Evidence(query, rankings, bm25, sentence_best, question_best)
+        return Evidence(query, rankings, bm25, sentence_best, question_best, self.passage_vector(query))

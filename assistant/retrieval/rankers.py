@@ -9,7 +9,6 @@ import re
 import numpy as np
 
 from assistant.corpus import Catalogue
-from assistant.embedding import Embedder
 from assistant.frames.lexicon import Lexicon
 from assistant.index import OpenIndex
 from assistant.retrieval.query import Filters, expand_everyday_german, expand_for_keywords, normalize_query
@@ -22,11 +21,10 @@ def top(scores: dict[str, float], index: OpenIndex, filters: Filters, pool: int)
     return [cid for cid in ranked if cid in index.chunks and filters.accepts(index.chunks[cid])][:pool]
 
 
-def dense(index: OpenIndex, embedder: Embedder, query: str, pool: int, filters: Filters) -> list[str]:
-    """Passages nearest to the question in the vector store (filtered there by metadata)."""
+def dense(index: OpenIndex, vector: np.ndarray, pool: int, filters: Filters) -> list[str]:
+    """Passages nearest to the question's vector in the vector store (filtered there by metadata)."""
     from llama_index.core.vector_stores.types import VectorStoreQuery
 
-    vector = embedder.embed_query(query)
     result = index.vector_store.query(
         VectorStoreQuery(
             query_embedding=vector.tolist(),
