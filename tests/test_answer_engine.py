@@ -826,9 +826,32 @@ def test_a_topic_follow_up_about_one_phase_opens_with_that_phases_criterion_of_t
     assert financing["P5"] in body(p5).split("\n")[0], p5.answer
 
 
-def test_a_stored_answer_of_a_passage_the_search_ranks_low_does_not_open_the_extract(service):
-    """The stored answer of the study's introduction ("Es werden zudem diejenigen Faktoren benannt
-    …") matches this question's words, but the search ranks that passage below the first three;
-    the extract quotes what the search ranks higher."""
-    answer = service.ask("Was müssen wir bei der Entwicklung beachten, damit andere Kommunen unsere Lösung später übernehmen können?")
-    assert "diejenigen Faktoren benannt" not in body(answer), answer.answer
+def test_a_stored_answer_opens_the_extract_only_from_the_first_passages_of_the_search(service):
+    """Real engine parts, passage order set by the test: the passage of the best stored question
+    may open the extract when the search ranks it among the first three quotable passages, not
+    when three others come first (settings.stored_answer_top_passages)."""
+    from assistant.answer.draft import AnswerContext
+    from assistant.answer.explain import stored_extract
+    from assistant.answer.extract import quotable_chunk
+    from assistant.schema import Passage
+
+    question = "Was kann ich tun, damit unser Projekt nach dem Ende der Fördermittel nicht einfach stirbt?"
+    retriever, engine = service._ensure_loaded()
+    extractive = getattr(engine, "extractive", engine)
+    vector = extractive.embedder.embed_query(question)
+    match = extractive.stored.best(vector, None)
+    assert match is not None and match.similarity >= service.settings.stored_answer_min
+    chunks = retriever.index.chunks
+    others = [c for cid, c in chunks.items() if cid != match.chunk_id and quotable_chunk(c) and c.source == "dossier"][:3]
+
+    def context(order):
+        frame = extractive.parse(question, "de")
+        return AnswerContext(
+            question=question, frame=frame, passages=[Passage(chunk=c, score=1.0) for c in order], vector=vector,
+            catalogue=extractive.catalogue, index=retriever.index, settings=service.settings, lexicon=extractive.lexicon,
+            stored=extractive.stored,
+        )
+
+    first = stored_extract(context([chunks[match.chunk_id], *others]))
+    assert first is not None and first[0][0].chunk.id == match.chunk_id
+    assert stored_extract(context([*others, chunks[match.chunk_id]])) is None
