@@ -284,8 +284,6 @@ class FrameParser:
         )
 
 
-# A move from one phase into the next ("Übergang vom Pilot in den Regelbetrieb", "from pilot to
-# regular operation", "den Schritt in die Verstetigung").
 # A phase named as done ("Unser Pilot läuft richtig gut", "wenn der Pilot geklappt hat", "The pilot
 # went well"): the question is about what comes next
 _PHASE_DONE = re.compile(
@@ -314,6 +312,8 @@ def _past_phase_moved_on(question: str, phases: list[str]) -> list[str]:
     return rest if rest else [following]
 
 
+# A move from one phase into the next ("Übergang vom Pilot in den Regelbetrieb", "from pilot to
+# regular operation", "den Schritt in die Verstetigung").
 TRANSITION = re.compile(
     r"ubergang|uberfuhr|uberleit|\b(wechsel|schritt|sprung)\w* (vom|von der|in den|in die|zur|zum)\b|\b(vom|von der|aus dem|aus der)\b.{0,40}\b(in|zu|zur|zum|hin zu)\b|"
     r"\btransition|\bmov(e|ing) (from|on|into)|\bfrom\b.{0,40}\b(to|into)\b"
