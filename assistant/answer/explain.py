@@ -269,7 +269,7 @@ def phase_overview(ctx: AnswerContext) -> Draft | None:
     phase = relative_phase(ctx.question, ctx.frame.phases[0])
     if phase != ctx.frame.phases[0]:
         ctx.frame = ctx.frame.model_copy(update={"phases": [phase]})
-    elif (ctx.frame.own_topic if ctx.frame.follow_up else ctx.frame.topic) and not TRANSITION.search(fold_text(ctx.question)):
+    elif ctx.frame.asked_topic and not TRANSITION.search(fold_text(ctx.question)):
         # "Welche Rolle spielen Inkubatoren in der Pilotphase?": the question's own topic, in that phase
         # (a move into the phase, "vom Pilot in den Regelbetrieb", asks for the phase itself)
         return explain(ctx)

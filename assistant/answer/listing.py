@@ -262,7 +262,7 @@ def matching_entries(ctx: AnswerContext, entries: list) -> tuple[list, str]:
     if not ctx.settings.list_topic_filter:
         return entries, ""
     f = ctx.frame
-    words = [w for w in (f.own_topic if f.follow_up else f.topic) if len(w) >= 4]
+    words = [w for w in f.asked_topic if len(w) >= 4]
     if ctx.settings.list_filter_nouns_only and f.lang == "de":
         # German nouns only: "für kleine Kommunen" says who asks, not which entries
         nouns = {fold_text(w) for w in capitalised_words(ctx.question)}
@@ -514,10 +514,6 @@ def _which_one(ctx: AnswerContext, target: Target) -> Draft | None:
 _WHICH_PHASE = re.compile(r"\b(welche[rmn]?|which|what) (phase|stage)\b")
 
 
-def _asked_topic(ctx: AnswerContext) -> list[str]:
-    return ctx.frame.own_topic if ctx.frame.follow_up else ctx.frame.topic
-
-
 def _which_phase(ctx: AnswerContext) -> Draft | None:
     """The one development phase the question describes: the phase it names (or its neighbour,
     "Welche Phase kommt nach P2?"), else the phase whose catalogue entry is closest to the
@@ -565,7 +561,7 @@ def list_items(ctx: AnswerContext) -> Draft | None:
             return draft
     if target == Target.CRITERIA:
         return _focus_single(ctx, _criteria_list(ctx, count_only=False))
-    if target == Target.PHASES and ctx.settings.list_which_phase and _WHICH_PHASE.search(fold_text(ctx.question)) and _asked_topic(ctx):
+    if target == Target.PHASES and ctx.settings.list_which_phase and _WHICH_PHASE.search(fold_text(ctx.question)) and ctx.frame.asked_topic:
         return _which_phase(ctx)
     if target == Target.PHASES and len(ctx.frame.phases) == 1 and _ONE_PHASE.search(ctx.question):
         from assistant.answer.explain import phase_overview

@@ -280,11 +280,6 @@ def unstated_fact(question: str, passages: list[Passage]) -> str | None:
     return None
 
 
-def topic_of(frame: Frame) -> list[str]:
-    """The words a question asks about: a follow-up's own words, else its topic."""
-    return frame.own_topic if frame.follow_up else frame.topic
-
-
 def _asks_only_about_it(question: str, lang: str) -> bool:
     """A German follow-up that points back and names no noun of its own: it asks only about what
     the previous turn was about ("Wer muss da mitmachen?"), while "Und wie wird das Wetter dort?"
@@ -319,7 +314,7 @@ def sources_silent(
         return False  # "the third option — …?": about an entry the last answer listed
     if settings.follow_up_pointer_in_scope and frame.follow_up and frame.entity_count and _asks_only_about_it(question, frame.lang):
         return False  # "Wer hat die entwickelt?", "Wo finde ich sie?": about what the last answer named
-    if settings.in_scope_what_sources_say and vocabulary is not None and vocabulary.asked_what_sources_say(question, topic_of(frame)):
+    if settings.in_scope_what_sources_say and vocabulary is not None and vocabulary.asked_what_sources_say(question, frame.asked_topic):
         return False  # "Was sagt die Studie zu Haushaltsrecht?": what they say about a word they use
     if settings.refuse_how_to_criterion_min is not None and asks_how_to(question):
         ranked = criterion_scores(index, vector)
@@ -327,7 +322,7 @@ def sources_silent(
             return False  # "Worauf sollte ich bei der Ausschreibung achten?": a criterion is the advice
     score = coverage_score(vector, passages, index)
     threshold = settings.refuse_below_linked if frame.entity_count else settings.refuse_below
-    topic = topic_of(frame)
+    topic = frame.asked_topic
     supported = settings.refuse_supported_min_passages and vocabulary is not None and vocabulary.supports(
         question, topic, frame.lang, settings.refuse_supported_min_passages
     )

@@ -70,6 +70,11 @@ class Frame(BaseModel):
     brief: bool = False
 
     @property
+    def asked_topic(self) -> list[str]:
+        """The words the question itself asks about: a follow-up's own words, else its topic."""
+        return self.own_topic if self.follow_up else self.topic
+
+    @property
     def names_an_entry(self) -> bool:
         """Does the question name one good practice or criterion of its own?"""
         return len(self.good_practices) + len(self.criteria) == 1
