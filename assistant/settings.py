@@ -117,7 +117,10 @@ class Settings(BaseSettings):
     extract_follow_margin: float = 0.10  # a next sentence joins while its score is within this of the best
     extract_second_margin: float = 0.20  # a second passage's sentence joins within this of the best
     extract_overlap_weight: float = 0.25  # weight of question-word overlap in sentence scores (v1 value)
-    extract_rank_bonus: float = 0.04  # bonus for sentences of better-ranked passages (v1 value)
+    # Bonus for sentences of better-ranked passages (divided by 1 + rank). v1 value 0.04; stop 31:
+    # 0.12 (after the query adapter, the search's order is worth more): dev +1, probe 9 +1 single
+    # and +2 turns, nothing lost; 0.08 +1/+1/+1, 0.16 loses the dev gain.
+    extract_rank_bonus: float = 0.12
     # Weight of the passage's own retrieval score in its sentences' scores: a sentence of the passage
     # that retrieval ranks first should not lose to a similar-sounding one elsewhere. Tuned on dev
     # (0.25, 0.5 and 1.0 give the same +1 single question; the smallest is kept), docs/benchmarks.md.
@@ -281,6 +284,10 @@ class Settings(BaseSettings):
     # opens with that criterion ("Was heißt das für die Finanzierung?" about P4: K26 "Finanzierung
     # vertikale Skalierung"). Stop 30, probe 9 conversations.
     explain_phase_topic_criterion: bool = True
+    # A phase overview for a question about what to do or mind in one phase ("Worauf muss ich achten,
+    # wenn wir in die Transferphase gehen?") names the phase's other catalogue criteria after its
+    # milestones. Stop 31, dev and probe 9.
+    phase_how_to_criteria: bool = True
     refuse_source_word_max_passages: int = Field(default=3, ge=0)
     refuse_source_word_min_letters: int = Field(default=10, ge=1)
     # A German follow-up that points back ("Wer hat die entwickelt?", "Wo finde ich sie?") and names

@@ -855,3 +855,21 @@ def test_a_stored_answer_opens_the_extract_only_from_the_first_passages_of_the_s
     first = stored_extract(context([chunks[match.chunk_id], *others]))
     assert first is not None and first[0][0].chunk.id == match.chunk_id
     assert stored_extract(context([*others, chunks[match.chunk_id]])) is None
+
+
+@pytest.mark.parametrize(("question", "phase"), [
+    ("Worauf muss ich achten, wenn wir in die Transferphase gehen?", "P5"),
+    ("Was muss ich in der Pilotphase beachten?", "P3"),
+])
+def test_what_to_mind_in_one_phase_names_that_phases_criteria(service, question, phase):
+    """The phase's criteria (read from the catalogue, milestones aside) are named in the answer text,
+    and no criterion of another phase is."""
+    phase_entry = next(p for p in CATALOGUE["phases"] if p["id"] == phase)
+    milestones = set(phase_entry.get("milestones") or [])
+    answer = service.ask(question)
+    text = body(answer)
+    assert answer.frame.operation == "phase" and answer.frame.phases == [phase], answer.frame
+    assert all(c["name"] in text for c in in_phase(phase) if c["id"] not in milestones), answer.answer
+    own = [c for c in in_phase(phase) if c["id"] not in milestones]
+    line = next(x for x in text.splitlines() if own[0]["name"] in x)
+    assert set(re.findall(r"\bK\d\d\b", line)) == {c["id"] for c in own}, line

@@ -245,6 +245,18 @@ def phase_lead(ctx: AnswerContext, draft: Draft, phase: str) -> None:
         draft.add(f"{labels['no_milestones']} [{n}]")
 
 
+def phase_criteria_line(ctx: AnswerContext, draft: Draft, phase: str) -> None:
+    """'Weitere Kriterien dieser Phase im Katalog: Name (K31); …' — what a question about what to
+    do or mind in one phase is answered with first (the milestones are already named)."""
+    passage = ctx.catalogue_passage(phase)
+    milestones = {m.id for m in ctx.catalogue.milestones(phase)}
+    rest = [c for c in ctx.catalogue.criteria_of_phase(phase) if c.id not in milestones]
+    if passage is None or not rest:
+        return
+    label = ctx.labels["more_phase_criteria" if milestones else "phase_criteria"]
+    draft.add(f"{label} ({len(rest)}): " + "; ".join(f"{c.name} ({c.id})" for c in rest) + f" [{draft.cite(passage)}]")
+
+
 _NEXT = re.compile(r"\b(nach|after|following|folgt|folgende|nächste|naechste|next)\b", re.IGNORECASE)
 _BEFORE = re.compile(r"\b(vor|before|preceding|vorherige|previous)\b\s+(der|dem|the)?\s*\w*\s*(phase|P\d|prototyp|pilot|verstetigung|transfer|ideenfindung)", re.IGNORECASE)
 
@@ -275,6 +287,8 @@ def phase_overview(ctx: AnswerContext) -> Draft | None:
         return explain(ctx)
     draft = Draft(ctx)
     phase_lead(ctx, draft, phase)
+    if ctx.settings.phase_how_to_criteria and asks_how_to(ctx.question):
+        phase_criteria_line(ctx, draft, phase)  # "Was muss ich in P5 beachten?": the phase's criteria
     used = sum(len(line.split()) for line in draft.lines)
     parts = extract(ctx, phase_pool(ctx, phase), max_words=max(40, ctx.max_words - used), second=False, max_sentences=3)
     if parts:
