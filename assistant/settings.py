@@ -288,6 +288,9 @@ class Settings(BaseSettings):
     # wenn wir in die Transferphase gehen?") names the phase's other catalogue criteria after its
     # milestones. Stop 31, dev and probe 9.
     phase_how_to_criteria: bool = True
+    # A key finding named by its number ("Und Kernergebnis 6?", "beim siebten Kernergebnis") is that
+    # finding: explained from its section, and never refused. Stop 31, probe 10 conversations.
+    key_finding_by_number: bool = True
     refuse_source_word_max_passages: int = Field(default=3, ge=0)
     refuse_source_word_min_letters: int = Field(default=10, ge=1)
     # A German follow-up that points back ("Wer hat die entwickelt?", "Wo finde ich sie?") and names

@@ -873,3 +873,19 @@ def test_what_to_mind_in_one_phase_names_that_phases_criteria(service, question,
     own = [c for c in in_phase(phase) if c["id"] not in milestones]
     line = next(x for x in text.splitlines() if own[0]["name"] in x)
     assert set(re.findall(r"\bK\d\d\b", line)) == {c["id"] for c in own}, line
+
+
+def _key_finding_title(number: int) -> str:
+    """The title of the dossier's key finding of that number, read from its heading."""
+    return re.search(rf"^#+\s*\**({number}\.[^*\n]+)", DOSSIER, re.MULTILINE).group(1).strip()
+
+
+def test_a_key_finding_named_by_its_number_is_that_finding(service):
+    chat = Conversation()
+    service.ask("Was ist das wichtigste Kernergebnis zur Finanzierung?", conversation=chat)
+    sixth = service.ask("Und Kernergebnis 6?", conversation=chat)
+    assert _key_finding_title(6) in body(sixth).split("\n")[0], sixth.answer
+    third = service.ask("Was besagt das dritte Kernergebnis?")
+    assert _key_finding_title(3) in body(third).split("\n")[0], third.answer
+    towns = service.ask("Welche Städte werden beim siebten Kernergebnis als Beispiele genannt?")
+    assert not towns.abstained and _key_finding_title(7) in body(towns).split("\n")[0], towns.answer

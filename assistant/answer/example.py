@@ -13,6 +13,7 @@ import re
 from assistant.answer.criteria_match import criterion_scores
 from assistant.answer.draft import AnswerContext, Draft
 from assistant.answer.extract import extract, render
+from assistant.answer.findings import numbered_key_finding
 from assistant.catalogue import GoodPractice
 from assistant.frames.lexicon import fold_text
 from assistant.schema import Passage
@@ -104,6 +105,12 @@ def ranked_practices(ctx: AnswerContext) -> list[tuple[float, GoodPractice]]:
 
 
 def example(ctx: AnswerContext) -> Draft | None:
+    if not ctx.frame.good_practices and ctx.settings.key_finding_by_number and numbered_key_finding(ctx.index, ctx.question):
+        # "Welche Städte werden beim siebten Kernergebnis als Beispiele genannt?": what that finding's
+        # section says (its examples are towns, not catalogue good practices)
+        from assistant.answer.explain import explain
+
+        return explain(ctx)
     ranked = ranked_practices(ctx)
     if not ranked:
         return None

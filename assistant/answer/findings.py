@@ -16,12 +16,38 @@ def key_finding_sections(ctx: AnswerContext) -> dict[str, list[Chunk]]:
     return _facts(ctx.index)[0]
 
 
+# "Kernergebnis 6", "das siebte Kernergebnis", "6. Kernergebnis", "key finding 3", "the third finding"
+_ORDINAL = {"erst": 1, "zweit": 2, "dritt": 3, "viert": 4, "funft": 5, "fünft": 5, "sechst": 6, "siebt": 7,
+            "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7}
+_NUMBERED = re.compile(
+    r"\b(?:kernergebnis(?:ses|se|s)?|key finding|finding)\s*(?:nr\.?|no\.?|nummer|number|#)?\s*(\d)\b"
+    r"|\b(\d)\.\s*kernergebnis"
+    r"|\b(erst|zweit|dritt|viert|fünft|funft|sechst|siebt)e[nmrs]?\s+kernergebnis"
+    r"|\b(first|second|third|fourth|fifth|sixth|seventh)\s+(?:key\s+)?finding",
+    re.IGNORECASE,
+)
+
+
+def numbered_key_finding(index, question: str) -> str | None:
+    """The key finding the question names by its number ("Und Kernergebnis 6?", "beim siebten
+    Kernergebnis"), if the dossier has a finding of that number."""
+    match = _NUMBERED.search(question)
+    if match is None:
+        return None
+    word = next(g for g in match.groups() if g)
+    number = int(word) if word.isdigit() else _ORDINAL[word.lower()]
+    return next((title for title in _facts(index)[0] if re.match(rf"^{number}\.", title)), None)
+
+
 def named_key_finding(ctx: AnswerContext) -> str | None:
-    """The one key finding the question names: every word of its short title ("Unternehmerische
-    Systematik", "Wagniskapital-Strategie"), or a rare long word of its title ("Fehlerkultur")."""
+    """The one key finding the question names: by its number (`numbered_key_finding`), every word of
+    its short title ("Unternehmerische Systematik", "Wagniskapital-Strategie"), or a rare long word
+    of its title ("Fehlerkultur")."""
     sections = key_finding_sections(ctx)
     if not sections:
         return None
+    if ctx.settings.key_finding_by_number and (numbered := numbered_key_finding(ctx.index, ctx.question)) is not None:
+        return numbered
     asked = set(content_stems(ctx.question))
     rare_df = ctx.settings.key_finding_rare_df
     frequency = _facts(ctx.index)[1]

@@ -25,6 +25,7 @@ from typing import Callable
 import numpy as np
 
 from assistant.answer.criteria_match import criterion_scores
+from assistant.answer.findings import numbered_key_finding
 from assistant.answer.texts import refusal_text
 from assistant.domain import Operation
 from assistant.frames import Frame, points_back
@@ -314,6 +315,8 @@ def sources_silent(
         return False  # "the third option — …?": about an entry the last answer listed
     if settings.follow_up_pointer_in_scope and frame.follow_up and frame.entity_count and _asks_only_about_it(question, frame.lang):
         return False  # "Wer hat die entwickelt?", "Wo finde ich sie?": about what the last answer named
+    if settings.key_finding_by_number and numbered_key_finding(index, question) is not None:
+        return False  # "Welche Städte werden beim siebten Kernergebnis genannt?": a section of the study
     if settings.in_scope_what_sources_say and vocabulary is not None and vocabulary.asked_what_sources_say(question, frame.asked_topic):
         return False  # "Was sagt die Studie zu Haushaltsrecht?": what they say about a word they use
     if settings.refuse_how_to_criterion_min is not None and asks_how_to(question):
