@@ -889,3 +889,13 @@ def test_a_key_finding_named_by_its_number_is_that_finding(service):
     assert _key_finding_title(3) in body(third).split("\n")[0], third.answer
     towns = service.ask("Welche Städte werden beim siebten Kernergebnis als Beispiele genannt?")
     assert not towns.abstained and _key_finding_title(7) in body(towns).split("\n")[0], towns.answer
+
+
+def test_a_yes_no_question_after_a_newcomer_preamble_is_answered_not_onboarded(service):
+    """"Bin neu hier: Ist die Roadmap nur was für …?" asks yes or no about the roadmap; "Ich bin neu.
+    Womit fange ich an?" still gets the newcomer's steps."""
+    asked = service.ask("Bin neu hier: Ist die Roadmap nur was für Kommunen, die selbst Software entwickeln?")
+    assert asked.frame.operation.value != "onboarding" and not asked.abstained, asked.answer
+    assert "privatwirtschaftlichen Partnern entwickeln lassen" in body(asked), asked.answer
+    start = service.ask("Ich bin neu hier. Womit fange ich an?")
+    assert start.frame.operation.value == "onboarding", start.answer

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from assistant.domain import DEVELOPMENT_PHASES, Operation, PhaseId
 from assistant.frames.lexicon import STOPWORDS, Lexicon, context_only, fold_text, tokens
-from assistant.frames.operations import OperationClassifier
+from assistant.frames.operations import YES_NO, OperationClassifier
 
 
 class Target(StrEnum):
@@ -229,7 +229,7 @@ class FrameParser:
             # hat der Katalog für P3?"), unless it asks yes or no or where ("Muss ich wirklich alle
             # 76 Kriterien abarbeiten?", "Wo finde ich die Liste aller Kriterien?"): what the sources say
             plain = without_filler(fold_text(question).strip())
-            asks_other = _YES_NO.match(plain) or re.match(r"(und |and )?(wo|where)\b", plain)
+            asks_other = YES_NO.match(plain) or re.match(r"(und |and )?(wo|where)\b", plain)
             operation = Operation.LIST if target is not None and not asks_other else Operation.EXPLAIN
         if operation == Operation.META and not guess.cued and any(
             linked.of(kind) for kind in ("criterion", "good_practice", "driver", "mechanism", "operator_type")
@@ -284,7 +284,7 @@ class FrameParser:
             cued=cued,
             which_one=which_one,
             asks_kinds=bool(_KINDS_OF.match(folded)),
-            asks_yes_no=bool(_YES_NO.match(folded)),
+            asks_yes_no=bool(YES_NO.match(folded)),
             brief=bool(_BRIEF.search(folded)) and len(tokens(folded)) <= 9,
         )
 
@@ -337,13 +337,6 @@ def asks_how_to(question: str) -> bool:
     return bool(HOW_TO.search(fold_text(question)))
 
 
-# A question opening with its verb asks yes or no ("Geht das …?", "Does that …?").
-_YES_NO = re.compile(
-    r"^(und |and |aber |but |also |so )?(does|do|did|is|are|can|could|would|will|should|geht|funktioniert|klappt|ist|sind|"
-    r"kann|konnen|muss|mussen|darf|durfen|gilt|lohnt|stimmt|braucht|brauchen|"
-    # "Und lassen die sich auch kombinieren?", "Hilft das auch kleinen Kommunen?"
-    r"lasst|lassen|hilft|helfen|passt|passen|sollte|sollten|soll|sollen)\b"
-)
 # "Welche Arten gibt es?", "What kinds are there?": the kinds of what was just named.
 _KINDS_OF = re.compile(r"^(und |and )?(welche|what|which) (arten|formen|typen|varianten|kategorien|gruppen|kinds|types|sorts|categories|groups)\b")
 # A question for one entry, in the singular ("Welcher Treiber …", "Zu welchem Kriterium …", "Which driver …").

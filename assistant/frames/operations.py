@@ -142,6 +142,14 @@ CUE_ONLY = (Operation.ONBOARDING, Operation.EXAMPLE)
 _LEADING = re.compile(r"^((und|and|also|okay|ok|gut|danke|aber|so|nun|jetzt|zuruck zum thema|back to)\W+)+")
 
 
+# A question opening with its verb asks yes or no ("Geht das …?", "Does that …?").
+YES_NO = re.compile(
+    r"^(und |and |aber |but |also |so )?(does|do|did|is|are|can|could|would|will|should|geht|funktioniert|klappt|ist|sind|"
+    r"kann|konnen|muss|mussen|darf|durfen|gilt|lohnt|stimmt|braucht|brauchen|"
+    # "Und lassen die sich auch kombinieren?", "Hilft das auch kleinen Kommunen?"
+    r"lasst|lassen|hilft|helfen|passt|passen|sollte|sollten|soll|sollen)\b"
+)
+
 # The question after a newcomer's preamble ("Ich bin neu hier – was sind eigentlich …?",
 # "I just joined the office. What does P3 cover?"): its last sentence or dash-separated clause.
 _CLAUSES = re.compile(r"[.!?:;]\s+|\s[-\u2013\u2014]\s")
@@ -164,6 +172,8 @@ def _asks_after_preamble(folded: str, has_target: bool, has_phase: bool) -> bool
         return False  # no preamble
     if any(cue.operation == Operation.ONBOARDING and cue.pattern.search(question) for cue in CUES):
         return False  # "Ich bin neu. Womit fange ich an?"
+    if YES_NO.match(question):
+        return True  # "Bin neu hier: Ist die Roadmap nur was für Kommunen, die selbst entwickeln?"
     return any(cue.operation in _DEFINITE and cue.applies(question, has_target, has_phase) for cue in CUES)
 
 
