@@ -455,6 +455,16 @@ def test_a_newcomer_asking_for_the_phases_gets_all_of_them(service):
     assert all(p["name"] in text for p in CATALOGUE["phases"] if p["id"] != "D"), answer.answer
 
 
+def test_all_phases_is_the_list_of_phases_and_no_phase_is_the_cross_phase_group(service):
+    """"alle Phasen der Roadmap" asks for the five phases, not for the group "Durchgehend über alle
+    Phasen"; criteria "die zu keiner bestimmten Phase gehören" are that group's."""
+    phases = service.ask("Nenn mir bitte alle Phasen der Roadmap.")
+    assert all(p["name"] in body(phases) for p in CATALOGUE["phases"] if p["id"] != "D"), phases.answer
+    loose = service.ask("Gibt es eigentlich Kriterien, die gar nicht zu einer bestimmten Phase gehören?")
+    assert loose.frame.phases == ["D"], loose.frame
+    assert all(c["name"] in body(loose) for c in in_phase("D")), loose.answer
+
+
 def test_which_kinds_after_a_definition_lists_them(service):
     conversation = Conversation()
     service.ask("Was sind Fördermechanismen?", conversation=conversation)

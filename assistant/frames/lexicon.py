@@ -427,10 +427,11 @@ class Lexicon:
 
 _STOP_STEMS = frozenset(stem(w) for w in STOPWORDS)
 _DRIVER_WORDS = frozenset(stem(w) for w in ("treiber", "skalierungstreiber", "driver", "drivers", "scaling"))
-# Words that open many catalogue names and say little about which entry is meant.
+# Words that open many catalogue names and say little about which entry is meant ("alle": "Nenn mir
+# alle Phasen" is not the cross-phase group "Durchgehend über alle Phasen").
 _GENERIC_STEMS = frozenset(
     stem(w)
-    for w in "erreichen aufbau nutzung förderung foerderung schaffung entwicklung durchführung durchfuehrung "
+    for w in "alle erreichen aufbau nutzung förderung foerderung schaffung entwicklung durchführung durchfuehrung "
     "etablierung erstellung einrichtung kontinuierliche kontinuierlich identifikation definition anschließende "
     "anschliessende verbunden sowie zur smart city".split()
 )
