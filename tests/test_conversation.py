@@ -48,6 +48,17 @@ def test_example_follow_up_finds_a_good_practice(service):
     assert "Masterportal" in follow.answer
 
 
+def test_asking_whether_a_town_has_done_it_asks_for_the_good_practice_of_the_topic(service):
+    """"Hat das schon mal eine Stadt konkret so gemacht?" after the proof of concept in P1: a good
+    practice of that phase (read from the data)."""
+    chat = Conversation()
+    service.ask("Was kann in P1 alles Teil des Proof of Concept sein?", conversation=chat)
+    follow = service.ask("Hat das schon mal eine Stadt konkret so gemacht?", conversation=chat)
+    linked = [g for g in CATALOGUE.good_practices if g.phase == "P1"]
+    assert linked and follow.frame.operation == "example", follow.frame
+    assert any(g.name in body(follow).split("\n")[0] for g in linked), follow.answer
+
+
 @pytest.mark.parametrize("follow_up", ["Welche davon gehören zu P1?", "Und welche davon sind in P1?"])
 def test_which_of_them_narrows_the_previous_list_by_the_named_phase(service, follow_up):
     chat = Conversation()

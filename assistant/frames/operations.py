@@ -78,6 +78,9 @@ CUES: tuple[Cue, ...] = (
          r"\bha(s|ve) (anyone|anybody|any (city|cities|municipalit\w*|town|group|other))\b.{0,50}\b(done|pulled|managed|tried|implemented|built)\b|"
          r"\bis there (a|any) (case|instance|city|municipality|town)\b|\b(gibt es|kennst du|kennen sie) (einen|ein) (fall|praxisfall|projekt)\b|"
          # "Und wo wurde das schon mal umgesetzt?", "Where has this been done?": a place that did it
+         # "Hat das schon mal eine Stadt konkret so gemacht?", "Hat eine Kommune das schon umgesetzt?"
+         r"\bha(t|ben) ((das|es|so etwas|sowas|dies) )?(schon |bereits )?((mal|einmal) )?(eine|irgendeine|andere|welche) "
+         r"(andere )?(stadt|kommune|gemeinde|stadte|kommunen|gemeinden)\b|"
          r"\bwo (wurde|wird|ist|gibt es) (das|so etwas|sowas|es|dies)\b.{0,30}\b(umgesetzt|eingesetzt|gemacht|ausprobiert|erprobt|realisiert|im einsatz)\b|"
          r"\bwhere (has|have|was|is) (this|that|it|something like (this|that))\b.{0,30}\b(done|implemented|used|tried|in use)\b", 0.7),
     _cue(Operation.LIST, r"(^|[.!?]\s+)(bei |in |zu |an |von |mit |for |in |of )?(welche|welcher|welches|welchen|which|what are the|was sind die|was sind alle)\b|"
