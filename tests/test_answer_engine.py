@@ -909,3 +909,24 @@ def test_a_yes_no_question_after_a_newcomer_preamble_is_answered_not_onboarded(s
     assert "privatwirtschaftlichen Partnern entwickeln lassen" in body(asked), asked.answer
     start = service.ask("Ich bin neu hier. Womit fange ich an?")
     assert start.frame.operation.value == "onboarding", start.answer
+
+
+@pytest.mark.parametrize("question", [
+    "Mit wie vielen Fachleuten haben die Autorinnen und Autoren für die Studie gesprochen?",
+    "Who did the authors talk to for the study?",
+])
+def test_whom_the_authors_asked_is_the_method_with_its_experts(service, question):
+    """The dossier's sentence on the expert interviews (found in the dossier by the test), not the
+    list of authors."""
+    interviews = re.search(r"[^.]*Gespräche mit \w+ Expertinnen und Experten[^.]*", DOSSIER).group(0).strip()
+    answer = service.ask(question)
+    assert answer.frame.operation == "meta" and interviews[:60] in body(answer), answer.answer
+    assert not re.search(r"^(Autorinnen und Autoren|Authors):", body(answer), re.MULTILINE), answer.answer
+
+
+def test_an_english_word_the_term_glossary_translates_is_no_unknown_name(service):
+    """"German" is capitalised in English but no name the sources lack (data/en_de_terms.tsv
+    translates it); an unknown city still is."""
+    asked = service.ask("Can you give me an example of a successful MVP built by a German city?")
+    assert not asked.abstained and asked.frame.operation == "example", asked.answer
+    assert service.ask("Who is the mayor of Munich?").abstained

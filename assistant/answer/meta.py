@@ -131,7 +131,9 @@ FACETS: tuple[Facet, ...] = (  # in answer order: "Wer hat die Studie herausgege
     Facet("tool", re.compile(r"online|tool|webseite|website|\burl\b|adresse|\blink|interaktiv|wo finde|wo gibt es|abrufbar|aufrufen|where (can|do) (i|we) find|where is"), _tool),
     Facet("method", re.compile(r"method|vorgehen|vorgegangen|wie wurde|how was|entwickelt|erarbeitet|grundlage|interview|expert|publikation|literatur|workshop|"
                                r"zu (ihren|den|diesen|seinen) (ergebnissen|erkenntnissen)|how did (they|the authors)|arrive at|come to|"
-                               r"worauf (stutz|beruh|basier)|befragt|befragung|based on"), _method),
+                               r"worauf (stutz|beruh|basier)|befragt|befragung|based on|"
+                               # "Mit wie vielen Fachleuten haben die Autoren gesprochen?", "Who did they talk to?"
+                               r"fachleut|fachgesprach|gesprochen|gesprach|interviewt|talk(ed)? to|spoke (to|with)|consulted"), _method),
 )
 
 
@@ -141,8 +143,9 @@ def meta(ctx: AnswerContext) -> Draft | None:
     if not facets:
         facets = [f for f in FACETS if f.fallback is not None and f.fallback.search(folded)]
     names = {f.name for f in facets}
-    if {"authors", "method"} <= names and re.search(r"\b(wie|how)\b", folded):
-        # "Wie sind die Autoren zu ihren Ergebnissen gekommen?" asks how, not who
+    if {"authors", "method"} <= names and re.search(r"\b(wie|how|wen|mit wem|whom|who did|with whom)\b", folded):
+        # "Wie sind die Autoren zu ihren Ergebnissen gekommen?", "Who did the authors talk to?": how
+        # (or whom) the authors asked, not who they are
         facets = [f for f in facets if f.name != "authors"]
     found: list[tuple[Chunk, list[str]]] = []
     labels: list[str] = []

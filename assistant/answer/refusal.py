@@ -153,8 +153,10 @@ class Vocabulary:
             if len(word) < 3:
                 continue
             folded = fold_text(word)
-            if _COMMON_NOUN.search(folded) or _everyday_word(word):
-                continue  # an ordinary noun form, or office wording for a concept of the study ("Nachbargemeinde")
+            if _COMMON_NOUN.search(folded) or _everyday_word(word) or _english_term(word):
+                # an ordinary noun form, office wording for a concept of the study ("Nachbargemeinde"),
+                # or an English word the term glossary translates ("German" city)
+                continue
             if not all(self.knows(part) for part in folded.split("-") if part):
                 out.append(word)
         return out
@@ -176,6 +178,11 @@ class Vocabulary:
 def _everyday_word(word: str) -> bool:
     """Is the word everyday German for a concept of the study (retrieval's `data/de_everyday_terms.tsv`)?"""
     return any(pattern.fullmatch(word) for pattern, _ in everyday_terms())
+
+
+def _english_term(word: str) -> bool:
+    """Is the word one the English term glossary (retrieval's `data/en_de_terms.tsv`) translates?"""
+    return any(pattern.fullmatch(word) for pattern, _ in english_terms())
 
 
 def looks_like_name(word: str) -> bool:
