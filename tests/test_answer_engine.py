@@ -870,6 +870,8 @@ def test_a_stored_answer_opens_the_extract_only_from_the_first_passages_of_the_s
 @pytest.mark.parametrize(("question", "phase"), [
     ("Worauf muss ich achten, wenn wir in die Transferphase gehen?", "P5"),
     ("Was muss ich in der Pilotphase beachten?", "P3"),
+    ("Der Pilot lief gut, jetzt soll die Lösung fest in den Alltag. In welcher Phase sind wir da und worauf kommt es an?", "P4"),
+    ("What matters in P4?", "P4"),
 ])
 def test_what_to_mind_in_one_phase_names_that_phases_criteria(service, question, phase):
     """The phase's criteria (read from the catalogue, milestones aside) are named in the answer text,

@@ -12,7 +12,7 @@ from assistant.domain import DEVELOPMENT_PHASES
 from assistant.answer.extract import Scored, extract, quotable_chunk, render, sentences_of, window, with_top_passage
 from assistant.answer.findings import asked_key_finding, key_finding_lead, key_finding_sections
 from assistant.answer.stored import positions
-from assistant.frames.frame import TRANSITION, asks_how_to
+from assistant.frames.frame import TRANSITION, WHICH_PHASE, asks_how_to
 from assistant.frames.lexicon import content_stems, fold_text, stem
 from assistant.schema import Passage
 
@@ -273,6 +273,10 @@ def relative_phase(question: str, phase: str) -> str:
     return phase
 
 
+# "Was ist in der Pilotphase wichtig?", "Worauf kommt es jetzt an?", "What matters in P4?"
+_WHAT_MATTERS = re.compile(r"\b(worauf|beacht\w*|achten|wichtig\w*|kommt es \w+( \w+)? an|what matters|important|keep in mind|pay attention|watch out)\b")
+
+
 def phase_overview(ctx: AnswerContext) -> Draft | None:
     if not ctx.frame.phases:
         return None
@@ -281,13 +285,14 @@ def phase_overview(ctx: AnswerContext) -> Draft | None:
     phase = relative_phase(ctx.question, ctx.frame.phases[0])
     if phase != ctx.frame.phases[0]:
         ctx.frame = ctx.frame.model_copy(update={"phases": [phase]})
-    elif ctx.frame.asked_topic and not TRANSITION.search(fold_text(ctx.question)):
+    elif ctx.frame.asked_topic and not TRANSITION.search(fold_text(ctx.question)) and not WHICH_PHASE.search(fold_text(ctx.question)):
         # "Welche Rolle spielen Inkubatoren in der Pilotphase?": the question's own topic, in that phase
-        # (a move into the phase, "vom Pilot in den Regelbetrieb", asks for the phase itself)
+        # (a move into the phase, "vom Pilot in den Regelbetrieb", and "In welcher Phase sind wir
+        # da?" ask for the phase itself)
         return explain(ctx)
     draft = Draft(ctx)
     phase_lead(ctx, draft, phase)
-    if ctx.settings.phase_how_to_criteria and asks_how_to(ctx.question):
+    if ctx.settings.phase_how_to_criteria and (asks_how_to(ctx.question) or _WHAT_MATTERS.search(fold_text(ctx.question))):
         phase_criteria_line(ctx, draft, phase)  # "Was muss ich in P5 beachten?": the phase's criteria
     used = sum(len(line.split()) for line in draft.lines)
     parts = extract(ctx, phase_pool(ctx, phase), max_words=max(40, ctx.max_words - used), second=False, max_sentences=3)

@@ -13,7 +13,7 @@ from typing import Callable
 
 from assistant.answer.draft import AnswerContext, Draft
 from assistant.domain import SLOT_OF_KIND
-from assistant.frames.frame import ENTRY_SLOT_OF_TARGET
+from assistant.frames.frame import ENTRY_SLOT_OF_TARGET, WHICH_PHASE
 from assistant.answer.explain import dossier_pool, explain
 from assistant.answer.extract import extract, render
 from assistant.answer.findings import asked_key_finding, key_finding_sections, named_key_finding
@@ -510,10 +510,6 @@ def _which_one(ctx: AnswerContext, target: Target) -> Draft | None:
     return draft
 
 
-# "In welcher Phase geht es um …?", "Which phase is the one where …?": one phase, described
-_WHICH_PHASE = re.compile(r"\b(welche[rmn]?|which|what) (phase|stage)\b")
-
-
 def _which_phase(ctx: AnswerContext) -> Draft | None:
     """The one development phase the question describes: the phase it names (or its neighbour,
     "Welche Phase kommt nach P2?"), else the phase whose catalogue entry is closest to the
@@ -561,7 +557,7 @@ def list_items(ctx: AnswerContext) -> Draft | None:
             return draft
     if target == Target.CRITERIA:
         return _focus_single(ctx, _criteria_list(ctx, count_only=False))
-    if target == Target.PHASES and ctx.settings.list_which_phase and _WHICH_PHASE.search(fold_text(ctx.question)) and ctx.frame.asked_topic:
+    if target == Target.PHASES and ctx.settings.list_which_phase and WHICH_PHASE.search(fold_text(ctx.question)) and ctx.frame.asked_topic:
         return _which_phase(ctx)
     if target == Target.PHASES and len(ctx.frame.phases) == 1 and _ONE_PHASE.search(ctx.question):
         from assistant.answer.explain import phase_overview

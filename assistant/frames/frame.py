@@ -317,6 +317,9 @@ def _past_phase_moved_on(question: str, phases: list[str]) -> list[str]:
     return rest if rest else [following]
 
 
+# The question asks which phase ("In welcher Phase geht es um …?", "In welcher Phase sind wir da?",
+# "Which phase is the one where …?").
+WHICH_PHASE = re.compile(r"\b(welche[rmn]?|which|what) (phase|stage)\b")
 # A move from one phase into the next ("Übergang vom Pilot in den Regelbetrieb", "from pilot to
 # regular operation", "den Schritt in die Verstetigung").
 TRANSITION = re.compile(
