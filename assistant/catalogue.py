@@ -237,6 +237,7 @@ class Catalogue:
         self.mechanisms: list[Mechanism] = list(self.data.mechanisms)
         self.good_practices: list[GoodPractice] = list(self.data.good_practices)
         self.workstreams: list[str] = list(self.data.workstreams)  # the values criteria use
+        self.stakeholders: list[str] = list(self.data.stakeholder_values_seen)  # "Key Stakeholder" values criteria use
         self.entries: dict[str, CatalogueEntry] = {
             entry.id: entry for entry in (*self.phases, *self.drivers, *self.criteria, *self.mechanisms, *self.good_practices)
         }

@@ -932,3 +932,25 @@ def test_an_english_word_the_term_glossary_translates_is_no_unknown_name(service
     asked = service.ask("Can you give me an example of a successful MVP built by a German city?")
     assert not asked.abstained and asked.frame.operation == "example", asked.answer
     assert service.ask("Who is the mayor of Munich?").abstained
+
+
+@pytest.mark.parametrize("question", [
+    "Welche Stakeholder werden bei den Kriterien genannt?",
+    "Which key stakeholders does the roadmap name?",
+])
+def test_the_key_stakeholders_are_listed_with_how_many_criteria_record_them(service, question):
+    """Every "Key Stakeholder" value of the catalogue, and the share of criteria that record any (both
+    read from the data)."""
+    answer = service.ask(question)
+    text = body(answer)
+    assert answer.frame.target == "stakeholders", answer.frame
+    assert all(f"- {name}:" in text for name in CATALOGUE["stakeholder_values_seen"]), answer.answer
+    recorded = sum(1 for c in CRITERIA if c.get("stakeholders"))
+    assert f"{recorded} " in text and str(len(CRITERIA)) in text, answer.answer
+
+
+def test_the_categories_of_a_list_target_are_listed_even_when_the_online_tool_is_named(service):
+    answer = service.ask("In welche Kategorien sind die Fördermechanismen in der Online-Roadmap einsortiert?")
+    categories = [m["name"] for m in CATALOGUE["mechanisms"] if m.get("kind") == "Kategorie"]
+    assert answer.frame.operation == "list", answer.frame
+    assert categories and all(name in body(answer) for name in categories), answer.answer

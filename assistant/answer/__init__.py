@@ -60,6 +60,7 @@ _LIST_INTENTS = {
     Target.PHASES: "phase",
     Target.MECHANISMS: "criteria_list",
     Target.WORKSTREAMS: "criteria_list",
+    Target.STAKEHOLDERS: "criteria_list",
 }
 _INTENTS = {
     Operation.DEFINE: "definition",

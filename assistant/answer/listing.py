@@ -453,6 +453,26 @@ def _workstreams_list(ctx: AnswerContext) -> Draft:
     return draft
 
 
+def _stakeholders_list(ctx: AnswerContext) -> Draft:
+    """The "Key Stakeholder" values of the catalogue's criteria, each with how many criteria name it
+    and one of them cited, and for how many criteria the catalogue records stakeholders at all."""
+    draft = Draft(ctx, further=False, is_list=True)
+    names = ctx.catalogue.stakeholders
+    draft.add(ctx.labels["stakeholders_list"].format(n=len(names)) + ":")
+    lines, cited = [], set()
+    for name in names:
+        members = [c for c in ctx.catalogue.criteria if name in c.stakeholders]
+        shown = next((c for c in members if c.id not in cited), members[0] if members else None)
+        refs = f" [{draft.cite(ctx.catalogue_passage(shown.id))}]" if shown is not None else ""
+        cited.add(shown.id if shown is not None else "")
+        count = ctx.labels["workstream_criteria" if len(members) != 1 else "workstream_criterion"].format(n=len(members))
+        lines.append(f"- {name}: {count}{refs}")
+    draft.add("\n".join(lines))
+    recorded = sum(1 for c in ctx.catalogue.criteria if c.stakeholders)
+    draft.add(ctx.labels["stakeholders_coverage"].format(k=recorded, n=len(ctx.catalogue.criteria)))
+    return draft
+
+
 LISTS: dict[Target, Callable[[AnswerContext], Draft | None]] = {
     Target.PHASES: _phases_list,
     Target.DRIVERS: _drivers_list,
@@ -461,6 +481,7 @@ LISTS: dict[Target, Callable[[AnswerContext], Draft | None]] = {
     Target.KEY_FINDINGS: _key_findings_list,
     Target.OPERATOR_TYPES: _operator_types_list,
     Target.WORKSTREAMS: _workstreams_list,
+    Target.STAKEHOLDERS: _stakeholders_list,
     Target.GLOSSARY: _glossary_list,
 }
 

@@ -32,6 +32,7 @@ class Target(StrEnum):
     KEY_FINDINGS = "key_findings"
     OPERATOR_TYPES = "operator_types"
     WORKSTREAMS = "workstreams"
+    STAKEHOLDERS = "stakeholders"
     GLOSSARY = "glossary"
 
 
@@ -167,6 +168,7 @@ _TARGET_OF_LINK = {
     "key_findings": Target.KEY_FINDINGS,
     "operator_types": Target.OPERATOR_TYPES,
     "workstreams": Target.WORKSTREAMS,
+    "stakeholders": Target.STAKEHOLDERS,
     "glossary": Target.GLOSSARY,
 }
 
@@ -237,6 +239,10 @@ class FrameParser:
             # near a question about the study, but naming something in it ("Was macht das Research
             # Lab in Bamberg?", "Was steht in der Studie zur Datenweitergabe?"): about that thing
             operation = Operation.EXPLAIN
+        if target is not None and operation == Operation.META and _KINDS_OF.match(without_filler(fold_text(question).strip())):
+            # "In welche Kategorien sind die Fördermechanismen in der Online-Roadmap einsortiert?":
+            # the kinds of a list target, not a question about the online tool
+            operation = Operation.LIST
         covered = linked.covered()
         topic = [
             t
@@ -341,7 +347,7 @@ def asks_how_to(question: str) -> bool:
 
 
 # "Welche Arten gibt es?", "What kinds are there?": the kinds of what was just named.
-_KINDS_OF = re.compile(r"^(und |and )?(welche|what|which) (arten|formen|typen|varianten|kategorien|gruppen|kinds|types|sorts|categories|groups)\b")
+_KINDS_OF = re.compile(r"^(und |and )?((in|nach|into) )?(welche[n]?|what|which) (arten|formen|typen|varianten|kategorien|gruppen|kinds|types|sorts|categories|groups)\b")
 # A question for one entry, in the singular ("Welcher Treiber …", "Zu welchem Kriterium …", "Which driver …").
 _WHICH_ONE = re.compile(  # at the start of the question or of its last sentences ("Der Bürgermeister sagt … Zu welchem Treiber passt das?")
     r"(^|[.!?:;]\s+)(und )?((zu|bei|in|an|fur|mit|von|unter|to|in|under) )?(welcher|welches|welchem|which (driver|criterion|mechanism|funding mechanism|good practice)\b)"
