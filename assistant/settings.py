@@ -291,6 +291,10 @@ class Settings(BaseSettings):
     # A key finding named by its number ("Und Kernergebnis 6?", "beim siebten Kernergebnis") is that
     # finding: explained from its section, and never refused. Stop 31, probe 10 conversations.
     key_finding_by_number: bool = True
+    # After a key finding's title and summary, the extract starts at the best sentence of its section
+    # that is not part of the summary (off: the best sentence overall, which often was a summary
+    # sentence, so nothing followed the summary). Stop 31, probe 10.
+    key_finding_beyond_lead: bool = True
     refuse_source_word_max_passages: int = Field(default=3, ge=0)
     refuse_source_word_min_letters: int = Field(default=10, ge=1)
     # A German follow-up that points back ("Wer hat die entwickelt?", "Wo finde ich sie?") and names

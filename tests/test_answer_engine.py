@@ -954,3 +954,15 @@ def test_the_categories_of_a_list_target_are_listed_even_when_the_online_tool_is
     categories = [m["name"] for m in CATALOGUE["mechanisms"] if m.get("kind") == "Kategorie"]
     assert answer.frame.operation == "list", answer.frame
     assert categories and all(name in body(answer) for name in categories), answer.answer
+
+
+def test_a_key_finding_answer_goes_beyond_its_summary(service):
+    """Title, the finding's bold summary (read from the dossier), then a sentence of its section that
+    the summary does not hold."""
+    title = _key_finding_title(5)
+    lead = re.search(rf"{re.escape(title)}\**\s*\n+\*\*(.+?)\*\*", DOSSIER, re.DOTALL).group(1)
+    answer = service.ask("Was sagt die Studie zum Thema Scheitern und Fehlerkultur?")
+    lines = [line for line in body(answer).splitlines() if line.strip()]
+    assert title in lines[0], answer.answer
+    beyond = [s for line in lines[2:] for s in re.split(r"(?<=\.)\s+\[\d+\]\s*", line) if len(s) > 30]
+    assert beyond and not any(s.strip(" []0123456789") in lead for s in beyond), answer.answer

@@ -190,7 +190,9 @@ def explain(ctx: AnswerContext) -> Draft | None:
             draft.add(render(draft, [(Passage(chunk=chunk, score=top), sentences)]))
             max_words = max(30, max_words - sum(len(x.split()) for x in sentences))
             said = set(sentences)
-            parts = [(p, [x for x in xs if x not in said]) for p, xs in extract(ctx, pool, max_words=max_words, second=False, max_sentences=2)]
+            # the best sentence beyond the summary (a summary sentence never wins: it was just quoted)
+            beyond = (lambda x: -1.0 if x in said else 0.0) if ctx.settings.key_finding_beyond_lead else None
+            parts = [(p, [x for x in xs if x not in said]) for p, xs in extract(ctx, pool, max_words=max_words, second=False, max_sentences=2, bonus=beyond)]
             parts = [(p, xs) for p, xs in parts if xs]
             if parts:
                 draft.add(render(draft, parts))
