@@ -966,3 +966,11 @@ def test_a_key_finding_answer_goes_beyond_its_summary(service):
     assert title in lines[0], answer.answer
     beyond = [s for line in lines[2:] for s in re.split(r"(?<=\.)\s+\[\d+\]\s*", line) if len(s) > 30]
     assert beyond and not any(s.strip(" []0123456789") in lead for s in beyond), answer.answer
+
+
+def test_what_to_do_when_the_pilot_fails_opens_with_a_criterion_of_the_pilot_phase(service):
+    """"Was tun, wenn …?" asks what to do: the catalogue criterion that matches leads, and it is one
+    of the phase the question is about (read from the catalogue)."""
+    answer = service.ask("Was tun, wenn sich während des Piloten zeigt, dass die Lösung nicht trägt?")
+    first = body(answer).lstrip().split("\n")[0]
+    assert first.startswith("Laut Kriterienkatalog") and any(c["name"] in first for c in in_phase("P3")), answer.answer

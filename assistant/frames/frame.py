@@ -337,7 +337,9 @@ TRANSITION = re.compile(
 HOW_TO = re.compile(
     r"\bwoher\b|\b(wie|worauf|woran|womit|was)\s+(\w+\s+)?(wir|ich|man|eine kommune|die kommune|kommunen|unsere? \w+)\b|"
     r"\bhow (do|can|should|could|would|to)\b|\bwhat (should|can|must|do) (we|i|a city|a town|a municipality|municipalities)\b|"
-    r"\bwhat (kind of|sort of) \w+ (should|do|can)\b"
+    r"\bwhat (kind of|sort of) \w+ (should|do|can)\b|"
+    # "Was tun, wenn der Pilot nicht trägt?", "Was ist zu tun, wenn …", "What to do if …"
+    r"\bwas (ist )?(zu )?tun\b|\bwhat to do\b"
 )
 
 

@@ -245,6 +245,8 @@ def test_questions_asking_what_to_do_are_recognised():
     assert asks_how_to("Worauf sollte ich bei der Ausschreibung achten?")
     assert asks_how_to("Woher kann das Geld für den Regelbetrieb kommen?")
     assert asks_how_to("What should we prepare for the council?") and asks_how_to("How do we find partners?")
+    assert asks_how_to("Was tun, wenn der Pilot nicht trägt?") and asks_how_to("Was ist zu tun, wenn die Förderung endet?")
+    assert asks_how_to("What to do if the pilot fails?")
     assert not asks_how_to("Was ist ein Minimum Viable Product?")
     assert not asks_how_to("Wie viele Kriterien hat die Pilotphase?")
     assert not asks_how_to("Can a city simply copy how start-ups scale?")
