@@ -259,6 +259,13 @@ FACT_KINDS: tuple[FactKind, ...] = (
                  r"\w*(stadte|stadten|kommunen|gemeinden|organisationen|kreise|kreisen|nutzer\w*|nutzende\w*|municipalities|users)\b"),
     ),
     FactKind(
+        "office_holder",  # who holds an office in a place ("Wer ist gerade Bürgermeister in Bad Belzig?")
+        re.compile(r"\b(wer|who)\b.{0,30}\b(?P<office>(ober)?burgermeister\w*|landrat\w*|mayor|governor)\b"
+                   r"(?: (?:von|in|of|der stadt|der gemeinde) (?P<place>[\w-]+(?: [\w-]+)?))?"),
+        # stated only by a passage that names the office, and the place when the question names one
+        lambda asked, text: asked.group("office")[:8] in text and (not asked.group("place") or asked.group("place").split()[-1] in text),
+    ),
+    FactKind(
         "rank",
         re.compile(r"\b(auf|an) welche[mn] (platz|rang)\b|\bwelche[nr]? (platz|rang)\b|\bplatzierung\b|\branking\b|\bwhat (place|rank)\b"),
         _pattern(r"\b(platz|rang|platzierung|ranking)\b"),

@@ -78,6 +78,21 @@ def test_a_price_word_asks_for_a_price_only_after_a_question_word():
     assert unstated_fact("Wie bewerten die Fachleute die Preise kommunaler Datenverarbeiter?", []) is None
 
 
+def test_who_holds_an_office_is_stated_only_by_a_passage_naming_office_and_place():
+    from assistant.answer.refusal import unstated_fact
+    from assistant.schema import Chunk, Passage
+
+    def passage(text):
+        return Passage(chunk=Chunk(id="d", text=text, source="dossier", kind="passage", title="t"), score=1.0)
+
+    about_app = [passage("Die App wurde 2018 mit der Gemeinde Bad Belzig entwickelt.")]
+    mayor = [passage("Gespräche, etwa mit dem ehemaligen Bürgermeister von Gütersloh, bestätigten das.")]
+    assert unstated_fact("Und wer ist eigentlich gerade Bürgermeister in Bad Belzig?", about_app) == "office_holder"
+    assert unstated_fact("Who is the mayor of Bad Belzig?", about_app) == "office_holder"
+    assert unstated_fact("Wer war Bürgermeister von Gütersloh?", mayor) is None
+    assert unstated_fact("Wer hat die App in Bad Belzig entwickelt?", about_app) is None
+
+
 def test_asking_what_the_study_says_about_its_own_words_is_in_scope():
     vocabulary = Vocabulary(["Das ist eine Herausforderung im Haushaltsrecht.", "Die Kommune plant."])
     assert vocabulary.asked_what_sources_say("Was sagt die Studie zu Haushaltsrecht?", ["haushaltsrecht"])
