@@ -69,6 +69,8 @@ class Frame(BaseModel):
     listed: list[str] = Field(default_factory=list)
     # "Kannst du das in einem Satz sagen?", "In short?": the previous answer, as short as it gets
     brief: bool = False
+    # "Was hat das mit Skaleneffekten zu tun?", "How does that relate to …?": how two things relate
+    asks_relation: bool = False
 
     @property
     def asked_topic(self) -> list[str]:
@@ -107,7 +109,8 @@ class Frame(BaseModel):
                 update={"follow_up": True, "brief": True, "lang": self.lang, "own_topic": [], "inherited": kept}
             )
         operation = self.operation if self.cued else previous.operation
-        if not self.cued and self.topic and previous.operation in (Operation.LIST, Operation.COUNT) and (
+        new_phase = bool(self.phases) and set(self.phases) != set(previous.phases)
+        if not self.cued and self.topic and previous.operation in (Operation.LIST, Operation.COUNT) and not new_phase and (
             previous.single_listed or self.names_an_entry
         ):
             # the question is about that entry ("Und wer betreibt das dann bei kulturis?" after a list
@@ -115,6 +118,9 @@ class Frame(BaseModel):
             # (a comparison needs its cue word and two sides)
             operation = Operation.EXPLAIN if self.operation in (*_NOT_ABOUT_AN_ENTRY, Operation.COMPARE) else self.operation
         if not self.cued and self.asks_yes_no and self.topic and operation in (Operation.LIST, Operation.COUNT):
+            operation = Operation.EXPLAIN
+        if not self.cued and self.asks_relation and self.target is None and operation in (Operation.LIST, Operation.COUNT):
+            # "Und was hat das mit Skaleneffekten zu tun?" after a list: how the two relate, not the list again
             operation = Operation.EXPLAIN
         if self.asks_kinds and self.target is None and previous.target is not None:
             # "Was sind Fördermechanismen?" – "Welche Arten gibt es?": the list of them
@@ -125,7 +131,6 @@ class Frame(BaseModel):
         if operation == Operation.PHASE and not (self.phases or previous.phases):
             operation = Operation.EXPLAIN
         merged = self.model_copy(update={"operation": operation, "follow_up": True})
-        new_phase = bool(self.phases) and set(self.phases) != set(previous.phases)
         for slot in _SLOTS:
             if new_phase and slot in _PHASE_BOUND:
                 continue
@@ -291,6 +296,7 @@ class FrameParser:
             which_one=which_one,
             asks_kinds=bool(_KINDS_OF.match(folded)),
             asks_yes_no=bool(YES_NO.match(folded)),
+            asks_relation=bool(_RELATES.search(folded)),
             brief=bool(_BRIEF.search(folded)) and len(tokens(folded)) <= 9,
         )
 
@@ -348,6 +354,12 @@ def asks_how_to(question: str) -> bool:
     return bool(HOW_TO.search(fold_text(question)))
 
 
+# "Was hat das mit X zu tun?", "Wie hängt das mit X zusammen?", "How does that relate to X?" (not
+# "Welcher davon hat mit Geld zu tun?", which asks for one of a list)
+_RELATES = re.compile(
+    r"^(und |and |aber |but |also )?((was|wie|what|how)\b.{0,80}(\bzu tun\b|\bzusammen(hang|hangt|hangen)?\b|\b(have|has) to do with\b|"
+    r"\brelated?s? to\b|\bconnected (to|with)\b)|inwiefern\b|inwieweit\b)"
+)
 # "Welche Arten gibt es?", "What kinds are there?": the kinds of what was just named.
 _KINDS_OF = re.compile(r"^(und |and )?((in|nach|into) )?(welche[n]?|what|which) (arten|formen|typen|varianten|kategorien|gruppen|kinds|types|sorts|categories|groups)\b")
 # A question for one entry, in the singular ("Welcher Treiber …", "Zu welchem Kriterium …", "Which driver …").

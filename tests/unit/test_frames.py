@@ -327,3 +327,21 @@ def test_any_good_practice_asks_for_an_example(parser):
 )
 def test_a_phase_named_as_done_moves_the_question_to_the_next_phase(parser, question, phases):
     assert parser.parse(question, None).phases == phases
+
+
+def test_a_follow_up_naming_another_phase_repeats_the_list_for_it(parser):
+    """After "Und in P2?" (one milestone listed), "Und wenn es … in den Regelbetrieb geht?" names P4:
+    the same milestone list for P4, not a question about the one listed entry."""
+    p2 = parser.parse("Welche Meilensteine hat P2?", None).model_copy(update={"listed": ["K11"], "criteria": ["K11"]})
+    follow = parser.parse("Und wenn es nach der Förderung in den Regelbetrieb geht?", None).follow(p2)
+    assert follow.operation == Operation.LIST and follow.phases == ["P4"] and follow.milestone is True
+
+
+def test_asking_how_a_term_relates_after_a_list_is_no_new_list(parser):
+    phases = parser.parse("In welcher Phase taucht die Exit-Strategie auf?", None)
+    assert phases.operation == Operation.LIST and phases.target == Target.PHASES
+    relation = parser.parse("Und was hat das mit Skaleneffekten zu tun?", None)
+    assert relation.asks_relation
+    follow = relation.follow(phases)
+    assert follow.operation == Operation.EXPLAIN and follow.target is None
+    assert not parser.parse("Welcher davon hat mit Geld zu tun?", None).asks_relation  # one of the list
