@@ -974,3 +974,11 @@ def test_what_to_do_when_the_pilot_fails_opens_with_a_criterion_of_the_pilot_pha
     answer = service.ask("Was tun, wenn sich während des Piloten zeigt, dass die Lösung nicht trägt?")
     first = body(answer).lstrip().split("\n")[0]
     assert first.startswith("Laut Kriterienkatalog") and any(c["name"] in first for c in in_phase("P3")), answer.answer
+
+
+def test_a_relative_clause_that_says_what_a_word_is_defines_it(service):
+    """"… ein interkommunaler Eigenbetrieb gegründet werden, der als Sondervermögen … wird": the
+    sentence that says what it is (found in the dossier by the test), not a sentence that only uses it."""
+    defining = re.search(r"[^.]*Eigenbetrieb gegründet werden, der als [^.]*\.", DOSSIER).group(0).strip()
+    answer = service.ask("Was ist denn ein interkommunaler Eigenbetrieb?")
+    assert defining in body(answer) and "nicht eigens" not in body(answer), answer.answer

@@ -19,7 +19,10 @@ GLOSSARY_SECTION = "Glossar"
 
 # Definitional wording right after the term, or the term introduced as "sogenannte …" / "unter … versteht".
 _AFTER = re.compile(r"^\W{0,3}(\([^)]{0,60}\)\s*)?,?\s*((hingegen|dagegen|wiederum|also|jedoch|aber)\s+)?(ist|sind|bezeichnet|bezeichnen|beschreibt|beschreiben|bedeutet|"
-                    r"bedeuten|meint|umfasst|dient|dienen|heißt|gilt|stellt|als)\b", re.IGNORECASE)
+                    r"bedeuten|meint|umfasst|dient|dienen|heißt|gilt|stellt|als)\b"
+                    # a relative clause that says what it is ("… ein Eigenbetrieb gegründet werden, der als
+                    # Sondervermögen … bewirtschaftet wird")
+                    r"|^[^.,;]{0,30},\s*(der|die|das|welche[rs]?)\s+(als|ist|sind|wird|werden)\b", re.IGNORECASE)
 _BEFORE = re.compile(r"(sogenannte[nmrs]?|unter (einem|einer|dem|der)?|man spricht (hier )?von (einem|einer)?|als)\s*$", re.IGNORECASE)
 _EXAMPLE = re.compile(r"\b(Beispiel|zeigt|wurde|wurden|20\d\d|Stadt|Hamburg|Münster|Berlin|Bamberg)\b")
 
