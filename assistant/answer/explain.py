@@ -12,7 +12,7 @@ from assistant.domain import DEVELOPMENT_PHASES
 from assistant.answer.extract import Scored, extract, quotable_chunk, render, sentences_of, window, with_top_passage
 from assistant.answer.findings import asked_key_finding, key_finding_lead, key_finding_sections
 from assistant.answer.stored import positions
-from assistant.frames.frame import TRANSITION, WHICH_PHASE, asks_how_to
+from assistant.frames.frame import TRANSITION, WHICH_PHASE, asks_how_to, moves_on
 from assistant.frames.lexicon import content_stems, fold_text, stem
 from assistant.schema import Passage
 
@@ -248,15 +248,15 @@ def phase_lead(ctx: AnswerContext, draft: Draft, phase: str) -> None:
 
 
 def phase_criteria_line(ctx: AnswerContext, draft: Draft, phase: str) -> None:
-    """'Weitere Kriterien dieser Phase im Katalog: Name (K31); …' — what a question about what to
-    do or mind in one phase is answered with first (the milestones are already named)."""
-    passage = ctx.catalogue_passage(phase)
+    """'Weitere Kriterien dieser Phase im Katalog: Name (K31) [n]; …' — what a question about what
+    to do or mind in one phase is answered with first (the milestones are already named); each
+    criterion cited to its catalogue entry, as in a list."""
     milestones = {m.id for m in ctx.catalogue.milestones(phase)}
-    rest = [c for c in ctx.catalogue.criteria_of_phase(phase) if c.id not in milestones]
-    if passage is None or not rest:
+    rest = [(c, p) for c in ctx.catalogue.criteria_of_phase(phase) if c.id not in milestones and (p := ctx.catalogue_passage(c.id))]
+    if not rest:
         return
     label = ctx.labels["more_phase_criteria" if milestones else "phase_criteria"]
-    draft.add(f"{label} ({len(rest)}): " + "; ".join(f"{c.name} ({c.id})" for c in rest) + f" [{draft.cite(passage)}]")
+    draft.add(f"{label} ({len(rest)}):\n" + "\n".join(f"- {c.name} ({c.id}) [{draft.cite(p)}]" for c, p in rest))
 
 
 _NEXT = re.compile(r"\b(nach|after|following|folgt|folgende|nächste|naechste|next)\b", re.IGNORECASE)
@@ -279,6 +279,14 @@ def relative_phase(question: str, phase: str) -> str:
 _WHAT_MATTERS = re.compile(r"\b(worauf|beacht\w*|achten|wichtig\w*|kommt es \w+( \w+)? an|what matters|important|keep in mind|pay attention|watch out)\b")
 
 
+def _asks_for_the_phase(question: str) -> bool:
+    """A question with words of its own that still asks for the phase as a whole: a move into it
+    ("vom Pilot in den Regelbetrieb"), the phase before it named as done ("Unser Pilot läuft gut. Wie
+    gehe ich jetzt vor?") or which phase it is ("In welcher Phase sind wir da?")."""
+    folded = fold_text(question)
+    return bool(TRANSITION.search(folded) or WHICH_PHASE.search(folded) or moves_on(question))
+
+
 def phase_overview(ctx: AnswerContext) -> Draft | None:
     if not ctx.frame.phases:
         return None
@@ -287,10 +295,9 @@ def phase_overview(ctx: AnswerContext) -> Draft | None:
     phase = relative_phase(ctx.question, ctx.frame.phases[0])
     if phase != ctx.frame.phases[0]:
         ctx.frame = ctx.frame.model_copy(update={"phases": [phase]})
-    elif ctx.frame.asked_topic and not TRANSITION.search(fold_text(ctx.question)) and not WHICH_PHASE.search(fold_text(ctx.question)):
+    elif ctx.frame.asked_topic and not _asks_for_the_phase(ctx.question):
         # "Welche Rolle spielen Inkubatoren in der Pilotphase?": the question's own topic, in that phase
-        # (a move into the phase, "vom Pilot in den Regelbetrieb", and "In welcher Phase sind wir
-        # da?" ask for the phase itself)
+        # (see _asks_for_the_phase)
         return explain(ctx)
     draft = Draft(ctx)
     phase_lead(ctx, draft, phase)

@@ -314,6 +314,12 @@ _PHASE_DONE = re.compile(
 _DONE_PHASE = {"pilot": "P3", "prototyp": "P2", "prototype": "P2"}
 
 
+def moves_on(question: str) -> bool:
+    """Does the question name a phase as done ("Unser Pilot läuft richtig gut …"), asking about the
+    next one as a whole?"""
+    return bool(_PHASE_DONE.search(fold_text(question)))
+
+
 def _past_phase_moved_on(question: str, phases: list[str]) -> list[str]:
     """"Unser Pilot läuft richtig gut. Wie gehe ich vor, wenn wir die Lösung jetzt in den normalen
     Betrieb übernehmen?": the phase named as done is context; the question is about the next one."""
