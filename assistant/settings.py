@@ -295,6 +295,10 @@ class Settings(BaseSettings):
     # that is not part of the summary (off: the best sentence overall, which often was a summary
     # sentence, so nothing followed the summary). Stop 31, probe 10.
     key_finding_beyond_lead: bool = True
+    # A count of phases, key findings, drivers or workstreams quotes, after the catalogue's list, the
+    # sentence of a retrieved dossier passage that states the same number ("… 76 Kriterien in fünf
+    # Phasen …"): the study's own statement of it. Stop 31.
+    count_dossier_sentence: bool = True
     refuse_source_word_max_passages: int = Field(default=3, ge=0)
     refuse_source_word_min_letters: int = Field(default=10, ge=1)
     # A German follow-up that points back ("Wer hat die entwickelt?", "Wo finde ich sie?") and names

@@ -983,3 +983,12 @@ def test_a_relative_clause_that_says_what_a_word_is_defines_it(service):
     defining = re.search(r"[^.]*Eigenbetrieb gegründet werden, der als [^.]*\.", DOSSIER).group(0).strip()
     answer = service.ask("Was ist denn ein interkommunaler Eigenbetrieb?")
     assert defining in body(answer) and "nicht eigens" not in body(answer), answer.answer
+
+
+def test_a_count_of_phases_also_quotes_the_dossier_sentence_that_states_the_number(service):
+    """The catalogue's five phases, then the dossier's own sentence with "fünf Phasen" (found in the
+    dossier by the test)."""
+    line = next(line for line in DOSSIER.splitlines() if "fünf Phasen" in line)
+    stated = next(s for s in re.split(r"(?<=[.!?])\s+", line) if "fünf Phasen" in s)
+    answer = service.ask("How many phases does the roadmap have?")
+    assert answer.frame.operation == "count" and stated[:80] in body(answer), answer.answer

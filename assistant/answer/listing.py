@@ -15,7 +15,7 @@ from assistant.answer.draft import AnswerContext, Draft
 from assistant.domain import SLOT_OF_KIND
 from assistant.frames.frame import ENTRY_SLOT_OF_TARGET, WHICH_PHASE
 from assistant.answer.explain import dossier_pool, explain
-from assistant.answer.extract import extract, render
+from assistant.answer.extract import extract, render, sentences_of
 from assistant.answer.findings import asked_key_finding, key_finding_sections, named_key_finding
 from assistant.catalogue import CatalogueEntry, Criterion
 from assistant.domain import CONTINUOUS_PHASE, DEVELOPMENT_PHASES, Operation
@@ -599,6 +599,33 @@ def _focus_single(ctx: AnswerContext, draft: Draft | None) -> Draft | None:
     return draft
 
 
+# How many entries a count of the target finds (the number its list answer states).
+_HOW_MANY_OF: dict[Target, Callable[[AnswerContext], int]] = {
+    Target.PHASES: lambda ctx: len(DEVELOPMENT_PHASES),
+    Target.KEY_FINDINGS: lambda ctx: len(key_finding_sections(ctx)),
+    Target.DRIVERS: lambda ctx: len(ctx.catalogue.drivers),
+    Target.WORKSTREAMS: lambda ctx: len(ctx.catalogue.workstreams),
+}
+_NUMBER_WORDS = ("null", "ein", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun", "zehn", "elf", "zwölf")
+
+
+def _number_in_dossier(ctx: AnswerContext, draft: Draft, target: Target, n: int) -> None:
+    """The sentence of a retrieved dossier passage that states the same number of the same thing
+    ("… mit 76 Kriterien in fünf Phasen …"), quoted after the count, if there is one."""
+    forms = [str(n)] + ([_NUMBER_WORDS[n]] if n < len(_NUMBER_WORDS) else [])
+    nouns = [fold_text(s) for s in ctx.lexicon.surfaces("target", target.value) if len(s) >= 4]
+    if not nouns:
+        return
+    pattern = re.compile(
+        rf"\b({'|'.join(re.escape(fold_text(f)) for f in forms)})\b(\s+[\w-]+){{0,3}}\s+({'|'.join(map(re.escape, nouns))})"
+    )
+    for passage in dossier_pool(ctx):
+        for sentence, _ in sentences_of(ctx, passage.chunk):
+            if pattern.search(fold_text(sentence)):
+                draft.add(draft.quote(sentence, passage))
+                return
+
+
 def _number_bonus(sentence: str) -> float:
     return 0.15 if _NUMBER.search(sentence) else 0.0
 
@@ -640,7 +667,10 @@ def count_items(ctx: AnswerContext) -> Draft | None:
     if target == Target.CRITERIA:
         return _focus_single(ctx, _criteria_list(ctx, count_only=True))
     if target is not None and target in LISTS:
-        return LISTS[target](ctx)
+        draft = LISTS[target](ctx)
+        if draft is not None and ctx.settings.count_dossier_sentence and target in _HOW_MANY_OF:
+            _number_in_dossier(ctx, draft, target, _HOW_MANY_OF[target](ctx))
+        return draft
     # a number the catalogue does not hold: the dossier sentence that states it
     parts = extract(ctx, dossier_pool(ctx), bonus=_number_bonus, second=False, max_sentences=ctx.settings.count_extract_sentences)
     if not parts:
