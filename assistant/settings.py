@@ -299,6 +299,9 @@ class Settings(BaseSettings):
     # sentence of a retrieved dossier passage that states the same number ("… 76 Kriterien in fünf
     # Phasen …"): the study's own statement of it. Stop 31.
     count_dossier_sentence: bool = True
+    # A list of the operator types for a question with words of its own ("… wenn mehrere Kommunen eine
+    # Lösung gemeinsam betreiben?") adds what the dossier says closest to those words. Stop 31.
+    operators_topic_extract: bool = True
     refuse_source_word_max_passages: int = Field(default=3, ge=0)
     refuse_source_word_min_letters: int = Field(default=10, ge=1)
     # A German follow-up that points back ("Wer hat die entwickelt?", "Wo finde ich sie?") and names

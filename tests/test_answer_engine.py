@@ -992,3 +992,12 @@ def test_a_count_of_phases_also_quotes_the_dossier_sentence_that_states_the_numb
     stated = next(s for s in re.split(r"(?<=[.!?])\s+", line) if "fünf Phasen" in s)
     answer = service.ask("How many phases does the roadmap have?")
     assert answer.frame.operation == "count" and stated[:80] in body(answer), answer.answer
+
+
+def test_operator_types_asked_with_words_of_its_own_add_what_the_dossier_says_on_them(service):
+    """The figure's operator types, then a dossier sentence on the question's own words (here: running
+    a solution together), quoted after the list."""
+    answer = service.ask("Welche Organisationsformen bieten sich an, wenn mehrere Kommunen eine Lösung gemeinsam betreiben?")
+    paragraphs = [p for p in body(answer).split("\n\n") if p.strip()]
+    after = paragraphs[paragraphs.index(next(p for p in paragraphs if p.startswith("- "))) + 1:]
+    assert after and re.search(r"gemeinsam|interkommunal|mehrere", after[0]) and re.search(r"\[\d+\]", after[0]), answer.answer

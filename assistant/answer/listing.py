@@ -410,6 +410,13 @@ def _operator_types_list(ctx: AnswerContext) -> Draft | None:
         key = next((k for k in keys if row.startswith(k.split("/")[0].split()[0])), None)
         if key is not None:
             draft.listed.append(("operator_type", key))
+    if ctx.settings.operators_topic_extract and ctx.frame.asked_topic:
+        # "… wenn mehrere Kommunen eine Lösung gemeinsam betreiben?": what the dossier says on that,
+        # after the figure
+        pool = [p for p in dossier_pool(ctx) if p.chunk.id != figure.id]
+        parts = extract(ctx, pool, second=False, max_sentences=2, max_words=max(30, ctx.max_words // 2))
+        if parts:
+            draft.add(render(draft, parts))
     return draft
 
 
