@@ -302,6 +302,9 @@ class Settings(BaseSettings):
     # A list of the operator types for a question with words of its own ("… wenn mehrere Kommunen eine
     # Lösung gemeinsam betreiben?") adds what the dossier says closest to those words. Stop 31.
     operators_topic_extract: bool = True
+    # A definition question about a term no glossary entry defines, named in the title of a key finding
+    # ("Was meint die Studie mit einer neuen Fehlerkultur?"), is answered with that finding. Stop 31.
+    define_key_finding_term: bool = True
     refuse_source_word_max_passages: int = Field(default=3, ge=0)
     refuse_source_word_min_letters: int = Field(default=10, ge=1)
     # A German follow-up that points back ("Wer hat die entwickelt?", "Wo finde ich sie?") and names

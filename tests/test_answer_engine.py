@@ -1001,3 +1001,9 @@ def test_operator_types_asked_with_words_of_its_own_add_what_the_dossier_says_on
     paragraphs = [p for p in body(answer).split("\n\n") if p.strip()]
     after = paragraphs[paragraphs.index(next(p for p in paragraphs if p.startswith("- "))) + 1:]
     assert after and re.search(r"gemeinsam|interkommunal|mehrere", after[0]) and re.search(r"\[\d+\]", after[0]), answer.answer
+
+
+def test_a_term_only_a_key_finding_title_names_is_defined_by_that_finding(service):
+    """"Fehlerkultur" has no glossary entry but titles key finding 5: the answer is that finding."""
+    answer = service.ask("What does the study mean by a 'neue Fehlerkultur'?")
+    assert _key_finding_title(5) in body(answer).split("\n\n")[0 if answer.lang == "de" else 1], answer.answer

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from assistant.answer.draft import AnswerContext, Draft
 from assistant.domain import SLOT_OF_KIND
-from assistant.answer.findings import asked_key_finding
+from assistant.answer.findings import asked_key_finding, named_key_finding
 from assistant.answer.extract import REFERRING, Scored, quotable_chunk, quotable_sentence, render, score_sentences, sentences_of, window
 from assistant.frames.lexicon import CONTEXT_WORDS, KIND_TERMS, context_only, fold_text, tokens
 from assistant.frames.operations import last_clause
@@ -297,6 +297,15 @@ def define(ctx: AnswerContext) -> Draft | None:
             return free
     if term is None and entry is None:
         return None
+    if (
+        ctx.settings.define_key_finding_term and entry is None and glossary_chunk(ctx, term) is None
+        and named_key_finding(ctx) is not None
+    ):
+        # "Was meint die Studie mit einer neuen Fehlerkultur?": a term no glossary entry defines, named
+        # in the title of a key finding, is what that finding says
+        from assistant.answer.explain import explain
+
+        return explain(ctx)
     draft = Draft(ctx)
     for line in definition_parts(ctx, draft, term, entry, ctx.max_words):
         draft.add(line)
