@@ -1007,3 +1007,15 @@ def test_a_term_only_a_key_finding_title_names_is_defined_by_that_finding(servic
     """"Fehlerkultur" has no glossary entry but titles key finding 5: the answer is that finding."""
     answer = service.ask("What does the study mean by a 'neue Fehlerkultur'?")
     assert _key_finding_title(5) in body(answer).split("\n\n")[0 if answer.lang == "de" else 1], answer.answer
+
+
+@pytest.mark.parametrize("question", ["Kurz zur Orientierung für mich als Neue: Woraus besteht die Roadmap?", "What are the main building blocks of the roadmap?"])
+def test_how_the_roadmap_is_built_names_each_of_its_parts(service, question):
+    """The sections under "Wie ist die Roadmap aufgebaut?" (read from the dossier's headings), each
+    with its first sentence, cited."""
+    start = DOSSIER.index("#### Wie ist die Roadmap aufgebaut?")
+    parts = re.findall(r"^#+ (.+)$", DOSSIER[start:], re.MULTILINE)[1:5]
+    assert len(parts) == 4 and parts[0] == "Kriterien", parts
+    answer = service.ask(question)
+    assert answer.frame.operation == "meta", answer.frame
+    assert all(re.search(rf"^- {re.escape(part)}: .+\[\d+\]$", body(answer), re.MULTILINE) for part in parts), (parts, answer.answer)

@@ -12,6 +12,7 @@ from typing import Callable
 from assistant.answer.draft import AnswerContext, Draft
 from assistant.answer.extract import extract, render, sentences_of
 from assistant.frames.lexicon import fold_text
+from assistant.frames.operations import STRUCTURE
 from assistant.schema import Chunk, Passage
 
 
@@ -23,6 +24,10 @@ class Facet:
     # matches only when no other facet does: "Wer hat die Studie …?" asks for the authors unless a
     # verb names another facet ("Wer hat die Studie herausgegeben und wann ist sie erschienen?")
     fallback: re.Pattern | None = None
+    # the label of each hit after the first (default: none), e.g. the section a part of the roadmap
+    # is described in ("- Fördermechanismen: …", a list item: a line may not open with a closing
+    # line's label such as "Kriterien:")
+    label_of: Callable[[Chunk], str] | None = None
 
 
 def _section(ctx: AnswerContext, suffix: str) -> list[Chunk]:
@@ -96,6 +101,21 @@ def _tool(ctx: AnswerContext) -> list[tuple[Chunk, list[str]]]:
     return _sentence_with(ctx, r"https://skalierung\.smart-city-dialog\.de")
 
 
+# The sections that say how the roadmap is built: the overview, then each of its parts.
+_STRUCTURE_SECTIONS = ("> Wie ist die Roadmap aufgebaut?", "> Kriterien", "> Skalierungstreiber", "> Phasen", "> Fördermechanismen")
+
+
+def _structure(ctx: AnswerContext) -> list[tuple[Chunk, list[str]]]:
+    """The first sentence of the overview of the roadmap's structure and of each part's section."""
+    out = []
+    for suffix in _STRUCTURE_SECTIONS:
+        for chunk in _section(ctx, suffix)[:1]:
+            first = next((s for s, _ in sentences_of(ctx, chunk)), None)
+            if first:
+                out.append((chunk, [first]))
+    return out
+
+
 def _supervision(ctx: AnswerContext) -> list[tuple[Chunk, list[str]]]:
     return [(c, [" ".join(_lines(c)[:3])]) for c in _section(ctx, "> Wissenschaftliche Begleitung")[:1]]
 
@@ -128,6 +148,7 @@ FACETS: tuple[Facet, ...] = (  # in answer order: "Wer hat die Studie herausgege
     Facet("date", re.compile(r"\bwann\b|welchem jahr|erschienen|\bstand\b|\bwhen\b|which year|\bdatum\b|\bdate\b"), _date),
     Facet("supervision", re.compile(r"wissenschaftlich begleitet|begleitung|supervis"), _supervision),
     Facet("editors", re.compile(r"redaktion|editor"), _editors),
+    Facet("structure", re.compile(STRUCTURE), _structure, label_of=lambda chunk: chunk.section.split(" > ")[-1]),
     Facet("tool", re.compile(r"online|tool|webseite|website|\burl\b|adresse|\blink|interaktiv|wo finde|wo gibt es|abrufbar|aufrufen|where (can|do) (i|we) find|where is"), _tool),
     Facet("method", re.compile(r"method|vorgehen|vorgegangen|wie wurde|how was|entwickelt|erarbeitet|grundlage|interview|expert|publikation|literatur|workshop|"
                                r"zu (ihren|den|diesen|seinen) (ergebnissen|erkenntnissen)|how did (they|the authors)|arrive at|come to|"
@@ -153,7 +174,8 @@ def meta(ctx: AnswerContext) -> Draft | None:
         for number, hit in enumerate(facet.find(ctx)):
             if hit not in found:
                 found.append(hit)  # the facet's label before its first hit only
-                labels.append(ctx.labels["meta_facets"].get(facet.name, "") if number == 0 else "")
+                later = f"- {facet.label_of(hit[0])}" if facet.label_of is not None else ""
+                labels.append(ctx.labels["meta_facets"].get(facet.name, "") if number == 0 else later)
     draft = Draft(ctx, further=False)
     if not found:
         # "Worum geht es in der Studie?": the introduction says it best

@@ -64,6 +64,15 @@ _AUTHORS_ADVISE = (
 )
 
 
+# How the roadmap is built: its parts (criteria, drivers, phases, funding mechanisms). Also the cue of
+# the meta answer's "structure" facet (answer/meta.py).
+STRUCTURE = (
+    r"woraus besteht (die|das|diese) (roadmap|studie|dossier|tool)|wie ist (die|das) (roadmap|tool) aufgebaut|aufbau der roadmap|"
+    r"bausteine der roadmap|bestandteile der roadmap|(roadmap|it) (is )?(built up|structured|made up)|building blocks|"
+    r"what does the roadmap consist of|structure of the roadmap"
+)
+
+
 # Patterns run on folded text (lower case, umlauts as base letters, ß as ss).
 CUES: tuple[Cue, ...] = (
     _cue(Operation.COUNT, r"\bwie ?viele?\b|\banzahl\b|\bhow (many|much)\b|\bnumber of\b", 1.0),
@@ -100,8 +109,9 @@ CUES: tuple[Cue, ...] = (
          r"wie wurde (die|das) (studie|dossier|roadmap) (entwickelt|erstellt|erarbeitet)|how was the (study|roadmap|dossier)|"
          # how the study was made ("Wie ist die Studie methodisch entstanden?", "What methodology …?")
          r"\bmethodisch|\bmethodolog|(studie|dossier|roadmap) (eigentlich )?(methodisch )?entstanden|how did the (study|roadmap|dossier) come about|"
-         r"online.?(tool|roadmap|version)|wo finde ich die (roadmap|studie)|\burl\b|webseite|website", 0.8,
-         unless=_AUTHORS_ADVISE),
+         r"online.?(tool|roadmap|version)|wo finde ich die (roadmap|studie)|\burl\b|webseite|website|"
+         # how the roadmap is built ("Woraus besteht die Roadmap?", "What are its main building blocks?")
+         + STRUCTURE, 0.8, unless=_AUTHORS_ADVISE),
     # who stands behind the study and what it rests on ("Von wem stammt diese Roadmap?", "Worauf
     # stützen die ihre Empfehlungen?", "Wie viele Leute haben die interviewt?"): outweighs "wie viele"
     _cue(Operation.META, r"\bvon wem (stammt|stammen|kommt|ist) (die|das|diese[rsn]?)\b[\w\s-]{0,25}\b(studie|roadmap|dossier|katalog)|"
