@@ -309,6 +309,8 @@ _PHASE_DONE = re.compile(
     # the participle before its verb ("wenn der Pilot geklappt hat", "nachdem der Prototyp fertig ist")
     r"|\b(?P<de3>pilot\w*|prototyp\w*)\b[^.?!]{0,30}\b((geklappt|gut gelaufen|abgeschlossen|beendet|fertig) (hat|ist|war|wurde|sind|haben)|erfolgreich (war|gewesen))\b"
     r"|\babschluss (der|des) (?P<de2>pilot\w*|prototyp\w*)"
+    # "Der Prototyp steht, demnächst testen wir …"
+    r"|\b(?P<de4>pilot\w*|prototyp\w*) (steht|stehen)\b"
     r"|\b(?P<en>pilot|prototype)\b[^.?!]{0,30}\b(went|worked|is|was|has been)\b[^.?!]{0,15}\b(well|successful|done|over|finished|completed?)\b"
 )
 _DONE_PHASE = {"pilot": "P3", "prototyp": "P2", "prototype": "P2"}
@@ -326,7 +328,7 @@ def _past_phase_moved_on(question: str, phases: list[str]) -> list[str]:
     match = _PHASE_DONE.search(fold_text(question))
     if match is None or re.search(r"\b(welche|which|what)\b.{0,20}\bphase\b", fold_text(question)):
         return phases  # "Welche Phase kommt nach …": relative_phase steps from the phase named
-    word = next(w for w in (match.group("de"), match.group("de2"), match.group("de3"), match.group("en")) if w)
+    word = next(w for w in (match.group("de"), match.group("de2"), match.group("de3"), match.group("de4"), match.group("en")) if w)
     done = next((p for stem, p in _DONE_PHASE.items() if word.startswith(stem)), None)
     if done is None or done not in phases:
         return phases
