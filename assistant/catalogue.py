@@ -295,6 +295,16 @@ class Catalogue:
     def good_practices_of_phase(self, phase_id: str) -> list[GoodPractice]:
         return [g for g in self.good_practices if g.phase == phase_id]
 
+    def parts_of(self, entry_id: str) -> list[Criterion]:
+        """The criteria whose name says they are part of the entry: "Data Governance Strategie (Teil
+        des PoC)" is part of "Proof of Concept" (by its name or the initials of its words)."""
+        entry = self.get(entry_id)
+        if entry is None:
+            return []
+        initials = "".join(word[0] for word in entry.name.split())
+        marks = {f"(teil des {entry.name.lower()})", f"(teil des {initials.lower()})"}
+        return [c for c in self.criteria if c.id != entry_id and any(m in n.lower() for n in (c.name, *c.variants) for m in marks)]
+
     def criteria_of_driver(self, driver_id: str) -> list[Criterion]:
         return [c for c in self.criteria if c.driver == driver_id]
 

@@ -305,6 +305,10 @@ class Settings(BaseSettings):
     # A definition question about a term no glossary entry defines, named in the title of a key finding
     # ("Was meint die Studie mit einer neuen Fehlerkultur?"), is answered with that finding. Stop 31.
     define_key_finding_term: bool = True
+    # A question about what belongs to one criterion ("Was kann alles Bestandteil eines Proof of
+    # Concept sein?") gets, after its answer, the criteria whose catalogue name marks them as its parts
+    # ("… (Teil des PoC)"). Stop 31, probes 10 and 11.
+    answer_parts_of: bool = True
     refuse_source_word_max_passages: int = Field(default=3, ge=0)
     refuse_source_word_min_letters: int = Field(default=10, ge=1)
     # A German follow-up that points back ("Wer hat die entwickelt?", "Wo finde ich sie?") and names

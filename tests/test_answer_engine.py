@@ -1019,3 +1019,13 @@ def test_how_the_roadmap_is_built_names_each_of_its_parts(service, question):
     answer = service.ask(question)
     assert answer.frame.operation == "meta", answer.frame
     assert all(re.search(rf"^- {re.escape(part)}: .+\[\d+\]$", body(answer), re.MULTILINE) for part in parts), (parts, answer.answer)
+
+
+@pytest.mark.parametrize("question", [
+    "Wir sind noch in der Ideenfindung. Was kann denn alles Bestandteil eines Proof of Concept sein?",
+    "Was kann in P1 alles Teil des Proof of Concept sein?",
+])
+def test_what_belongs_to_a_criterion_names_the_criteria_marked_as_its_parts(service, question):
+    parts = [c["name"] for c in CRITERIA if "(Teil des PoC)" in c["name"]]
+    answer = service.ask(question)
+    assert parts and all(name in body(answer) for name in parts), answer.answer

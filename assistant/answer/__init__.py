@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from assistant.answer.define import asks_linked_criteria, compare, define, is_attribute_question
+from assistant.answer.define import asks_linked_criteria, compare, define, is_attribute_question, parts_line
 from assistant.answer.draft import AnswerContext, Draft, criteria_line, phase_line
 from assistant.answer.example import example
 from assistant.answer.explain import explain, phase_overview
@@ -142,6 +142,8 @@ class AnswerEngine:
             draft = explain(ctx)
         if draft is None or draft.empty:
             return refusal_answer(question, lang)
+        if self.settings.answer_parts_of and (parts := parts_line(ctx, draft)) is not None:
+            draft.add(parts)  # what the catalogue counts as part of it
         unknown = [w for w in self.vocabulary.unknown_names(question) if looks_like_name(w)]
         if unknown and frame.operation in (Operation.EXPLAIN, Operation.DEFINE, Operation.EXAMPLE):
             # "Was sagt die McKinsey-Studie …?": say first that the sources know nothing of it

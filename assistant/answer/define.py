@@ -84,6 +84,23 @@ def defining_sentence(ctx: AnswerContext, surfaces: list[str], exclude: set[str]
     return best
 
 
+# "Was kann alles Bestandteil eines Proof of Concept sein?", "What is part of …?"
+_ASKS_PARTS = re.compile(r"\b(bestandteil\w*|teil (des|eines|der|einer|vom)|dazugehor\w*|gehor\w* (alles )?(zu|zum|zur)|parts? of|consists? of|include)\b")
+
+
+def parts_line(ctx: AnswerContext, draft: Draft) -> str | None:
+    """'Teil des „Proof of Concept“ (K06) sind laut Katalog: … (K07) [n]; …' when the question asks what
+    belongs to the one criterion it is about and the catalogue names such parts."""
+    if len(ctx.frame.criteria) != 1 or not _ASKS_PARTS.search(fold_text(ctx.question)):
+        return None
+    entry = ctx.catalogue.get(ctx.frame.criteria[0])
+    parts = [(c, p) for c in ctx.catalogue.parts_of(entry.id) if (p := ctx.catalogue_passage(c.id))] if entry else []
+    if not parts:
+        return None
+    items = "; ".join(f"{c.name} ({c.id}) [{draft.cite(p)}]" for c, p in parts)
+    return ctx.labels["parts_of"].format(name=entry.name, id=entry.id) + f": {items}"
+
+
 def entry_line(ctx: AnswerContext, draft: Draft, entry_id: str, brief: bool = False) -> str | None:
     """'Laut Kriterienkatalog: „Name“ (K12, P2 – …; Skalierungstreiber …; Meilenstein …): summary [n]';
     `brief`: a criterion with its phase only (an explanation's lead, where the answer is the point)."""

@@ -76,3 +76,13 @@ def test_variants_drop_the_note_where_they_were_seen(catalogue, raw):
             entry = catalogue.get(item["id"])
             assert len(entry.variants) <= len(item.get("name_variants", []))
             assert not any(v.endswith(("(URL-Slug)", "(Dossier)")) for v in entry.variants)
+
+
+def test_the_parts_of_an_entry_are_the_criteria_whose_name_marks_them_as_its_part():
+    from assistant.corpus import Catalogue
+    from assistant.settings import PROJECT_ROOT
+
+    catalogue = Catalogue.load(PROJECT_ROOT / "corpus" / "catalogue" / "criteria.yaml")
+    marked = {c.id for c in catalogue.criteria if "(Teil des PoC)" in c.name}
+    assert len(marked) >= 2 and {c.id for c in catalogue.parts_of("K06")} == marked
+    assert catalogue.parts_of("K05") == [] and catalogue.parts_of("nope") == []
