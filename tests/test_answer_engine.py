@@ -1029,3 +1029,13 @@ def test_what_belongs_to_a_criterion_names_the_criteria_marked_as_its_parts(serv
     parts = [c["name"] for c in CRITERIA if "(Teil des PoC)" in c["name"]]
     answer = service.ask(question)
     assert parts and all(name in body(answer) for name in parts), answer.answer
+
+
+def test_a_question_near_definitions_whose_only_term_is_the_word_phase_is_about_the_named_phase(service):
+    """"What do we have to demonstrate in the very first phase of the roadmap?" is no definition of
+    "phase": the first phase's overview with its milestones (read from the catalogue)."""
+    p1 = next(p for p in CATALOGUE["phases"] if p["id"] == "P1")
+    milestones = [c["name"] for c in CRITERIA if c["id"] in (p1.get("milestones") or [])]
+    answer = service.ask("We've just come up with an idea for a new digital service. What do we have to demonstrate in the very first phase of the roadmap before moving on?")
+    assert answer.frame.operation == "phase" and answer.frame.phases == ["P1"], answer.frame
+    assert milestones and all(name in body(answer) for name in milestones), answer.answer

@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from assistant.domain import DEVELOPMENT_PHASES, Operation, PhaseId
-from assistant.frames.lexicon import STOPWORDS, Lexicon, context_only, fold_text, tokens
+from assistant.frames.lexicon import KIND_TERMS, STOPWORDS, Lexicon, context_only, fold_text, tokens
 from assistant.frames.operations import YES_NO, OperationClassifier
 
 
@@ -244,6 +244,13 @@ class FrameParser:
             # near a question about the study, but naming something in it ("Was macht das Research
             # Lab in Bamberg?", "Was steht in der Studie zur Datenweitergabe?"): about that thing
             operation = Operation.EXPLAIN
+        if (
+            operation == Operation.DEFINE and not guess.cued and len(phases) == 1 and _named_terms(question, linked)
+            and all(t in KIND_TERMS for t in _named_terms(question, linked)) and not linked.of("criterion")
+        ):
+            # "What do we have to demonstrate in the very first phase of the roadmap?": near definition
+            # questions, but the only term is the word "phase" and one phase is named: about that phase
+            operation = Operation.PHASE
         if target is not None and operation == Operation.META and _KINDS_OF.match(without_filler(fold_text(question).strip())):
             # "In welche Kategorien sind die Fördermechanismen in der Online-Roadmap einsortiert?":
             # the kinds of a list target, not a question about the online tool
@@ -309,8 +316,8 @@ _PHASE_DONE = re.compile(
     # the participle before its verb ("wenn der Pilot geklappt hat", "nachdem der Prototyp fertig ist")
     r"|\b(?P<de3>pilot\w*|prototyp\w*)\b[^.?!]{0,30}\b((geklappt|gut gelaufen|abgeschlossen|beendet|fertig) (hat|ist|war|wurde|sind|haben)|erfolgreich (war|gewesen))\b"
     r"|\babschluss (der|des) (?P<de2>pilot\w*|prototyp\w*)"
-    # "Der Prototyp steht, demnächst testen wir …"
-    r"|\b(?P<de4>pilot\w*|prototyp\w*) (steht|stehen)\b"
+    # "Der Prototyp steht, demnächst testen wir …", "Nach dem erfolgreichen Pilot …"
+    r"|\b(?P<de4>pilot\w*|prototyp\w*) (steht|stehen)\b|\bnach (dem|einem) erfolgreichen (?P<de5>pilot\w*|prototyp\w*)"
     r"|\b(?P<en>pilot|prototype)\b[^.?!]{0,30}\b(went|worked|is|was|has been)\b[^.?!]{0,15}\b(well|successful|done|over|finished|completed?)\b"
 )
 _DONE_PHASE = {"pilot": "P3", "prototyp": "P2", "prototype": "P2"}
@@ -328,7 +335,7 @@ def _past_phase_moved_on(question: str, phases: list[str]) -> list[str]:
     match = _PHASE_DONE.search(fold_text(question))
     if match is None or re.search(r"\b(welche|which|what)\b.{0,20}\bphase\b", fold_text(question)):
         return phases  # "Welche Phase kommt nach …": relative_phase steps from the phase named
-    word = next(w for w in (match.group("de"), match.group("de2"), match.group("de3"), match.group("de4"), match.group("en")) if w)
+    word = next(w for w in (match.group("de"), match.group("de2"), match.group("de3"), match.group("de4"), match.group("de5"), match.group("en")) if w)
     done = next((p for stem, p in _DONE_PHASE.items() if word.startswith(stem)), None)
     if done is None or done not in phases:
         return phases

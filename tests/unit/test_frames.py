@@ -321,6 +321,7 @@ def test_any_good_practice_asks_for_an_example(parser):
         ("Was ist das Ziel, wenn der Pilot geklappt hat?", ["P4"]),
         ("Der Prototyp ist fertig. Was jetzt?", ["P3"]),
         ("Der Prototyp steht, demnächst testen wir mit mehr Leuten. Worauf kommt es jetzt an?", ["P3"]),
+        ("Nach dem erfolgreichen Pilot – was ist das Ziel der Verstetigungsphase?", ["P4"]),
         ("Our pilot went well. What now?", ["P4"]),
         ("Wie sorge ich dafür, dass der Pilot erfolgreich ist?", ["P3"]),  # not done yet
         ("Was muss in der Pilotphase gut laufen?", ["P3"]),
