@@ -159,7 +159,17 @@ def no_error_banner(page) -> None:
     ).all_inner_texts()
 
 
-def test_chat_in_real_browser(app_server, netns):
+def open_quoted_source(answer, service):
+    """Open the card of the first source the answer quotes a sentence from (the same question asked
+    in-process says which; catalogue entries quote none) and return it once the highlight shows."""
+    n = next(c.n for c in service.ask(QUESTION).citations if c.quote)
+    answer.locator('[data-testid="stExpander"] summary').filter(has_text=f"[{n}]").first.click()
+    card = answer.locator('[data-testid="stExpander"]').nth(n - 1)
+    card.locator(".stMarkdownColoredBackground").first.wait_for(timeout=10_000)
+    return card
+
+
+def test_chat_in_real_browser(app_server, netns, service):
     port, db, log = app_server
     REPORTS.mkdir(exist_ok=True)
     with browser_for(netns, port) as (browser, requested):
@@ -183,10 +193,8 @@ def test_chat_in_real_browser(app_server, netns):
         assert "[1]" in answer.inner_text()
         assert "[1]" in sources.first.inner_text()
 
-        # open the second source: phase badge, criterion chip and the highlighted sentence
-        answer.locator('[data-testid="stExpander"] summary').filter(has_text="[2]").first.click()
-        card = sources.nth(1)
-        card.locator(".stMarkdownColoredBackground").first.wait_for(timeout=10_000)
+        # open the first quoted dossier source: phase badge, criterion chip and the highlighted sentence
+        card = open_quoted_source(answer, service)
         highlighted = card.locator(".stMarkdownColoredBackground").first.inner_text()
         assert len(highlighted) > 20 and "\\" not in highlighted
         assert card.locator(".stMarkdownBadge").count() >= 1
@@ -262,7 +270,7 @@ def describe(name: str, violations: list[dict]) -> str:
     return line
 
 
-def test_every_page_passes_axe(app_server, netns):
+def test_every_page_passes_axe(app_server, netns, service):
     """Each page of the registry in Chromium, checked by axe-core: no serious or critical violation."""
     if not AXE.exists():
         pytest.fail("axe-core fehlt (tests/axe/node_modules); installieren mit: bash scripts/browser-deps.sh", pytrace=False)
@@ -280,8 +288,7 @@ def test_every_page_passes_axe(app_server, netns):
         box.press("Enter")
         answer = page.locator('[data-testid="stChatMessage"]').nth(1)
         answer.get_by_text("Quellen", exact=True).wait_for(timeout=60_000)
-        answer.locator('[data-testid="stExpander"] summary').filter(has_text="[2]").first.click()
-        answer.locator('[data-testid="stExpander"]').nth(1).locator(".stMarkdownColoredBackground").first.wait_for(timeout=10_000)
+        open_quoted_source(answer, service)
         for spec in REGISTRY:
             if not spec.default:
                 page.get_by_role("link", name=spec.title, exact=True).first.click()
