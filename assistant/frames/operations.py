@@ -100,7 +100,10 @@ CUES: tuple[Cue, ...] = (
     # "Was versteht die Roadmap unter Wirkungsorientierung?": the study as the one who defines, which
     # asks for a definition, not for facts about the study (its neighbours in the bank are meta questions)
     _cue(Operation.DEFINE, r"\bwas versteh(t|en) (die (studie|roadmap|autor\w*)|das dossier|der katalog) (darunter|unter)|"
-         r"\bwhat do(es)? (the )?(study|roadmap|dossier|authors?|catalogue) mean by", 0.9),
+         r"\bwhat do(es)? (the )?(study|roadmap|dossier|authors?|catalogue) mean by|"
+         # the term first, then the question ("Skalierungstreiber – was ist das?", "MVP: what is that?"),
+         # not a follow-up that points back ("Und das mit der Mystique – was ist das?")
+         r"^(?!(und|and|aber|but|also|das|dies|the|this|that)\b)[\w -]{3,40}(\s[-\u2013:]\s*|:\s*)(was (ist|sind|bedeutet|heisst) (das|denn das|damit gemeint)|what (is|are|does) (that|this|it)( mean)?)\W*$", 0.9),
     _cue(Operation.META, r"\bautor|\bauthor|herausgeb|\bpublisher|geschrieben|verfasst|\bdoi\b|\bisbn\b|erschienen|"
          r"\bimpressum|in auftrag|auftraggeber|wissenschaftlich begleitet|wer hat (die|das) (studie|dossier)|"
          r"welchen stand|stand der (studie|roadmap)|\bbehalf\b|commissioned|institut|\bwhich year|aus welchem jahr|"

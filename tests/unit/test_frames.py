@@ -95,9 +95,16 @@ def test_gender_forms_and_umlaut_spellings_meet(lexicon):
         ("First week in the smart city office. Can you give me a quick intro?", Operation.ONBOARDING),
         ("Was kannst du mir zu der Roadmap erzählen?", Operation.ONBOARDING),
         ("What can you tell me about this roadmap?", Operation.ONBOARDING),
+        ("Skalierungstreiber – was ist das?", Operation.DEFINE),
+        ("MVP: what is that?", Operation.DEFINE),
+        ("Und das mit der Mystique – was ist das?", None),  # a follow-up pointing back: no cue of its own
+        ("Woraus besteht die Roadmap?", Operation.META),
     ],
 )
 def test_cue_words_decide_clear_cases_without_the_model(parser, question, operation):
+    if operation is None:
+        assert not parser.parse(question, None).cued
+        return
     assert parser.parse(question, None).operation == operation
 
 
