@@ -89,8 +89,8 @@ _ASKS_PARTS = re.compile(r"\b(bestandteil\w*|teil (des|eines|der|einer|vom)|dazu
 
 
 def parts_line(ctx: AnswerContext, draft: Draft) -> str | None:
-    """'Teil des „Proof of Concept“ (K06) sind laut Katalog: … (K07) [n]; …' when the question asks what
-    belongs to the one criterion it is about and the catalogue names such parts."""
+    """'Als Teil von „Proof of Concept“ (K06) nennt der Katalog: … (K07) [n]; …' when the question asks
+    what belongs to the one criterion it is about and the catalogue names such parts."""
     if len(ctx.frame.criteria) != 1 or not _ASKS_PARTS.search(fold_text(ctx.question)):
         return None
     entry = ctx.catalogue.get(ctx.frame.criteria[0])

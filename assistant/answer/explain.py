@@ -248,9 +248,9 @@ def phase_lead(ctx: AnswerContext, draft: Draft, phase: str) -> None:
 
 
 def phase_criteria_line(ctx: AnswerContext, draft: Draft, phase: str) -> None:
-    """'Weitere Kriterien dieser Phase im Katalog: Name (K31) [n]; …' — what a question about what
-    to do or mind in one phase is answered with first (the milestones are already named); each
-    criterion cited to its catalogue entry, as in a list."""
+    """'Weitere Kriterien dieser Phase im Katalog (5):' and one line '- Name (K26) [n]' per criterion —
+    what a question about what to do or mind in one phase is answered with first (the milestones are
+    already named); each criterion cited to its catalogue entry, as in a list."""
     milestones = {m.id for m in ctx.catalogue.milestones(phase)}
     rest = [(c, p) for c in ctx.catalogue.criteria_of_phase(phase) if c.id not in milestones and (p := ctx.catalogue_passage(c.id))]
     if not rest:

@@ -24,7 +24,9 @@ from assistant.frames.lexicon import CONTEXT_WORDS, KIND_TERMS, STOPWORDS, capit
 from assistant.retrieval.query import english_terms
 from assistant.schema import Chunk
 
-_NUMBER = re.compile(r"\b(\d+|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf)\b", re.IGNORECASE)
+# German number words by value (0-12); "ein" is left out of `_NUMBER` (it is mostly the article)
+_NUMBER_WORDS = ("null", "ein", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun", "zehn", "elf", "zwölf")
+_NUMBER = re.compile(r"\b(\d+|" + "|".join(_NUMBER_WORDS[2:]) + r")\b", re.IGNORECASE)
 
 
 def _dossier_passage_for(ctx: AnswerContext, entry_id: str, phase: str | None = None) -> Chunk | None:
@@ -454,7 +456,7 @@ def _workstreams_list(ctx: AnswerContext) -> Draft:
         shown = next((c for c in members if c.id not in cited), members[0] if members else None)
         refs = f"[{draft.cite(ctx.catalogue_passage(shown.id))}]" if shown is not None else ""
         cited.add(shown.id if shown is not None else "")
-        lines.append(f"- {name}: " + ctx.labels["workstream_criteria"].format(n=len(members)) + (f" {refs}" if refs else ""))
+        lines.append(f"- {name}: " + ctx.labels["criteria_count"].format(n=len(members)) + (f" {refs}" if refs else ""))
     draft.add("\n".join(lines))
     draft.add(ctx.labels["workstreams_more"])
     return draft
@@ -472,7 +474,7 @@ def _stakeholders_list(ctx: AnswerContext) -> Draft:
         shown = next((c for c in members if c.id not in cited), members[0] if members else None)
         refs = f" [{draft.cite(ctx.catalogue_passage(shown.id))}]" if shown is not None else ""
         cited.add(shown.id if shown is not None else "")
-        count = ctx.labels["workstream_criteria" if len(members) != 1 else "workstream_criterion"].format(n=len(members))
+        count = ctx.labels["criteria_count" if len(members) != 1 else "criterion_count"].format(n=len(members))
         lines.append(f"- {name}: {count}{refs}")
     draft.add("\n".join(lines))
     recorded = sum(1 for c in ctx.catalogue.criteria if c.stakeholders)
@@ -613,7 +615,6 @@ _HOW_MANY_OF: dict[Target, Callable[[AnswerContext], int]] = {
     Target.DRIVERS: lambda ctx: len(ctx.catalogue.drivers),
     Target.WORKSTREAMS: lambda ctx: len(ctx.catalogue.workstreams),
 }
-_NUMBER_WORDS = ("null", "ein", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun", "zehn", "elf", "zwölf")
 
 
 def _number_in_dossier(ctx: AnswerContext, draft: Draft, target: Target, n: int) -> None:
