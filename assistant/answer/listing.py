@@ -442,41 +442,37 @@ def _glossary_list(ctx: AnswerContext) -> Draft | None:
     return draft
 
 
-def _workstreams_list(ctx: AnswerContext) -> Draft:
-    """The workstreams, each with how many catalogue criteria it names and one of them cited;
-    the criteria themselves only when asked ("Welche Kriterien gehören zum technischen Workstream?"
-    is a criteria list filtered by workstream)."""
+def _criteria_per_value(ctx: AnswerContext, heading: str, values: list[str], of: Callable[[Criterion], tuple[str, ...]]) -> Draft:
+    """A list of the values of one criterion field (workstream, key stakeholder), each with how many
+    catalogue criteria carry it and one of them cited (a different one per value where the catalogue
+    allows)."""
     draft = Draft(ctx, further=False, is_list=True)
-    names = ctx.catalogue.workstreams
-    draft.add(ctx.labels["workstreams_list"].format(n=len(names)) + ":")
+    draft.add(ctx.labels[heading].format(n=len(values)) + ":")
     lines, cited = [], set()
-    for name in names:
-        members = [c for c in ctx.catalogue.criteria if name in c.workstreams]
-        # one member as the evidence, a different one per workstream where the catalogue allows
+    for value in values:
+        members = [c for c in ctx.catalogue.criteria if value in of(c)]
         shown = next((c for c in members if c.id not in cited), members[0] if members else None)
-        refs = f"[{draft.cite(ctx.catalogue_passage(shown.id))}]" if shown is not None else ""
+        refs = f" [{draft.cite(ctx.catalogue_passage(shown.id))}]" if shown is not None else ""
         cited.add(shown.id if shown is not None else "")
-        lines.append(f"- {name}: " + ctx.labels["criteria_count"].format(n=len(members)) + (f" {refs}" if refs else ""))
+        count = ctx.labels["criteria_count" if len(members) != 1 else "criterion_count"].format(n=len(members))
+        lines.append(f"- {value}: {count}{refs}")
     draft.add("\n".join(lines))
+    return draft
+
+
+def _workstreams_list(ctx: AnswerContext) -> Draft:
+    """The workstreams, each with how many catalogue criteria it names; the criteria themselves only
+    when asked ("Welche Kriterien gehören zum technischen Workstream?" is a criteria list filtered by
+    workstream)."""
+    draft = _criteria_per_value(ctx, "workstreams_list", ctx.catalogue.workstreams, lambda c: c.workstreams)
     draft.add(ctx.labels["workstreams_more"])
     return draft
 
 
 def _stakeholders_list(ctx: AnswerContext) -> Draft:
-    """The "Key Stakeholder" values of the catalogue's criteria, each with how many criteria name it
-    and one of them cited, and for how many criteria the catalogue records stakeholders at all."""
-    draft = Draft(ctx, further=False, is_list=True)
-    names = ctx.catalogue.stakeholders
-    draft.add(ctx.labels["stakeholders_list"].format(n=len(names)) + ":")
-    lines, cited = [], set()
-    for name in names:
-        members = [c for c in ctx.catalogue.criteria if name in c.stakeholders]
-        shown = next((c for c in members if c.id not in cited), members[0] if members else None)
-        refs = f" [{draft.cite(ctx.catalogue_passage(shown.id))}]" if shown is not None else ""
-        cited.add(shown.id if shown is not None else "")
-        count = ctx.labels["criteria_count" if len(members) != 1 else "criterion_count"].format(n=len(members))
-        lines.append(f"- {name}: {count}{refs}")
-    draft.add("\n".join(lines))
+    """The "Key Stakeholder" values of the catalogue's criteria, each with how many criteria name it,
+    and for how many criteria the catalogue records stakeholders at all."""
+    draft = _criteria_per_value(ctx, "stakeholders_list", ctx.catalogue.stakeholders, lambda c: c.stakeholders)
     recorded = sum(1 for c in ctx.catalogue.criteria if c.stakeholders)
     draft.add(ctx.labels["stakeholders_coverage"].format(k=recorded, n=len(ctx.catalogue.criteria)))
     return draft
