@@ -244,9 +244,10 @@ class FrameParser:
             # near a question about the study, but naming something in it ("Was macht das Research
             # Lab in Bamberg?", "Was steht in der Studie zur Datenweitergabe?"): about that thing
             operation = Operation.EXPLAIN
+        named_terms = _named_terms(question, linked)
         if (
-            operation == Operation.DEFINE and not guess.cued and len(phases) == 1 and _named_terms(question, linked)
-            and all(t in KIND_TERMS for t in _named_terms(question, linked)) and not linked.of("criterion")
+            operation == Operation.DEFINE and not guess.cued and len(phases) == 1 and named_terms
+            and all(t in KIND_TERMS for t in named_terms) and not linked.of("criterion")
         ):
             # "What do we have to demonstrate in the very first phase of the roadmap?": near definition
             # questions, but the only term is the word "phase" and one phase is named: about that phase
@@ -293,7 +294,7 @@ class FrameParser:
             criteria=linked.of("criterion"),
             good_practices=linked.of("good_practice"),
             mechanisms=linked.of("mechanism"),
-            terms=_named_terms(question, linked),
+            terms=named_terms,
             operator_types=linked.of("operator_type"),
             milestone=milestone,
             topic=list(dict.fromkeys(topic)),

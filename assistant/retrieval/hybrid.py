@@ -76,11 +76,12 @@ class HybridRetriever:
     def evidence(self, query: str, pool: int, filters: Filters) -> Evidence:
         """Run every ranker for the question (the question ranker only when it has a weight)."""
         cfg = self.settings
+        vector = self.passage_vector(query)  # once per question: dense, sentence and fusion cosines
         bm25 = self.keywords.scores(query)
-        sentence_best = self.best_sentence_similarity(query)
+        sentence_best = self._sentence_cosines().best(vector)
         question_best = self.best_question_similarity(query) if cfg.question_weight > 0 else {}
         rankings: Rankings = {
-            "dense": (self.dense(query, pool, filters), cfg.dense_weight),
+            "dense": (rankers.dense(self.index, vector, pool, filters), cfg.dense_weight),
             "sparse": (rankers.top(bm25, self.index, filters, pool), cfg.sparse_weight),
             "sentence": (rankers.top(sentence_best, self.index, filters, pool), cfg.sentence_weight),
         }
@@ -88,4 +89,4 @@ class HybridRetriever:
             rankings["question"] = (rankers.top(question_best, self.index, filters, pool), cfg.question_weight)
         if self.prior_ranker is not None:
             rankings["prior"] = (self.prior_ranker.rank(query, rankings, filters), cfg.prior_weight)
-        return Evidence(query, rankings, bm25, sentence_best, question_best, self.passage_vector(query))
+        return Evidence(query, rankings, bm25, sentence_best, question_best, vector)
