@@ -228,8 +228,9 @@ class AssistantService:
         if phase and phase not in frame.phases:
             frame = frame.model_copy(update={"phases": [phase]})
         if conversation is None:
-            return frame, text
-        return conversation.resolve(text, frame, self.catalogue)
+            return frame, extractive.spelled_out(text)
+        frame, query = conversation.resolve(text, frame, self.catalogue)
+        return frame, extractive.spelled_out(query)
 
     def _search(self, retriever: HybridRetriever, text: str, *, top_k: int, filters: Filters) -> list[Passage]:
         # Encode first, outside the search slots: questions asked together meet in the embedder's

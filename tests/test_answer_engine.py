@@ -873,6 +873,9 @@ def test_a_stored_answer_opens_the_extract_only_from_the_first_passages_of_the_s
     ("Der Pilot lief gut, jetzt soll die Lösung fest in den Alltag. In welcher Phase sind wir da und worauf kommt es an?", "P4"),
     ("What matters in P4?", "P4"),
     ("Unser Pilot läuft richtig gut. Wie gehe ich vor, wenn wir die Lösung dauerhaft in den Betrieb übernehmen?", "P4"),
+    # words that say where the asker stands are no topic of their own (German: nouns only)
+    ("Wir sind mittlerweile beim Prototyp angekommen. Worauf sollten wir achten?", "P2"),
+    ("Wir haben eine Idee und stehen noch ganz am Anfang. Was ist jetzt wichtig?", "P1"),
 ])
 def test_what_to_mind_in_one_phase_names_that_phases_criteria(service, question, phase):
     """The phase's criteria (read from the catalogue, milestones aside) are named in the answer text,
@@ -1039,3 +1042,18 @@ def test_a_question_near_definitions_whose_only_term_is_the_word_phase_is_about_
     answer = service.ask("We've just come up with an idea for a new digital service. What do we have to demonstrate in the very first phase of the roadmap before moving on?")
     assert answer.frame.operation == "phase" and answer.frame.phases == ["P1"], answer.frame
     assert milestones and all(name in body(answer) for name in milestones), answer.answer
+
+
+def test_a_phase_named_as_done_asks_what_comes_next(service):
+    """"Der Pilot ist erfolgreich abgeschlossen. Was kommt jetzt laut Roadmap?" has nothing to define:
+    the next phase's overview, opening with its catalogue summary."""
+    answer = service.ask("Der Pilot ist erfolgreich abgeschlossen. Was kommt jetzt laut Roadmap?")
+    assert answer.frame.operation == "phase" and answer.frame.phases == ["P4"], answer.frame
+    assert body(answer).startswith("P4 – "), answer.answer
+
+
+def test_an_abbreviation_the_lexicon_knows_is_no_unknown_name(service):
+    """"PoV" never occurs in the sources, but the lexicon names Proof of Value by it: answered, not
+    refused as a name the sources lack."""
+    answer = service.ask("Und was heißt eigentlich PoV?")
+    assert not answer.abstained and "Proof of Value" in body(answer), answer.answer

@@ -537,3 +537,53 @@ def test_the_other_criteria_after_one_criterion_are_those_of_its_phase(service):
     service.ask("Was sagt die Studie zur Exit-Strategie?", conversation=chat)
     listed = service.ask("Und welche anderen Kriterien stehen da noch?", conversation=chat)
     assert others and all(f"({c.id})" in answer_body(listed.answer) for c in others), listed.answer
+
+
+def test_which_of_those_picks_one_entry_of_the_list_shown_before(service):
+    """"Welcher davon dreht sich ums Geld?" after the seven drivers: the driver about raising money
+    (read from the catalogue), not the seven again."""
+    chat = Conversation()
+    listing = service.ask("Welche Skalierungstreiber gibt es?", conversation=chat)
+    assert len(listing.frame.listed) == len(CATALOGUE.drivers), listing.answer
+    answer = service.ask("Welcher davon dreht sich ums Geld?", conversation=chat)
+    money = [d.id for d in CATALOGUE.drivers if "Kapital" in d.name]
+    named = [d.id for d in CATALOGUE.drivers if f"({d.id}" in body(answer)]
+    assert money and money[0] in named and len(named) <= 2, answer.answer
+
+
+def test_what_matters_carries_over_to_the_next_phase_asked_about(service):
+    """"Was ist in der Pilotphase wichtig?" … "Und in der Transferphase?": the P5 overview names
+    P5's catalogue criteria, as the first answer named P3's."""
+    chat = Conversation()
+    service.ask("Was ist in der Pilotphase wichtig?", conversation=chat)
+    answer = service.ask("Und in der Transferphase?", conversation=chat)
+    criteria = [c.id for c in CATALOGUE.criteria_of_phase("P5")]
+    assert answer.frame.phases == ["P5"] and criteria, answer.frame
+    assert all(f"({c})" in body(answer) for c in criteria), answer.answer
+
+
+def test_an_idea_at_the_very_start_asks_about_the_first_phase(service):
+    """"Wir stehen mit einer Idee noch ganz am Anfang. Worauf kommt es jetzt an?" names no phase
+    but describes P1: its overview with its milestones, not an extract about ideas."""
+    answer = service.ask("Wir stehen mit einer Idee noch ganz am Anfang. Worauf kommt es jetzt an?")
+    milestones = [m.id for m in CATALOGUE.milestones("P1")]
+    assert answer.frame.phases == ["P1"] and body(answer).startswith("P1 – "), answer.answer
+    assert milestones and all(m in body(answer) for m in milestones), answer.answer
+
+
+def test_the_one_right_after_the_pilot_is_the_phase_after_it(service):
+    """"And the one right after the pilot – what matters there?" after the list of phases: P4."""
+    chat = Conversation()
+    service.ask("What are the phases of the roadmap?", conversation=chat)
+    answer = service.ask("And the one right after the pilot – what matters there?", conversation=chat)
+    assert answer.frame.phases == ["P4"] and body(answer).startswith("P4 – "), answer.answer
+
+
+def test_a_real_world_example_follows_up_on_what_was_just_explained(service):
+    """"Any real-world example?" after "What's a Mission Mystique?" asks for an example of it, it is
+    not a new question that names nothing (and refused)."""
+    chat = Conversation()
+    service.ask("What's a Mission Mystique?", conversation=chat)
+    answer = service.ask("Any real-world example?", conversation=chat)
+    names = [g.name for g in CATALOGUE.good_practices]
+    assert not answer.abstained and any(n in body(answer) for n in names), answer.answer

@@ -29,6 +29,7 @@ from assistant.domain import Operation
 from assistant.embedding import Embedder
 from assistant.frames import Frame, FrameParser, Lexicon, OperationClassifier, Target, points_back
 from assistant.frames.frame import ordinal_reference
+from assistant.frames.lexicon import stem
 from assistant.index import OPERATION_OWNER, OpenIndex
 from assistant.language import detect_language
 from assistant.schema import Answer, CriterionRef, Passage
@@ -100,7 +101,21 @@ class AnswerEngine:
         vectors = index.query_vectors[ops] if ops else np.zeros((0, 1), dtype=np.float32)
         self.parser = FrameParser(self.lexicon, OperationClassifier(labels, vectors))
         self.stored = StoredAnswers(index, settings)
-        self.vocabulary = Vocabulary([c.text for c in index.chunks.values()])  # user documents count as sources
+        # user documents count as sources; the lexicon's forms are known words
+        self.vocabulary = Vocabulary([c.text for c in index.chunks.values()], self.lexicon.all_surfaces())
+
+    def spelled_out(self, text: str) -> str:
+        """The text with the full name of every term it names by a form the sources never use
+        ("Was heißt PoV?" + "Proof of Value"): what it is searched and judged by."""
+        if not self.settings.search_spelled_out_terms:
+            return text
+        linked = self.lexicon.link(text)
+        names = [
+            link.key
+            for link in linked.links
+            if link.type == "term" and not any(stem(t) in self.vocabulary.source_stems for t in linked.tokens[link.start : link.end])
+        ]
+        return " ".join([text, *dict.fromkeys(names)]) if names else text
 
     def parse(self, question: str, lang: str) -> Frame:
         return self.parser.parse(question, self.embedder.embed_query(question), lang)

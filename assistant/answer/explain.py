@@ -13,7 +13,7 @@ from assistant.answer.extract import Scored, extract, quotable_chunk, render, se
 from assistant.answer.findings import asked_key_finding, key_finding_lead, key_finding_sections
 from assistant.answer.stored import positions
 from assistant.frames.frame import TRANSITION, WHICH_PHASE, asks_how_to, moves_on
-from assistant.frames.lexicon import content_stems, fold_text, stem
+from assistant.frames.lexicon import capitalised_words, content_stems, fold_text, stem
 from assistant.schema import Passage
 
 
@@ -263,9 +263,17 @@ _NEXT = re.compile(r"\b(nach|after|following|folgt|folgende|nächste|naechste|ne
 _BEFORE = re.compile(r"\b(vor|before|preceding|vorherige|previous)\b\s+(der|dem|the)?\s*\w*\s*(phase|P\d|prototyp|pilot|verstetigung|transfer|ideenfindung)", re.IGNORECASE)
 
 
+# "Welche Phase kommt nach …", "the one (right) after the pilot", "die Phase direkt nach dem Piloten"
+_ASKS_NEIGHBOUR = re.compile(
+    r"\b(welche|which|what)\b.{0,20}\bphase\b|\bthe (one|phase|stage)( right| directly| just| immediately)? (after|before)\b"
+    r"|\bdie (phase )?(direkt |gleich |unmittelbar )?(nach|vor) (dem|der)\b",
+    re.IGNORECASE,
+)
+
+
 def relative_phase(question: str, phase: str) -> str:
     """"Welche Phase kommt nach der Prototypentwicklung?" asks for the neighbour of the named phase."""
-    if phase not in DEVELOPMENT_PHASES or not re.search(r"\b(welche|which|what)\b.{0,20}\bphase\b", question, re.I):
+    if phase not in DEVELOPMENT_PHASES or not _ASKS_NEIGHBOUR.search(question):
         return phase
     i = DEVELOPMENT_PHASES.index(phase)
     if _BEFORE.search(question) and i > 0:
@@ -273,10 +281,6 @@ def relative_phase(question: str, phase: str) -> str:
     if _NEXT.search(question) and i + 1 < len(DEVELOPMENT_PHASES):
         return DEVELOPMENT_PHASES[i + 1]
     return phase
-
-
-# "Was ist in der Pilotphase wichtig?", "Worauf kommt es jetzt an?", "What matters in P4?"
-_WHAT_MATTERS = re.compile(r"\b(worauf|beacht\w*|achten|wichtig\w*|kommt es \w+( \w+)? an|what matters|important|keep in mind|pay attention|watch out)\b")
 
 
 def _asks_for_the_phase(question: str) -> bool:
@@ -287,6 +291,20 @@ def _asks_for_the_phase(question: str) -> bool:
     return bool(TRANSITION.search(folded) or WHICH_PHASE.search(folded) or moves_on(question))
 
 
+def _topic_beyond_phase(ctx: AnswerContext, phase: str) -> list[str]:
+    """The question's topic words that do not just describe the phase itself ("Wir stehen mit einer
+    Idee noch ganz am Anfang": "Idee" is what P1 – Ideenfindung is named after); such words make a
+    phase question one about that topic in the phase (an explanation)."""
+    name = fold_text(ctx.catalogue.phase_label(phase)).lower()
+    words = [t for t in ctx.frame.asked_topic if not re.search(rf"\b{re.escape(t)}", name)]
+    if ctx.frame.lang == "de" and ctx.settings.phase_topic_nouns_only:
+        # German: nouns only ("Wir sind jetzt beim Prototypen angekommen": "angekommen" says where
+        # the asker stands; "Welche Rolle spielen Inkubatoren in P3?" asks about "Inkubatoren")
+        nouns = {fold_text(w).lower() for w in capitalised_words(ctx.question)}
+        words = [t for t in words if t in nouns]
+    return words
+
+
 def phase_overview(ctx: AnswerContext) -> Draft | None:
     if not ctx.frame.phases:
         return None
@@ -295,13 +313,13 @@ def phase_overview(ctx: AnswerContext) -> Draft | None:
     phase = relative_phase(ctx.question, ctx.frame.phases[0])
     if phase != ctx.frame.phases[0]:
         ctx.frame = ctx.frame.model_copy(update={"phases": [phase]})
-    elif ctx.frame.asked_topic and not _asks_for_the_phase(ctx.question):
+    elif _topic_beyond_phase(ctx, phase) and not _asks_for_the_phase(ctx.question):
         # "Welche Rolle spielen Inkubatoren in der Pilotphase?": the question's own topic, in that phase
         # (see _asks_for_the_phase)
         return explain(ctx)
     draft = Draft(ctx)
     phase_lead(ctx, draft, phase)
-    if ctx.settings.phase_how_to_criteria and (asks_how_to(ctx.question) or _WHAT_MATTERS.search(fold_text(ctx.question))):
+    if ctx.settings.phase_how_to_criteria and ctx.frame.asks_what_to_mind:
         phase_criteria_line(ctx, draft, phase)  # "Was muss ich in P5 beachten?": the phase's criteria
     used = sum(len(line.split()) for line in draft.lines)
     parts = extract(ctx, phase_pool(ctx, phase), max_words=max(40, ctx.max_words - used), second=False, max_sentences=3)

@@ -509,19 +509,24 @@ def _entry_similarity(ctx: AnswerContext, entry_id: str) -> float:
     return max([ctx.similarity(chunk_id), *lines])
 
 
-def _which_one(ctx: AnswerContext, target: Target) -> Draft | None:
+def _which_one(ctx: AnswerContext, target: Target, among: list[str] | None = None) -> Draft | None:
     """One entry asked for in the singular and described in the question's words ("Welcher Treiber
     rät, mit wenig eigener Technik auszukommen?"): the entry its words name, else the one whose
-    catalogue text is closest to the question (the runner-up too when it is about as close)."""
+    catalogue text is closest to the question (the runner-up too when it is about as close).
+    `among`: the entries of the list shown before ("Welcher davon …?"); of several its words name,
+    the closest."""
     entries = list(getattr(ctx.catalogue, ENTRY_SLOT_OF_TARGET[target]))  # the catalogue's list of that kind
+    if among:
+        entries = [e for e in entries if e.id in among]
     hits, topic = matching_entries(ctx, entries)
-    if topic and len(hits) > 1:
+    if topic and len(hits) > 1 and not among:
         return None  # the words name several: the filtered list answers
-    if topic:
+    if topic and len(hits) == 1:
         chosen = hits
     else:
-        similarity = {e.id: _entry_similarity(ctx, e.id) for e in entries}
-        ranked = sorted(entries, key=lambda e: -similarity[e.id])
+        pool = hits if topic else entries
+        similarity = {e.id: _entry_similarity(ctx, e.id) for e in pool}
+        ranked = sorted(pool, key=lambda e: -similarity[e.id])
         best = similarity[ranked[0].id]
         chosen = [e for e in ranked[:2] if best - similarity[e.id] <= ctx.settings.list_which_one_margin]
     from assistant.answer.define import entry_line
@@ -564,9 +569,11 @@ def list_items(ctx: AnswerContext) -> Draft | None:
     target = _target(ctx)
     if target is None:
         return None
-    if ctx.settings.list_which_one and ctx.frame.which_one and not ctx.frame.follow_up and target in ENTRY_SLOT_OF_TARGET:
-        # (in a conversation "Zu welchem Treiber gehört …?" is about what the earlier turns named)
-        draft = _which_one(ctx, target)
+    picks = ctx.frame.picks_one and ctx.frame.follow_up and ctx.frame.listed
+    if ctx.settings.list_which_one and ctx.frame.which_one and (not ctx.frame.follow_up or picks) and target in ENTRY_SLOT_OF_TARGET:
+        # (in a conversation "Zu welchem Treiber gehört …?" is about what the earlier turns named;
+        # "Welcher davon …?" picks from the list shown before)
+        draft = _which_one(ctx, target, among=ctx.frame.listed if picks else None)
         if draft is not None:
             return draft
     slot = ENTRY_SLOT_OF_TARGET.get(target)

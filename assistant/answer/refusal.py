@@ -83,8 +83,11 @@ _COMMON_NOUN = re.compile(r"(ung|ungen|heit|keit|schaft|tion|tionen|itat|glieder
 class Vocabulary:
     """The words of the sources (dossier and catalogue), to notice names the sources never use."""
 
-    def __init__(self, texts: list[str]):
-        self.words = {t for text in texts for t in tokens(text)}
+    def __init__(self, texts: list[str], known_forms: list[str] = ()):
+        # the lexicon's surface forms count as known words too ("PoV" names Proof of Value, though
+        # the sources never abbreviate it); they are no passages (passages_with counts sources only)
+        self.source_stems = {stem(t) for text in texts for t in tokens(text)}
+        self.words = {t for text in [*texts, *known_forms] for t in tokens(text)}
         self.stems = {stem(w) for w in self.words}
         # in how many source passages each word stem occurs
         self.passages_with: Counter[str] = Counter(s for text in texts for s in {stem(t) for t in tokens(text)})

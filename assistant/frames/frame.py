@@ -71,6 +71,11 @@ class Frame(BaseModel):
     brief: bool = False
     # "Was hat das mit Skaleneffekten zu tun?", "How does that relate to …?": how two things relate
     asks_relation: bool = False
+    # "Welcher davon dreht sich ums Geld?", "Which one of those is about open source?": one entry of
+    # the list the previous answer showed, chosen by what the question describes
+    picks_one: bool = False
+    # "Was muss ich in P3 beachten?" (asks_what_to_mind); a bare follow-up ("Und in P4?") keeps it
+    asks_what_to_mind: bool = False
 
     @property
     def asked_topic(self) -> list[str]:
@@ -122,6 +127,10 @@ class Frame(BaseModel):
         if not self.cued and self.asks_relation and self.target is None and operation in (Operation.LIST, Operation.COUNT):
             # "Und was hat das mit Skaleneffekten zu tun?" after a list: how the two relate, not the list again
             operation = Operation.EXPLAIN
+        picks = self.picks_one and (self.topic or self.terms) and len(previous.listed) > 1 and previous.target in ENTRY_SLOT_OF_TARGET
+        if picks and not self.cued and self.target in (None, previous.target):
+            # "Welcher davon dreht sich ums Geld?" after a list: the entry of that list it describes
+            operation = Operation.LIST
         if self.asks_kinds and self.target is None and previous.target is not None:
             # "Was sind Fördermechanismen?" – "Welche Arten gibt es?": the list of them
             operation = Operation.LIST
@@ -143,6 +152,9 @@ class Frame(BaseModel):
             merged.milestone = previous.milestone
             merged.inherited.append("milestone")
         merged.listed = list(previous.listed)  # "the first one" may point past an answer about one of them
+        merged.which_one = merged.which_one or bool(picks and operation == Operation.LIST)
+        # "Und in P4?" after "Was ist in P3 wichtig?": what matters there too
+        merged.asks_what_to_mind = self.asks_what_to_mind or (previous.asks_what_to_mind and not self.topic and operation == previous.operation)
         merged.own_topic = list(self.topic)
         merged.topic = list(dict.fromkeys(self.topic + previous.topic))
         merged.lang = self.lang
@@ -185,7 +197,7 @@ _FRAME_WORDS = frozenset(
     unterschied unterschiede unterscheiden unterscheidet vergleich vergleiche beispiel beispiele example examples
     good practice practices best definition define bedeutet bedeutung heißt meint versteht verstehen
     wichtig wichtige beachten beachte achten berücksichtigen passiert geht gehen ziel ziele aufgabe aufgaben tun
-    vordergrund kommt
+    vordergrund kommt jetzt gerade now stehen
     roadmap studie dossier katalog kriterienkatalog laut steht sagt sagen nennt nennen gemeint darunter
     wirklich konkret kurz knapp einfach bitte danke difference explain describe list name tell show important
     happens happen focus matter matters study catalogue say says mean means meant
@@ -252,6 +264,10 @@ class FrameParser:
             # "What do we have to demonstrate in the very first phase of the roadmap?": near definition
             # questions, but the only term is the word "phase" and one phase is named: about that phase
             operation = Operation.PHASE
+        if operation == Operation.DEFINE and not guess.cued and phases and moves_on(question):
+            # "Unser Pilot ist erfolgreich abgeschlossen. Was kommt laut Roadmap als Nächstes?": the
+            # next phase as a whole, nothing to define
+            operation = Operation.PHASE
         if target is not None and operation == Operation.META and _KINDS_OF.match(without_filler(fold_text(question).strip())):
             # "In welche Kategorien sind die Fördermechanismen in der Online-Roadmap einsortiert?":
             # the kinds of a list target, not a question about the online tool
@@ -305,6 +321,8 @@ class FrameParser:
             asks_kinds=bool(_KINDS_OF.match(folded)),
             asks_yes_no=bool(YES_NO.match(folded)),
             asks_relation=bool(_RELATES.search(folded)),
+            picks_one=bool(_PICKS_ONE.search(folded)),
+            asks_what_to_mind=asks_what_to_mind(question),
             brief=bool(_BRIEF.search(folded)) and len(tokens(folded)) <= 9,
         )
 
@@ -370,6 +388,15 @@ def asks_how_to(question: str) -> bool:
     return bool(HOW_TO.search(fold_text(question)))
 
 
+# "Was ist in der Pilotphase wichtig?", "Worauf kommt es jetzt an?", "What matters in P4?"
+_WHAT_MATTERS = re.compile(r"\b(worauf|beacht\w*|achten|wichtig\w*|kommt es \w+( \w+)? an|what matters|important|keep in mind|pay attention|watch out)\b")
+
+
+def asks_what_to_mind(question: str) -> bool:
+    """Does the question ask what to do or what to mind (HOW_TO, or "worauf kommt es an")?"""
+    return asks_how_to(question) or bool(_WHAT_MATTERS.search(fold_text(question)))
+
+
 # "Was hat das mit X zu tun?", "Wie hängt das mit X zusammen?", "How does that relate to X?" (not
 # "Welcher davon hat mit Geld zu tun?", which asks for one of a list)
 _RELATES = re.compile(
@@ -381,6 +408,12 @@ _KINDS_OF = re.compile(r"^(und |and )?((in|nach|into) )?(welche[n]?|what|which) 
 # A question for one entry, in the singular ("Welcher Treiber …", "Zu welchem Kriterium …", "Which driver …").
 _WHICH_ONE = re.compile(  # at the start of the question or of its last sentences ("Der Bürgermeister sagt … Zu welchem Treiber passt das?")
     r"(^|[.!?:;]\s+)(und )?((zu|bei|in|an|fur|mit|von|unter|to|in|under) )?(welcher|welches|welchem|which (driver|criterion|mechanism|funding mechanism|good practice)\b)"
+)
+# "Welcher davon …?", "Welches von denen …?", "Which one of those …?", "Which of them is …?" (one
+# entry of a list shown before; "Welche davon …?" narrows the list instead)
+_PICKS_ONE = re.compile(
+    r"\b(welche[rsm]|welches)\b.{0,15}\b(davon|von (denen|diesen|ihnen)|der (genannten|aufgezahlten|aufgefuhrten))\b"
+    r"|\bwhich one\b|\bwhich of (them|these|those)( \w+)? (is|has|does|fits|deals|covers|concerns)\b"
 )
 _BOTH = re.compile(r"(kriterien|criteria) (und|and) (meilenstein|milestone)|(meilensteine|milestones) (und|and) (kriterien|criteria)")
 _NEGATED_MILESTONE = re.compile(r"\b(kein|keine|keinen|nicht|not|no|non)\b[\w\s-]{0,25}(meilenstein|milestone)")
@@ -543,7 +576,7 @@ def ordinal_reference(question: str) -> int | None:
 _EXAMPLE_SETTING = frozenset(
     """stadt stadte kommune kommunen gemeinde gemeinden region regionen deutschland praxis echtes echte echten
     konkretes konkrete konkreten kennst kennt kennen kenne nennen nenne city cities town towns municipality
-    municipalities region germany real concrete practice know""".split()
+    municipalities region germany real concrete practice know world life reale realen realer""".split()
 )
 
 

@@ -345,6 +345,10 @@ class Lexicon:
         """The operator types of Abbildung 3 ("öffentliche Hand", …), as the lexicon names them."""
         return [key for type_, key in self._surfaces if type_ == "operator_type"]
 
+    def all_surfaces(self) -> list[str]:
+        """Every surface form of every entity: the study's vocabulary as people write it ("PoV")."""
+        return [surface for forms in self._surfaces.values() for surface in forms]
+
     def surfaces(self, type_: str, key: str) -> list[str]:
         """Every surface form of one entity (as written in the lexicon or catalogue)."""
         return list(self._surfaces.get((type_, key), []))
