@@ -1012,7 +1012,11 @@ def test_a_term_only_a_key_finding_title_names_is_defined_by_that_finding(servic
     assert _key_finding_title(5) in body(answer).split("\n\n")[0 if answer.lang == "de" else 1], answer.answer
 
 
-@pytest.mark.parametrize("question", ["Kurz zur Orientierung für mich als Neue: Woraus besteht die Roadmap?", "What are the main building blocks of the roadmap?"])
+@pytest.mark.parametrize("question", [
+    "Kurz zur Orientierung für mich als Neue: Woraus besteht die Roadmap?",
+    "What are the main building blocks of the roadmap?",
+    "Wie ist das Tool eigentlich aufgebaut?",
+])
 def test_how_the_roadmap_is_built_names_each_of_its_parts(service, question):
     """The sections under "Wie ist die Roadmap aufgebaut?" (read from the dossier's headings), each
     with its first sentence, cited."""

@@ -587,3 +587,27 @@ def test_a_real_world_example_follows_up_on_what_was_just_explained(service):
     answer = service.ask("Any real-world example?", conversation=chat)
     names = [g.name for g in CATALOGUE.good_practices]
     assert not answer.abstained and any(n in body(answer) for n in names), answer.answer
+
+
+def test_a_follow_up_with_words_of_its_own_after_a_definition_is_no_second_definition(service):
+    """"Was ist ein Minimum Viable Product?" … "Und was hat Hamburg da gemacht?" asks about the MVP in
+    Hamburg: an answer that quotes what the dossier says happened there, not the definition again."""
+    chat = Conversation()
+    first = service.ask("Was ist ein Minimum Viable Product?", conversation=chat)
+    answer = service.ask("Und was hat Hamburg da gemacht?", conversation=chat)
+    assert answer.frame.operation.value == "explain", answer.frame
+    assert body(answer).split("\n")[0] != body(first).split("\n")[0], answer.answer
+    # the Hamburg good practice of the MVP criterion (read from the catalogue): a passage about it is quoted
+    hamburg = {g.id for g in CATALOGUE.good_practices if g.place and "Hamburg" in g.place and "K12" in g.criteria}
+    assert hamburg and any(hamburg & set(c.good_practices) for c in cited_in_body(answer)), answer.answer
+
+
+def test_name_some_categories_of_them_lists_the_categories(service):
+    """"Nenn mal ein paar Kategorien davon" after a question about the funding mechanisms: their
+    categories, read from the catalogue."""
+    chat = Conversation()
+    service.ask("Was genau sind Fördermechanismen?", conversation=chat)
+    answer = service.ask("Nenn mal ein paar Kategorien davon", conversation=chat)
+    categories = [m.id for m in CATALOGUE.mechanisms if m.is_category]
+    assert answer.frame.operation.value == "list" and categories, answer.frame
+    assert all(f"({m})" in body(answer) for m in categories), answer.answer

@@ -114,6 +114,10 @@ class Frame(BaseModel):
                 update={"follow_up": True, "brief": True, "lang": self.lang, "own_topic": [], "inherited": kept}
             )
         operation = self.operation if self.cued else previous.operation
+        if not self.cued and previous.operation == Operation.DEFINE and self.topic and not self.brief:
+            # "Was ist ein MVP?" … "Und was hat Hamburg da gemacht?": a question about the thing just
+            # defined, not its definition again
+            operation = Operation.EXPLAIN
         new_phase = bool(self.phases) and set(self.phases) != set(previous.phases)
         if not self.cued and self.topic and previous.operation in (Operation.LIST, Operation.COUNT) and not new_phase and (
             previous.single_listed or self.names_an_entry
@@ -404,7 +408,10 @@ _RELATES = re.compile(
     r"\brelated?s? to\b|\bconnected (to|with)\b)|inwiefern\b|inwieweit\b)"
 )
 # "Welche Arten gibt es?", "What kinds are there?": the kinds of what was just named.
-_KINDS_OF = re.compile(r"^(und |and )?((in|nach|into) )?(welche[n]?|what|which) (arten|formen|typen|varianten|kategorien|gruppen|kinds|types|sorts|categories|groups)\b")
+_KINDS_OF = re.compile(
+    r"^(und |and )?(((in|nach|into) )?(welche[n]?|what|which)|(nenn|nenne|zahl|zahle|gib|name|list|give)( mir| me| uns| us)?( mal| doch)?( ein paar| einige| die| ein paar der| some| the)?)"
+    r" (arten|formen|typen|varianten|kategorien|gruppen|kinds|types|sorts|categories|groups)\b"
+)
 # A question for one entry, in the singular ("Welcher Treiber …", "Zu welchem Kriterium …", "Which driver …").
 _WHICH_ONE = re.compile(  # at the start of the question or of its last sentences ("Der Bürgermeister sagt … Zu welchem Treiber passt das?")
     r"(^|[.!?:;]\s+)(und )?((zu|bei|in|an|fur|mit|von|unter|to|in|under) )?(welcher|welches|welchem|which (driver|criterion|mechanism|funding mechanism|good practice)\b)"

@@ -67,7 +67,7 @@ _AUTHORS_ADVISE = (
 # How the roadmap is built: its parts (criteria, drivers, phases, funding mechanisms). Also the cue of
 # the meta answer's "structure" facet (answer/meta.py).
 STRUCTURE = (
-    r"woraus besteht (die|das|diese) (roadmap|studie|dossier|tool)|wie ist (die|das) (roadmap|tool) aufgebaut|aufbau der roadmap|"
+    r"woraus besteht (die|das|diese) (roadmap|studie|dossier|tool)|wie ist (die|das) (roadmap|tool)( eigentlich| genau| denn| grob)? aufgebaut|aufbau der roadmap|"
     r"bausteine der roadmap|bestandteile der roadmap|(roadmap|it) (is )?(built up|structured|made up)|building blocks|"
     r"what does the roadmap consist of|structure of the roadmap"
 )
