@@ -165,6 +165,17 @@ class Settings(BaseSettings):
     # An explanation about one good practice (named, or the one a list named) quotes the passages
     # about it first (measured on dev, docs/benchmarks.md).
     answer_entity_passages_first: bool = True
+    # ... including the dossier passage that runs on after one about it in the same section and names
+    # no good practice itself (the chunker links a passage only to the examples it names). Stop 32.
+    answer_entity_continuation: bool = True
+    # A follow-up on the one good practice the previous turn was about that asks for an aspect of it
+    # (explain_aspect_bonus: "Was hat man daraus gelernt?") repeats its catalogue line only when this
+    # is set (it was just shown). Stop 32: skipping it for every follow-up lost dev dc007#3 and probe
+    # 10 dc911#3 (the catalogue line held the answer).
+    explain_entry_line_in_follow_ups: bool = False
+    # ... and the dossier sentences that give the aspect it asks about (lessons, difficulties; see
+    # answer/explain._ASPECTS) score this much more. None/0 = off. Stop 32.
+    explain_aspect_bonus: float | None = 0.3
     # An explanation of a key finding the question names quotes that key finding's own section; a
     # title word found in at most this many dossier passages names it alone ("Fehlerkultur").
     # Dev: same score, two key-finding answers now quote their section (docs/benchmarks.md).

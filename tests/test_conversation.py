@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 import pytest
@@ -611,3 +612,28 @@ def test_name_some_categories_of_them_lists_the_categories(service):
     categories = [m.id for m in CATALOGUE.mechanisms if m.is_category]
     assert answer.frame.operation.value == "list" and categories, answer.frame
     assert all(f"({m})" in body(answer) for m in categories), answer.answer
+
+
+def test_what_was_learnt_from_an_example_quotes_its_findings(service):
+    """"Was hat man daraus gelernt?" after the pilot-phase example: the dossier's findings about it
+    ("Erkenntnisse …", in the passage that runs on after the one naming the example), not the
+    catalogue line just shown again."""
+    chat = Conversation()
+    example = service.ask("Welche Stadt hat die Pilotphase gut gemacht?", conversation=chat)
+    assert len(example.frame.good_practices) == 1, example.answer
+    answer = service.ask("Was hat man daraus gelernt?", conversation=chat)
+    first = body(answer).split("\n")[0]
+    assert re.search(r"\bErkenntnis", first) and "Laut Kriterienkatalog" not in first, answer.answer
+
+
+def test_who_supervised_it_after_an_example_is_about_the_example_not_the_study(service):
+    """"Und wer hat das wissenschaftlich begleitet?" after one good practice: who supervised that
+    example (the catalogue records it), not the study's own scientific supervision."""
+    chat = Conversation()
+    example = service.ask("Welche Stadt hat die Pilotphase gut gemacht?", conversation=chat)
+    (gp,) = example.frame.good_practices
+    entry = next(g for g in CATALOGUE.good_practices if g.id == gp)
+    supervisor = re.search(r"Begleitung (?:der|des) ([A-ZÄÖÜ][\w ]+)", entry.summary)
+    assert supervisor, entry.summary
+    answer = service.ask("Und wer hat das wissenschaftlich begleitet?", conversation=chat)
+    assert answer.frame.operation.value == "explain" and supervisor.group(1).strip() in body(answer), answer.answer

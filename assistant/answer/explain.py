@@ -45,11 +45,34 @@ def _about_first(ctx: AnswerContext, pool: list[Passage], entry_id: str) -> list
     retrieved = {p.chunk.id: p for p in ctx.passages}
     about = [
         Passage(chunk=c, score=max(top, retrieved[cid].score if cid in retrieved else 0.0))
-        for cid in ctx.index.order
-        if entry_id in (c := ctx.index.chunks[cid]).good_practices and quotable_chunk(c)
+        for cid in _passages_about(ctx, entry_id)
+        if quotable_chunk(c := ctx.index.chunks[cid])
     ]
     seen = {p.chunk.id for p in about}
     return about + [p for p in pool if p.chunk.id not in seen]
+
+
+def _passages_about(ctx: AnswerContext, entry_id: str) -> list[str]:
+    """The chunks linked to the entry, and (`answer_entity_continuation`) the dossier passage right
+    after one of them in the same section that names no good practice itself: the description of an
+    example often runs on past the passage that names it (DIGIFARM.MS: "Erkenntnisse der Pilotphase …")."""
+    out: list[str] = []
+    previous = None
+    for cid in ctx.index.order:
+        chunk = ctx.index.chunks[cid]
+        linked = entry_id in chunk.good_practices
+        runs_on = (
+            ctx.settings.answer_entity_continuation
+            and previous is not None
+            and previous.id in out
+            and previous.source == chunk.source == "dossier"
+            and previous.section == chunk.section
+            and not chunk.good_practices
+        )
+        if linked or runs_on:
+            out.append(cid)
+        previous = chunk
+    return out
 
 
 def stored_extract(ctx: AnswerContext, among: set[str] | None = None) -> list[tuple[Passage, list[str]]] | None:
@@ -166,12 +189,16 @@ def explain(ctx: AnswerContext) -> Draft | None:
     pool = dossier_pool(ctx)
     draft = Draft(ctx)
     about = _entity(ctx)
-    among = {p.chunk.id for p in pool if about in p.chunk.good_practices} if about else None
+    among = {p.chunk.id for p in pool} & set(_passages_about(ctx, about)) if about else None
     max_words = ctx.max_words
+    bonus = None
     if about and among:
         # a question about one good practice: its catalogue facts (place, years, who), then only what
-        # the dossier says about it
-        line = entry_line(ctx, draft, about)
+        # the dossier says about it; a follow-up on it that asks for an aspect the catalogue line does
+        # not give ("Was hat man daraus gelernt?") gets the dossier only, that aspect's sentences first
+        bonus = aspect_bonus(ctx)
+        repeat = ctx.settings.explain_entry_line_in_follow_ups or "good_practices" not in ctx.frame.inherited or bonus is None
+        line = entry_line(ctx, draft, about) if repeat else None
         if line:
             draft.add(line)
             max_words = max(40, max_words - len(line.split()))
@@ -212,11 +239,34 @@ def explain(ctx: AnswerContext) -> Draft | None:
         if line:
             draft.add(line)
             max_words = max(40, max_words - len(line.split()))
-    stored = stored_extract(ctx, among)
-    parts = with_top_passage(ctx, pool, stored, max_words) if stored else extract(ctx, pool, max_words=max_words)
+    stored = stored_extract(ctx, among) if bonus is None else None
+    parts = with_top_passage(ctx, pool, stored, max_words) if stored else extract(ctx, pool, max_words=max_words, bonus=bonus)
     if parts:
         draft.add(render(draft, parts))
     return None if draft.empty else draft
+
+
+# Aspects a question about one example may ask for, and the wording of the dossier sentences that
+# give them: (question pattern on folded text, sentence pattern).
+_ASPECTS = (
+    # "Was hat man daraus gelernt?", "What did they learn?": the findings ("Erkenntnisse … ergaben")
+    (re.compile(r"\b(gelernt|lernen|lehren?|learn\w*|lessons?|erkenntnis\w*|erfahrungen|takeaways?)\b"),
+     re.compile(r"\b(Erkenntnis\w*|gelernt|Lehren?|Erfahrungen|zeigte\w*|ergab\w*)\b")),
+    # "Was war die Schwierigkeit?", "What was hard?": the challenges
+    (re.compile(r"\b(schwierig\w*|problem\w*|hurden?|herausforderung\w*|difficult\w*|challeng\w*|hard)\b"),
+     re.compile(r"\b(Herausforderung\w*|Schwierigkeit\w*|Hürden?|Problem\w*|schwierig\w*)\b")),
+)
+
+
+def aspect_bonus(ctx: AnswerContext):
+    """A score bonus (extract.score_sentences) for the sentences that give the aspect of an example
+    the question asks for (`_ASPECTS`, `explain_aspect_bonus`), or None."""
+    weight = ctx.settings.explain_aspect_bonus
+    folded = fold_text(ctx.question).lower()
+    wanted = [sentence for question, sentence in _ASPECTS if question.search(folded)]
+    if not weight or not wanted:
+        return None
+    return lambda text: weight if any(p.search(text) for p in wanted) else 0.0
 
 
 def phase_pool(ctx: AnswerContext, phase: str) -> list[Passage]:

@@ -76,6 +76,8 @@ class Frame(BaseModel):
     picks_one: bool = False
     # "Was muss ich in P3 beachten?" (asks_what_to_mind); a bare follow-up ("Und in P4?") keeps it
     asks_what_to_mind: bool = False
+    # "Wer hat das begleitet?", "Was hat man daraus gelernt?": refers to the previous turn (points_back)
+    refers_back: bool = False
 
     @property
     def asked_topic(self) -> list[str]:
@@ -140,6 +142,10 @@ class Frame(BaseModel):
             operation = Operation.LIST
         if self.target == Target.OPERATOR_TYPES and operation == Operation.LIST and not self.operator_types and len(previous.good_practices) == 1:
             # "Wer betreibt das dann?" after one good practice: who runs that one
+            operation = Operation.EXPLAIN
+        if operation == Operation.META and len(previous.good_practices) == 1 and not self.entity_count and self.refers_back:
+            # "Und wer hat das wissenschaftlich begleitet?" after one good practice: about that one,
+            # not about the study's own scientific supervision
             operation = Operation.EXPLAIN
         if operation == Operation.PHASE and not (self.phases or previous.phases):
             operation = Operation.EXPLAIN
@@ -327,6 +333,7 @@ class FrameParser:
             asks_relation=bool(_RELATES.search(folded)),
             picks_one=bool(_PICKS_ONE.search(folded)),
             asks_what_to_mind=asks_what_to_mind(question),
+            refers_back=points_back(question),
             brief=bool(_BRIEF.search(folded)) and len(tokens(folded)) <= 9,
         )
 
