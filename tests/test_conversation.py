@@ -637,3 +637,11 @@ def test_who_supervised_it_after_an_example_is_about_the_example_not_the_study(s
     assert supervisor, entry.summary
     answer = service.ask("Und wer hat das wissenschaftlich begleitet?", conversation=chat)
     assert answer.frame.operation.value == "explain" and supervisor.group(1).strip() in body(answer), answer.answer
+
+
+def test_who_can_run_such_a_solution_lists_the_operator_types(service):
+    """"Wer kann so eine Lösung nach der Förderung eigentlich betreiben?" asks who may operate a
+    solution at all: the operator types of Abbildung 3, each named."""
+    answer = service.ask("Wer kann so eine Lösung nach der Förderung eigentlich betreiben?")
+    assert answer.frame.operation.value == "list" and answer.frame.target.value == "operator_types", answer.frame
+    assert len(answer.frame.listed) >= 3, answer.answer

@@ -535,7 +535,7 @@ _ONE_ATTRIBUTE = re.compile(
 # "Wer betreibt das dann?", "Who would run it?": who operates a solution.
 _WHO_RUNS = re.compile(r"^(und |and )?(wer|who)\b[^?]{0,40}\b(betreibt|betreiben|betreiber|runs?|operates?|running|operating)\b")
 # "Wer kommt als Betreiber in Frage?", "Who could be the operator?": who may run a solution at all
-_WHO_MAY_RUN = re.compile(r"^(und |and )?(wer|who)\b[^?]{0,30}\b(als betreiber (in ?frage|infrage)|(kann|konnte|durfte) [^?]{0,20}betreiben|(could|can|might) (be )?(the )?(operator|run|operate))\b")
+_WHO_MAY_RUN = re.compile(r"^(und |and )?(wer|who)\b[^?]{0,30}\b(als betreiber (in ?frage|infrage)|(kann|konnte|durfte) [^?]{0,50}betreiben|(could|can|might) (be )?(the )?(operator|run|operate))\b")
 
 _TRAILING_PRONOUN = re.compile(r"\b(die|der|den|sie|they|them|it)\W*$")
 
