@@ -1061,3 +1061,11 @@ def test_an_abbreviation_the_lexicon_knows_is_no_unknown_name(service):
     refused as a name the sources lack."""
     answer = service.ask("Und was heißt eigentlich PoV?")
     assert not answer.abstained and "Proof of Value" in body(answer), answer.answer
+
+
+def test_a_question_about_an_entry_with_a_newcomers_words_is_about_the_entry(service):
+    """"Warum sollen wir jetzt schon über einen Exit nachdenken, wir haben doch gerade erst
+    angefangen?" names the exit strategy: an explanation of it, not the newcomer's first steps."""
+    answer = service.ask("Warum sollen wir jetzt schon über einen Exit nachdenken, wir haben doch gerade erst angefangen?")
+    assert answer.frame.operation == "explain", answer.frame
+    assert "Exit" in body(answer).split("\n")[0], answer.answer
