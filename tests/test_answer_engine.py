@@ -1069,3 +1069,21 @@ def test_a_question_about_an_entry_with_a_newcomers_words_is_about_the_entry(ser
     answer = service.ask("Warum sollen wir jetzt schon über einen Exit nachdenken, wir haben doch gerade erst angefangen?")
     assert answer.frame.operation == "explain", answer.frame
     assert "Exit" in body(answer).split("\n")[0], answer.answer
+
+
+@pytest.mark.parametrize(("question", "target"), [
+    ("Welche Kriterien nennt die Roadmap für die Pilotphase außer der Durchführung des Pilotprojekts?", "criteria"),
+    ("Which good practices are there besides Masterportal?", "good_practices"),
+])
+def test_a_list_leaves_out_what_the_question_excepts(service, question, target):
+    """"… außer der Durchführung des Pilotprojekts?" lists the phase's other criteria (read from the
+    catalogue) and says which it leaves out; the excepted entry is no list item."""
+    answer = service.ask(question)
+    excluded = answer.frame.excluded
+    assert answer.frame.operation == "list" and len(excluded) == 1, answer.frame
+    entries = in_phase("P3") if target == "criteria" else CATALOGUE["good_practices"]
+    expected = [e["id"] for e in entries if e["id"] not in excluded]
+    items = re.findall(r"^- .*?\b((?:K|GP)\d\d)\b", body(answer), re.MULTILINE)
+    assert excluded[0] not in items and set(items) == set(expected), (items, expected, answer.answer)
+    head = body(answer).split("\n- ")[0].strip().split("\n")[-1]  # the line that introduces the list
+    assert excluded[0] in head, answer.answer

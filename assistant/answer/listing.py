@@ -61,7 +61,7 @@ def _coverage(ctx: AnswerContext) -> str:
 def _filtered_criteria(ctx: AnswerContext) -> tuple[list[Criterion], str]:
     """The criteria the frame asks for, and a phrase naming the filter ("für P3 – Pilotphase")."""
     f, labels, catalogue = ctx.frame, ctx.labels, ctx.catalogue
-    criteria = list(catalogue.criteria)
+    criteria = [c for c in catalogue.criteria if c.id not in f.excluded]
     what: list[str] = []
     if f.phases:
         criteria = [c for c in criteria if any(p in c.phases for p in f.phases)]
@@ -76,7 +76,15 @@ def _filtered_criteria(ctx: AnswerContext) -> tuple[list[Criterion], str]:
         criteria = [c for c in criteria if c.milestone is f.milestone]
     if f.criteria and not (f.phases or f.drivers or f.workstreams or f.milestone):
         criteria = [c for c in criteria if c.id in f.criteria] or criteria
+    if f.excluded:
+        what.append(_except(ctx))
     return criteria, " ".join(what) or labels["for_all"]
+
+
+def _except(ctx: AnswerContext) -> str:
+    """'außer „Durchführung eines Pilotprojektes“ (K18)': the entries the question leaves out."""
+    entries = [e for e in map(ctx.catalogue.get, ctx.frame.excluded) if e is not None]
+    return ctx.labels["except_entries"].format(names=", ".join(f"„{e.name}“ ({e.id})" for e in entries))
 
 
 def _topic_filter(ctx: AnswerContext, entries: list[CatalogueEntry]) -> list[CatalogueEntry]:
@@ -320,7 +328,7 @@ def _drivers_list(ctx: AnswerContext) -> Draft:
 def _good_practices_list(ctx: AnswerContext) -> Draft:
     draft = Draft(ctx, further=False, is_list=True)
     catalogue, labels, f = ctx.catalogue, ctx.labels, ctx.frame
-    practices = list(catalogue.good_practices)
+    practices = [g for g in catalogue.good_practices if g.id not in f.excluded]
     what = ""
     if f.phases:
         in_phase = [g for g in practices if g.phase in f.phases]
@@ -329,6 +337,8 @@ def _good_practices_list(ctx: AnswerContext) -> Draft:
             draft.add(labels["gp_none_phase"].format(phase=phase_names))
         else:
             practices, what = in_phase, " " + labels["for_phase"].format(phase=phase_names)
+    if f.excluded:
+        what += " " + _except(ctx)
     shown, topic = matching_entries(ctx, practices)
     draft.add(_n(_head(ctx, labels["gp_list"].format(n=len(practices), what=what), topic)) + ":")
     lines = []

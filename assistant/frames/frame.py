@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from assistant.domain import DEVELOPMENT_PHASES, Operation, PhaseId
-from assistant.frames.lexicon import KIND_TERMS, STOPWORDS, Lexicon, context_only, fold_text, tokens
+from assistant.frames.lexicon import KIND_TERMS, STOPWORDS, Lexicon, Linked, content_stems, context_only, fold_text, stem, tokens
 from assistant.frames.operations import YES_NO, OperationClassifier
 
 
@@ -78,6 +78,9 @@ class Frame(BaseModel):
     asks_what_to_mind: bool = False
     # "Wer hat das begleitet?", "Was hat man daraus gelernt?": refers to the previous turn (points_back)
     refers_back: bool = False
+    # "Welche Kriterien nennt die Roadmap für P3 außer der Durchführung des Pilotprojekts?": catalogue
+    # entries named after "außer"/"except", left out of a list (and not asked about)
+    excluded: list[str] = Field(default_factory=list)
 
     @property
     def asked_topic(self) -> list[str]:
@@ -236,6 +239,20 @@ class FrameParser:
         self.lexicon = lexicon
         self.classifier = classifier
 
+    def _excluded(self, linked: Linked, at: int, target: "Target") -> list[str]:
+        """The catalogue entries named after the exception word at `at`: linked there, or (for the
+        list's own kind) entries whose name has at least two of the words after it ("außer der
+        Durchführung des Pilotprojekts": "Durchführung eines Pilotprojektes")."""
+        kinds = ("criterion", "good_practice", "driver", "mechanism")
+        out = [l.key for l in linked.links if l.type in kinds and l.start > at]
+        words = {stem(t) for t in linked.tokens[at + 1 :] if t not in STOPWORDS}
+        slot = ENTRY_SLOT_OF_TARGET.get(target)
+        for entry in getattr(self.lexicon.catalogue, slot, ()) if slot else ():
+            name = set(content_stems(entry.name or ""))
+            if len(name & words) >= min(2, len(name)):
+                out.append(entry.id)
+        return list(dict.fromkeys(out))
+
     def parse(self, question: str, vector: np.ndarray | None, lang: str = "de") -> Frame:
         linked = self.lexicon.link(question)
         target_links = linked.of("target")
@@ -286,6 +303,11 @@ class FrameParser:
             # "In welche Kategorien sind die Fördermechanismen in der Online-Roadmap einsortiert?":
             # the kinds of a list target, not a question about the online tool
             operation = Operation.LIST
+        exception = _exception_at(linked.tokens) if target is not None else None
+        excluded = self._excluded(linked, exception, target) if exception is not None else []
+        if excluded:
+            # the entries named after "außer" are no entities the question asks about
+            linked = Linked(links=[l for l in linked.links if l.start < exception], tokens=linked.tokens[:exception])
         covered = linked.covered()
         topic = [
             t
@@ -338,6 +360,7 @@ class FrameParser:
             picks_one=bool(_PICKS_ONE.search(folded)),
             asks_what_to_mind=asks_what_to_mind(question),
             refers_back=points_back(question),
+            excluded=excluded,
             brief=bool(_BRIEF.search(folded)) and len(tokens(folded)) <= 9,
         )
 
@@ -396,6 +419,16 @@ HOW_TO = re.compile(
     # "Was tun, wenn der Pilot nicht trägt?", "Was ist zu tun, wenn …", "What to do if …"
     r"\bwas (ist )?(zu )?tun\b|\bwhat to do\b"
 )
+
+
+# "außer", "ausser", "abgesehen von", "except", "besides", "other than", "apart from"
+_EXCEPT = frozenset({"ausser", "auser", "abgesehen", "except", "besides", "excluding"})
+_EXCEPT_PAIRS = (("other", "than"), ("apart", "from"))
+
+
+def _exception_at(toks: list[str]) -> int | None:
+    """The token position of an exception word ("außer der Durchführung …"), if any."""
+    return next((i for i, t in enumerate(toks) if t in _EXCEPT or tuple(toks[i : i + 2]) in _EXCEPT_PAIRS), None)
 
 
 def asks_how_to(question: str) -> bool:
