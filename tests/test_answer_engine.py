@@ -70,6 +70,16 @@ def test_compare_gives_both_sides_with_citations(service):
     assert len({c.n for c in answer.citations if f"[{c.n}]" in text}) >= 2
 
 
+def test_criteria_compared_with_funding_mechanisms_gives_both_sides(service):
+    """"Was ist der Unterschied zwischen Fördermechanismen und den Kriterien?": the plural "Kriterien"
+    names the criteria as a side of its own, so the answer says what each is, from two passages."""
+    answer = service.ask("Was ist der Unterschied zwischen Fördermechanismen und den Kriterien?")
+    assert answer.frame.operation == "compare" and len(answer.frame.terms) == 2, answer.frame
+    lines = [line for line in body(answer).split("\n") if line.strip()]
+    assert any(re.match(r"(Erfolgs)?[Kk]riterien\b.*\bsind\b", line) for line in lines), answer.answer
+    assert any(line.startswith("Fördermechanismen") for line in lines), answer.answer
+
+
 def test_definition_never_opens_with_an_example_sentence(service):
     answer = service.ask("Was ist ein Minimum Viable Product?")
     first = body(answer).split("\n")[0]
