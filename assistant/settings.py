@@ -301,9 +301,10 @@ class Settings(BaseSettings):
     # A phase overview for a question about what to do or mind in one phase ("Worauf muss ich achten,
     # wenn wir in die Transferphase gehen?") names the phase's other catalogue criteria after its
     # milestones. Stop 31, dev and probe 9.
-    # A German phase question is about a topic in that phase (an explanation, not the overview) only
-    # for its nouns: "Wir sind jetzt beim Prototypen angekommen – worauf müssen wir achten?" asks for
-    # the P2 overview. Stop 32.
+    # A phase question is about a topic in that phase (an explanation, not the overview) only for its
+    # German nouns ("Wir sind jetzt beim Prototypen angekommen – worauf müssen wir achten?" asks for
+    # the P2 overview) or its English words the term glossary knows ("funding"; not "things", "need").
+    # Stop 32.
     phase_topic_nouns_only: bool = True
     phase_how_to_criteria: bool = True
     # A key finding named by its number ("Und Kernergebnis 6?", "beim siebten Kernergebnis") is that

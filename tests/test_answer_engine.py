@@ -886,6 +886,7 @@ def test_a_stored_answer_opens_the_extract_only_from_the_first_passages_of_the_s
     # words that say where the asker stands are no topic of their own (German: nouns only)
     ("Wir sind mittlerweile beim Prototyp angekommen. Worauf sollten wir achten?", "P2"),
     ("Wir haben eine Idee und stehen noch ganz am Anfang. Was ist jetzt wichtig?", "P1"),
+    ("Is there stuff we need to keep an eye on throughout the whole project?", "D"),
 ])
 def test_what_to_mind_in_one_phase_names_that_phases_criteria(service, question, phase):
     """The phase's criteria (read from the catalogue, milestones aside) are named in the answer text,

@@ -13,7 +13,8 @@ from assistant.answer.extract import Scored, extract, quotable_chunk, render, se
 from assistant.answer.findings import asked_key_finding, key_finding_lead, key_finding_sections
 from assistant.answer.stored import positions
 from assistant.frames.frame import TRANSITION, WHICH_PHASE, asks_how_to, moves_on
-from assistant.frames.lexicon import capitalised_words, content_stems, fold_text, stem
+from assistant.frames.lexicon import capitalised_words, content_stems, fold_text, stem, tokens
+from assistant.retrieval.query import english_terms
 from assistant.schema import Passage
 
 
@@ -347,12 +348,21 @@ def _topic_beyond_phase(ctx: AnswerContext, phase: str) -> list[str]:
     phase question one about that topic in the phase (an explanation)."""
     name = fold_text(ctx.catalogue.phase_label(phase)).lower()
     words = [t for t in ctx.frame.asked_topic if not re.search(rf"\b{re.escape(t)}", name)]
-    if ctx.frame.lang == "de" and ctx.settings.phase_topic_nouns_only:
+    if ctx.settings.phase_topic_nouns_only and ctx.frame.lang == "de":
         # German: nouns only ("Wir sind jetzt beim Prototypen angekommen": "angekommen" says where
         # the asker stands; "Welche Rolle spielen Inkubatoren in P3?" asks about "Inkubatoren")
         nouns = {fold_text(w).lower() for w in capitalised_words(ctx.question)}
         words = [t for t in words if t in nouns]
+    elif ctx.settings.phase_topic_nouns_only:
+        # English: words of the term glossary only, unless they just name the phase again ("need",
+        # "throughout" in "… keep an eye on throughout the whole project?"; "funding" is a topic)
+        words = [t for t in words if (german := _glossary_german(t)) and not set(german) <= set(tokens(name))]
     return words
+
+
+def _glossary_german(word: str) -> list[str]:
+    """The German words the English term glossary (retrieval's data/en_de_terms.tsv) gives for a word."""
+    return [fold_text(g).lower() for pattern, terms in english_terms() if pattern.fullmatch(word) for g in terms.split()]
 
 
 def phase_overview(ctx: AnswerContext) -> Draft | None:

@@ -210,7 +210,7 @@ _FRAME_WORDS = frozenset(
     unterschied unterschiede unterscheiden unterscheidet vergleich vergleiche beispiel beispiele example examples
     good practice practices best definition define bedeutet bedeutung heißt meint versteht verstehen
     wichtig wichtige beachten beachte achten berücksichtigen passiert geht gehen ziel ziele aufgabe aufgaben tun
-    vordergrund kommt jetzt gerade now stehen
+    vordergrund kommt jetzt gerade now stehen things thing stuff keep eye during not just
     roadmap studie dossier katalog kriterienkatalog laut steht sagt sagen nennt nennen gemeint darunter
     wirklich konkret kurz knapp einfach bitte danke difference explain describe list name tell show important
     happens happen focus matter matters study catalogue say says mean means meant
@@ -437,7 +437,10 @@ def asks_how_to(question: str) -> bool:
 
 
 # "Was ist in der Pilotphase wichtig?", "Worauf kommt es jetzt an?", "What matters in P4?"
-_WHAT_MATTERS = re.compile(r"\b(worauf|beacht\w*|achten|wichtig\w*|kommt es \w+( \w+)? an|what matters|important|keep in mind|pay attention|watch out)\b")
+_WHAT_MATTERS = re.compile(
+    r"\b(worauf|beacht\w*|achten|wichtig\w*|kommt es \w+( \w+)? an|what matters|important|keep in mind|pay attention|watch out|"
+    r"keep an eye on|look out for|be aware of)\b"
+)
 
 
 def asks_what_to_mind(question: str) -> bool:
