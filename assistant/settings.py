@@ -229,12 +229,12 @@ class Settings(BaseSettings):
     example_criterion_match_margin: float = 0.06
     # Whether a how-to question that names a phase or an operator type may still be matched to criteria.
     explain_criterion_match_named: bool = True
-    # Refusal (assistant/answer/refusal.py): below these coverage scores (best passage-or-sentence
-    # cosine + best stored-question cosine) the sources are silent. Calibrated on the dev splits only
-    # (answer set dev + retrieval dev; 17 out-of-scope questions), docs/benchmarks.md:
     # A term named by a form the sources never use ("PoV", which the lexicon knows) is searched and
     # judged with its full name added ("… Proof of Value"). Stop 32.
     search_spelled_out_terms: bool = True
+    # Refusal (assistant/answer/refusal.py): below these coverage scores (best passage-or-sentence
+    # cosine + best stored-question cosine) the sources are silent. Calibrated on the dev splits only
+    # (answer set dev + retrieval dev; 17 out-of-scope questions), docs/benchmarks.md:
     refuse_below: float = 1.015  # names nothing of the study: highest out-of-scope score 1.011
     refuse_below_linked: float = 0.90  # names a phase, term, … : no out-of-scope left, lowest answerable 0.992
     # names something the sources never use: highest out-of-scope 1.049, lowest answerable 1.151
@@ -301,12 +301,12 @@ class Settings(BaseSettings):
     # A phase overview for a question about what to do or mind in one phase ("Worauf muss ich achten,
     # wenn wir in die Transferphase gehen?") names the phase's other catalogue criteria after its
     # milestones. Stop 31, dev and probe 9.
+    phase_how_to_criteria: bool = True
     # A phase question is about a topic in that phase (an explanation, not the overview) only for its
     # German nouns ("Wir sind jetzt beim Prototypen angekommen – worauf müssen wir achten?" asks for
     # the P2 overview) or its English words the term glossary knows ("funding"; not "things", "need").
     # Stop 32.
     phase_topic_nouns_only: bool = True
-    phase_how_to_criteria: bool = True
     # A key finding named by its number ("Und Kernergebnis 6?", "beim siebten Kernergebnis") is that
     # finding: explained from its section, and never refused. Stop 31, probe 10 conversations.
     key_finding_by_number: bool = True

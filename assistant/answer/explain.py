@@ -14,7 +14,7 @@ from assistant.answer.findings import asked_key_finding, key_finding_lead, key_f
 from assistant.answer.stored import positions
 from assistant.frames.frame import TRANSITION, WHICH_PHASE, asks_how_to, moves_on
 from assistant.frames.lexicon import capitalised_words, content_stems, fold_text, stem, tokens
-from assistant.retrieval.query import english_terms
+from assistant.retrieval.query import german_for
 from assistant.schema import Passage
 
 
@@ -356,13 +356,8 @@ def _topic_beyond_phase(ctx: AnswerContext, phase: str) -> list[str]:
     elif ctx.settings.phase_topic_nouns_only:
         # English: words of the term glossary only, unless they just name the phase again ("need",
         # "throughout" in "… keep an eye on throughout the whole project?"; "funding" is a topic)
-        words = [t for t in words if (german := _glossary_german(t)) and not set(german) <= set(tokens(name))]
+        words = [t for t in words if (german := {fold_text(g).lower() for g in german_for(t)}) and not german <= set(tokens(name))]
     return words
-
-
-def _glossary_german(word: str) -> list[str]:
-    """The German words the English term glossary (retrieval's data/en_de_terms.tsv) gives for a word."""
-    return [fold_text(g).lower() for pattern, terms in english_terms() if pattern.fullmatch(word) for g in terms.split()]
 
 
 def phase_overview(ctx: AnswerContext) -> Draft | None:

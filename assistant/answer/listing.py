@@ -21,7 +21,7 @@ from assistant.catalogue import CatalogueEntry, Criterion
 from assistant.domain import CONTINUOUS_PHASE, DEVELOPMENT_PHASES, Operation
 from assistant.frames import Target, fold_text, tokens
 from assistant.frames.lexicon import CONTEXT_WORDS, KIND_TERMS, STOPWORDS, capitalised_words, content_stems, stem
-from assistant.retrieval.query import english_terms
+from assistant.retrieval.query import german_for
 from assistant.schema import Chunk
 
 # German number words by value (0-12); "ein" is left out of `_NUMBER` (it is mostly the article)
@@ -285,7 +285,7 @@ def matching_entries(ctx: AnswerContext, entries: list) -> tuple[list, str]:
     # English one stands for its German glossary terms ("data" → "Daten"): the catalogue is German
     heads = {fold_text(w): w for w in wanted.values()}
     if f.lang == "en":
-        heads |= {fold_text(g): w for w in words for pattern, german in english_terms() if pattern.fullmatch(w) for g in german.split()}
+        heads |= {fold_text(g): w for w in words for g in german_for(w)}
     heads = {h: w for h, w in heads.items() if len(h) >= 5}
     surfaces = _term_surfaces(ctx)
     if not wanted and not heads and not surfaces:

@@ -31,7 +31,7 @@ from assistant.domain import Operation
 from assistant.frames import Frame, points_back
 from assistant.frames.frame import asks_how_to, ordinal_reference
 from assistant.frames.lexicon import capitalised_words, fold_text, stem, tokens
-from assistant.retrieval.query import english_terms, everyday_terms
+from assistant.retrieval.query import english_terms, everyday_terms, german_for
 from assistant.schema import Answer, Passage
 
 _MANIPULATION = re.compile(
@@ -124,8 +124,7 @@ class Vocabulary:
             return True
         if lang != "en":
             return False
-        german = [g for pattern, terms in english_terms() if pattern.fullmatch(word) for g in terms.split()]
-        return any(self.passages_with[stem(fold_text(g))] >= min_passages for g in german)
+        return any(self.passages_with[stem(fold_text(g))] >= min_passages for g in german_for(word))
 
     def asks_about_rare_source_word(self, question: str, defines: bool, min_letters: int, max_passages: int) -> bool:
         """Does the question ask what a long word means that only a few source passages use: the

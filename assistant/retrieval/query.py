@@ -31,6 +31,12 @@ def english_terms() -> list[tuple[re.Pattern, str]]:
     return _term_table("en_de_terms.tsv", word_end=True)
 
 
+def german_for(word: str) -> list[str]:
+    """The German words the English term glossary gives for one English word ("costs" → "Kosten"),
+    as written there; [] for a word it does not know."""
+    return [g for pattern, terms in english_terms() if pattern.fullmatch(word) for g in terms.split()]
+
+
 @lru_cache(maxsize=1)
 def everyday_terms() -> list[tuple[re.Pattern, str]]:
     """(everyday German pattern, the study's terms) pairs of `data/de_everyday_terms.tsv`; a
