@@ -176,6 +176,10 @@ class Settings(BaseSettings):
     # ... and the dossier sentences that give the aspect it asks about (lessons, difficulties; see
     # answer/explain._ASPECTS) score this much more. None/0 = off. Stop 32.
     explain_aspect_bonus: float | None = 0.3
+    # ... in every explanation, not only in follow-ups on an example; the timing aspect ("Ab wann
+    # sollten wir uns ums Betreibermodell kümmern?": "so früh wie möglich … von Beginn an") is one.
+    # Stop 32: dev +1 turn (dc008#3), no loss on dev, probes 9-12 or test.
+    explain_aspect_everywhere: bool = True
     # An explanation of a key finding the question names quotes that key finding's own section; a
     # title word found in at most this many dossier passages names it alone ("Fehlerkultur").
     # Dev: same score, two key-finding answers now quote their section (docs/benchmarks.md).

@@ -1098,3 +1098,11 @@ def test_a_list_leaves_out_what_the_question_excepts(service, question, target):
     assert excluded[0] not in items and set(items) == set(expected), (items, expected, answer.answer)
     head = body(answer).split("\n- ")[0].strip().split("\n")[-1]  # the line that introduces the list
     assert excluded[0] in head, answer.answer
+
+
+def test_when_to_think_about_something_quotes_how_early(service):
+    """"Ab wann sollten wir uns ums Betreibermodell kümmern?" asks about timing: the answer opens with
+    the dossier's sentences that say how early (not a general sentence about operator models)."""
+    answer = service.ask("Ab wann sollten wir uns ums Betreibermodell kümmern?")
+    opening = " ".join(re.split(r"(?<=\])\s+", body(answer))[:2])
+    assert re.search(r"so früh|von Beginn|zu Beginn|frühzeitig|frühstmöglich|von Anfang", opening), answer.answer

@@ -240,6 +240,8 @@ def explain(ctx: AnswerContext) -> Draft | None:
         if line:
             draft.add(line)
             max_words = max(40, max_words - len(line.split()))
+    if bonus is None and ctx.settings.explain_aspect_everywhere:
+        bonus = aspect_bonus(ctx)  # "Ab wann sollten wir uns ums Betreibermodell kümmern?": the timing
     stored = stored_extract(ctx, among) if bonus is None else None
     parts = with_top_passage(ctx, pool, stored, max_words) if stored else extract(ctx, pool, max_words=max_words, bonus=bonus)
     if parts:
@@ -247,12 +249,15 @@ def explain(ctx: AnswerContext) -> Draft | None:
     return None if draft.empty else draft
 
 
-# Aspects a question about one example may ask for, and the wording of the dossier sentences that
-# give them: (question pattern on folded text, sentence pattern).
+# Aspects a question may ask for (of an example, or of anything explained), and the wording of the
+# dossier sentences that give them: (question pattern on folded text, sentence pattern).
 _ASPECTS = (
     # "Was hat man daraus gelernt?", "What did they learn?": the findings ("Erkenntnisse … ergaben")
     (re.compile(r"\b(gelernt|lernen|lehren?|learn\w*|lessons?|erkenntnis\w*|erfahrungen|takeaways?)\b"),
      re.compile(r"\b(Erkenntnis\w*|gelernt|Lehren?|Erfahrungen|zeigte\w*|ergab\w*)\b")),
+    # "Ab wann …?", "Wann sollte man …?", "How early …?": when (the sentences that say how early)
+    (re.compile(r"\b(ab wann|wann|zu welchem zeitpunkt|how early|when)\b"),
+     re.compile(r"\b(von Beginn|von Anfang|so früh|frühzeitig|frühestmöglich|frühstmöglich|rechtzeitig|zu Beginn|bereits in)\w*")),
     # "Was war die Schwierigkeit?", "What was hard?": the challenges
     (re.compile(r"\b(schwierig\w*|problem\w*|hurden?|herausforderung\w*|difficult\w*|challeng\w*|hard)\b"),
      re.compile(r"\b(Herausforderung\w*|Schwierigkeit\w*|Hürden?|Problem\w*|schwierig\w*)\b")),
@@ -260,8 +265,8 @@ _ASPECTS = (
 
 
 def aspect_bonus(ctx: AnswerContext):
-    """A score bonus (extract.score_sentences) for the sentences that give the aspect of an example
-    the question asks for (`_ASPECTS`, `explain_aspect_bonus`), or None."""
+    """A score bonus (extract.score_sentences) for the sentences that give the aspect the question
+    asks for (`_ASPECTS`, `explain_aspect_bonus`), or None."""
     weight = ctx.settings.explain_aspect_bonus
     folded = fold_text(ctx.question).lower()
     wanted = [sentence for question, sentence in _ASPECTS if question.search(folded)]
