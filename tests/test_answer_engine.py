@@ -1106,3 +1106,12 @@ def test_when_to_think_about_something_quotes_how_early(service):
     answer = service.ask("Ab wann sollten wir uns ums Betreibermodell kümmern?")
     opening = " ".join(re.split(r"(?<=\])\s+", body(answer))[:2])
     assert re.search(r"so früh|von Beginn|zu Beginn|frühzeitig|frühstmöglich|von Anfang", opening), answer.answer
+
+
+def test_how_to_measure_success_quotes_how_success_is_measured(service):
+    """"Wie lässt sich im Pilotbetrieb messen, ob die Lösung wirkt?" asks how: the answer opens with
+    the dossier's sentences on success criteria and measuring (in its extract), not general sentences
+    on pilots."""
+    answer = service.ask("Wie lässt sich im Pilotbetrieb messen, ob die Lösung wirkt?")
+    opening = body(answer).split("\n")[0]  # the extract (one paragraph)
+    assert re.search(r"Erfolgskriterien|KPI|Kennzahl|messbar|gemessen|Evaluation|Wirksamkeit", opening), answer.answer

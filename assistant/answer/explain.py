@@ -258,6 +258,9 @@ _ASPECTS = (
     # "Ab wann …?", "Wann sollte man …?", "How early …?": when (the sentences that say how early)
     (re.compile(r"\b(ab wann|wann|zu welchem zeitpunkt|how early|when)\b"),
      re.compile(r"\b(von Beginn|von Anfang|so früh|frühzeitig|frühestmöglich|frühstmöglich|rechtzeitig|zu Beginn|bereits in)\w*")),
+    # "Wie messen wir, ob es wirkt?", "How do we measure success?": how success is measured
+    (re.compile(r"\b(messen|misst|gemessen|messbar\w*|nachweisen|belegen|evaluier\w*|measur\w*|evaluat\w*|prove)\b"),
+     re.compile(r"\b(Erfolgskriterien|KPIs?|Kennzahl\w*|messbar\w*|gemessen|Evaluation|evaluier\w*|Wirksamkeit|Begleitforschung)\b")),
     # "Was war die Schwierigkeit?", "What was hard?": the challenges
     (re.compile(r"\b(schwierig\w*|problem\w*|hurden?|herausforderung\w*|difficult\w*|challeng\w*|hard)\b"),
      re.compile(r"\b(Herausforderung\w*|Schwierigkeit\w*|Hürden?|Problem\w*|schwierig\w*)\b")),
