@@ -645,3 +645,19 @@ def test_who_can_run_such_a_solution_lists_the_operator_types(service):
     answer = service.ask("Wer kann so eine Lösung nach der Förderung eigentlich betreiben?")
     assert answer.frame.operation.value == "list" and answer.frame.target.value == "operator_types", answer.frame
     assert len(answer.frame.listed) >= 3, answer.answer
+
+
+def test_the_phase_and_the_people_of_the_one_criterion_a_driver_list_named(service):
+    """Driver T1 … "Welches Kriterium hängt daran?" (one criterion) … "Und in welcher Phase?" and "Wer
+    ist dafür zuständig?": that criterion's phase and stakeholders from the catalogue, not the list of
+    all phases (the driver carried over from the first turn does not count)."""
+    chat = Conversation()
+    # a driver the catalogue links to exactly one criterion (read from the data)
+    driver, entry = next((d, own[0]) for d in CATALOGUE.drivers if len(own := [c for c in CATALOGUE.criteria if c.driver == d.id]) == 1)
+    service.ask(f"Was bedeutet der Treiber „{driver.name}“?", conversation=chat)
+    listing = service.ask("Welches Kriterium hängt daran?", conversation=chat)
+    assert listing.frame.listed == [entry.id], listing.answer
+    phase = service.ask("Und in welcher Phase?", conversation=chat)
+    assert phase.frame.criteria == [entry.id] and f"{entry.id}; {entry.phase_id}" in body(phase), phase.answer
+    people = service.ask("Wer ist dafür zuständig?", conversation=chat)
+    assert entry.stakeholders and all(s in body(people) for s in entry.stakeholders), people.answer

@@ -224,6 +224,7 @@ def _subject(ctx: AnswerContext) -> tuple[str | None, str | None]:
 # Stakeholder hat …?") is answered by that entry's catalogue line.
 ATTRIBUTE = re.compile(
     r"treiber|driver|sub-driver|phase|meilenstein|milestone|workstream|stakeholder|beteiligt|zugeordnet|"
+    r"zuständig|zustandig|verantwortlich|responsible|in charge|"
     r"gehört|gehoert|belong|kategorie|category|wo |where|ort\b", re.I
 )
 # "Wann sollte man ein MVP entwickeln?": a criterion's "when" is its phase
@@ -245,7 +246,10 @@ def asks_linked_criteria(ctx: AnswerContext) -> bool:
 def is_attribute_question(ctx: AnswerContext) -> bool:
     f = ctx.frame
     named = f.criteria + f.good_practices + f.mechanisms
-    if len(named) != 1 or f.drivers:
+    # a driver carried over from an earlier turn does not count when the last answer was about the
+    # one entry named ("Welches Kriterium hängt daran?" … "Und in welcher Phase?": that criterion's)
+    focused = f.listed == named and "drivers" in f.inherited
+    if len(named) != 1 or f.drivers and not focused:
         return False
     return bool(ATTRIBUTE.search(ctx.question)) or bool(f.criteria and _WHEN.search(ctx.question))
 
