@@ -113,7 +113,7 @@ class AnswerEngine:
         names = [
             link.key
             for link in linked.links
-            if link.type == "term" and not any(stem(t) in self.vocabulary.source_stems for t in linked.tokens[link.start : link.end])
+            if link.type == "term" and not any(self.vocabulary.passages_with[stem(t)] for t in linked.tokens[link.start : link.end])
         ]
         return " ".join([text, *dict.fromkeys(names)]) if names else text
 

@@ -192,12 +192,13 @@ def explain(ctx: AnswerContext) -> Draft | None:
     about = _entity(ctx)
     among = {p.chunk.id for p in pool} & set(_passages_about(ctx, about)) if about else None
     max_words = ctx.max_words
-    bonus = None
+    # the sentences that give an aspect the question asks for come first ("Ab wann …?", "Was hat man
+    # daraus gelernt?"): in a follow-up on an example, and (explain_aspect_everywhere) in any explanation
+    bonus = aspect_bonus(ctx) if about and among or ctx.settings.explain_aspect_everywhere else None
     if about and among:
         # a question about one good practice: its catalogue facts (place, years, who), then only what
         # the dossier says about it; a follow-up on it that asks for an aspect the catalogue line does
         # not give ("Was hat man daraus gelernt?") gets the dossier only, that aspect's sentences first
-        bonus = aspect_bonus(ctx)
         repeat = ctx.settings.explain_entry_line_in_follow_ups or "good_practices" not in ctx.frame.inherited or bonus is None
         line = entry_line(ctx, draft, about) if repeat else None
         if line:
@@ -240,8 +241,6 @@ def explain(ctx: AnswerContext) -> Draft | None:
         if line:
             draft.add(line)
             max_words = max(40, max_words - len(line.split()))
-    if bonus is None and ctx.settings.explain_aspect_everywhere:
-        bonus = aspect_bonus(ctx)  # "Ab wann sollten wir uns ums Betreibermodell kümmern?": the timing
     stored = stored_extract(ctx, among) if bonus is None else None
     parts = with_top_passage(ctx, pool, stored, max_words) if stored else extract(ctx, pool, max_words=max_words, bonus=bonus)
     if parts:

@@ -86,7 +86,6 @@ class Vocabulary:
     def __init__(self, texts: list[str], known_forms: list[str] = ()):
         # the lexicon's surface forms count as known words too ("PoV" names Proof of Value, though
         # the sources never abbreviate it); they are no passages (passages_with counts sources only)
-        self.source_stems = {stem(t) for text in texts for t in tokens(text)}
         self.words = {t for text in [*texts, *known_forms] for t in tokens(text)}
         self.stems = {stem(w) for w in self.words}
         # in how many source passages each word stem occurs
