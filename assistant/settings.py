@@ -290,6 +290,14 @@ class Settings(BaseSettings):
     # all occur in them is in scope, however rare the words (answer/refusal.py _WHAT_SOURCES_SAY).
     # Stop 30, probe 9: such a question (coverage 0.959) was refused.
     in_scope_what_sources_say: bool = True
+    # A list or count question over the catalogue ("Welche Kriterien …", "Wie viele …") is answered
+    # from the catalogue's data without a coverage check, unless one of its nouns (English: its
+    # capitalised words) occurs in no source passage ("… für eine Baugenehmigung in Bayern?",
+    # "… ein Zahnarzt …", "… building permits in Texas?"): then it is judged against
+    # refuse_below_linked (no raised bar for unknown names: "unsere Mängelmelder-App" is a user's
+    # own project, coverage 0.992). Stop 33: such foreign list questions scored 0.71-0.89; no
+    # answerable list question with such a noun scored below 0.91 on dev and probes 9-12.
+    refuse_list_on_unused_nouns: bool = True
     # "In welcher Phase geht es um die Übertragung auf andere Kommunen?": one phase described in
     # the question's words is answered with that phase (named, else the closest catalogue phase
     # entry) instead of the list of all phases or a passage that never names it. Stop 30, probe 9.
@@ -311,6 +319,9 @@ class Settings(BaseSettings):
     # the P2 overview) or its English words the term glossary knows ("funding"; not "things", "need").
     # Stop 32.
     phase_topic_nouns_only: bool = True
+    # ... and only for nouns the sources use: one they never use cannot narrow the phase ("Phase 2 –
+    # was soll da am Ende auf dem Tisch liegen?"). Stop 33, probe 13.
+    phase_topic_source_words: bool = True
     # A key finding named by its number ("Und Kernergebnis 6?", "beim siebten Kernergebnis") is that
     # finding: explained from its section, and never refused. Stop 31, probe 10 conversations.
     key_finding_by_number: bool = True

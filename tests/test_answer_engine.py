@@ -1115,3 +1115,62 @@ def test_how_to_measure_success_quotes_how_success_is_measured(service):
     answer = service.ask("Wie lässt sich im Pilotbetrieb messen, ob die Lösung wirkt?")
     opening = body(answer).split("\n")[0]  # the extract (one paragraph)
     assert re.search(r"Erfolgskriterien|KPI|Kennzahl|messbar|gemessen|Evaluation|Wirksamkeit", opening), answer.answer
+
+
+@pytest.mark.parametrize("question", [
+    "Welche Kriterien gelten für eine Baugenehmigung in Bayern?",
+    "Which criteria apply to building permits in Texas?",
+])
+def test_a_list_question_restricted_to_a_foreign_topic_is_refused(service, question):
+    """A list of the catalogue's criteria restricted by words the sources never use ("Baugenehmigung",
+    "Texas") is judged by coverage like any question, not answered with the catalogue's list."""
+    answer = service.ask(question)
+    assert answer.abstained and answer.intent == "refused", answer.answer
+
+
+def test_a_list_question_naming_the_users_own_project_is_still_answered(service):
+    """"Welche Kriterien sind für unsere Mängelmelder-App wichtig?" names the user's own project, a
+    word the sources never use, but the question is covered: the catalogue's criteria, not a refusal."""
+    answer = service.ask("Welche Kriterien sind für unsere Mängelmelder-App wichtig?")
+    assert not answer.abstained and len(re.findall(r"^- .*\bK\d\d\b", body(answer), re.MULTILINE)) >= 5, answer.answer
+
+
+def test_a_counted_plural_asks_for_the_entries_not_a_definition(service):
+    """"What are the five phases of the roadmap?" lists the phases (names read from the catalogue)."""
+    answer = service.ask("What are the five phases of the roadmap?")
+    assert answer.frame.operation == "list", answer.frame
+    names = [p["name"] for p in CATALOGUE["phases"] if p["id"] != "D"]
+    assert all(name in body(answer) for name in names), answer.answer
+
+
+@pytest.mark.parametrize(("question", "phase"), [
+    ("Um was geht's eigentlich in der allerersten Phase von dem Fahrplan?", "P1"),
+    ("Was muss man laut Roadmap die ganze Zeit auf dem Schirm haben, egal in welcher Phase man gerade steckt?", "D"),
+])
+def test_words_that_do_not_narrow_a_phase_question_get_the_phase_overview(service, question, phase):
+    """Words the sources never use ("Fahrplan", "Schirm") cannot narrow a phase question, and a
+    question near lists that names nothing to list but one phase asks for that phase: its overview,
+    opening with the phase's name (read from the catalogue)."""
+    answer = service.ask(question)
+    entry = next(p for p in CATALOGUE["phases"] if p["id"] == phase)
+    assert answer.frame.operation == "phase" and answer.frame.phases == [phase], answer.frame
+    assert body(answer).startswith(entry["name"].split(" / ")[0]) or body(answer).startswith(f"{phase} – "), answer.answer
+
+
+def test_the_publisher_is_named_for_colloquial_wording(service):
+    """"Wer hat die Studie rausgegeben?" is the publisher question in everyday German."""
+    answer = service.ask("Wer hat die Studie eigentlich rausgegeben, und von wann ist die?")
+    assert "Bundesinstitut für Bau-, Stadt- und Raumforschung" in body(answer) and "2024" in body(answer), answer.answer
+
+
+def test_what_something_cost_in_euros_is_refused_when_no_passage_states_a_price(service):
+    """"Was hat die Smart Village App … gekostet, in Euro?" asks for a price no passage states."""
+    answer = service.ask("Was hat die Smart Village App in Bad Belzig damals genau gekostet, in Euro?")
+    assert answer.abstained, answer.answer
+
+
+def test_an_abbreviation_of_a_catalogue_criterion_is_linked_to_it(service):
+    """"CI/CD" names criterion K46 (Continuous Integration / Continuous Delivery): answered about it."""
+    answer = service.ask("Was bedeutet CI/CD im Zusammenhang mit der Studie?")
+    assert not answer.abstained and "K46" in answer.frame.criteria, answer.frame
+    assert "Continuous Integration" in body(answer), answer.answer

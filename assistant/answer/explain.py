@@ -360,6 +360,10 @@ def _topic_beyond_phase(ctx: AnswerContext, phase: str) -> list[str]:
         # the asker stands; "Welche Rolle spielen Inkubatoren in P3?" asks about "Inkubatoren")
         nouns = {fold_text(w).lower() for w in capitalised_words(ctx.question)}
         words = [t for t in words if t in nouns]
+        if ctx.settings.phase_topic_source_words and ctx.vocabulary is not None:
+            # a noun the sources never use cannot narrow the phase ("Phase 2 – was soll da am Ende
+            # auf dem Tisch liegen?": "Tisch")
+            words = [t for t in words if ctx.vocabulary.uses_any([t])]
     elif ctx.settings.phase_topic_nouns_only:
         # English: words of the term glossary only, unless they just name the phase again ("need",
         # "throughout" in "… keep an eye on throughout the whole project?"; "funding" is a topic)

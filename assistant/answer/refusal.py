@@ -163,6 +163,17 @@ class Vocabulary:
         return out
 
 
+    def unused_nouns(self, question: str) -> list[str]:
+        """Capitalised words (not the first; in German the nouns) of which some part, hyphens split,
+        occurs in no source passage and is no lexicon form: "Baugenehmigung", "Zahnarzt", "Texas".
+        Stricter than `unknown_names`, which forgives ordinary noun forms and compounds of known words."""
+        out = []
+        for word in capitalised_words(question):
+            parts = [part for part in fold_text(word).split("-") if len(part) >= 3]
+            if any(stem(part) not in self.stems for part in parts):
+                out.append(word)
+        return out
+
     def raises_bar(self, question: str, lang: str, share: float) -> bool:
         """Does the question name something the sources never use? In English any unknown
         capitalised word is a name; in German one that looks like a name, or unknown words making
@@ -236,7 +247,7 @@ _PRICE_WORDS = (
 FACT_KINDS: tuple[FactKind, ...] = (
     FactKind(
         "price",
-        re.compile(r"\b(wie ?viel|was) (kostet|kosten)\b|\bhow much (does|do|did|is|are|would|will)\b.{0,40}\bcost|"
+        re.compile(r"\b(wie ?viel|was) (kostet|kosten)\b|\b(wie ?viel|was) (hat|haben|hatte|hatten)\b[^?.!]{0,60}\bgekostet\b|\bin euro\b|\bhow much (does|do|did|is|are|would|will)\b.{0,40}\bcost|"
                    # a word for a price asked for ("Welche Lizenzgebühren …?", "Preis für …?"), not one a
                    # question only mentions ("trotz geringerer Gehälter", "Wie bewerten … die Preise")
                    rf"(\b(wie hoch|wie ?viel\w*|was|welche\w*|how much|how high|what|which)\b[^?.!,;]{{0,40}}|^\W*)\b({_PRICE_WORDS})\b|"
@@ -315,7 +326,11 @@ def sources_silent(
     if settings.refuse_unstated_facts and unstated_fact(question, passages):
         return True  # a price, population, rank or year no retrieved passage states
     if frame.operation in (Operation.LIST, Operation.COUNT) and frame.target is not None:
-        return False  # the catalogue answers it from its data
+        if not (settings.refuse_list_on_unused_nouns and vocabulary is not None and not frame.follow_up and vocabulary.unused_nouns(question)):
+            return False  # the catalogue answers it from its data
+        # "Welche Kriterien gelten für eine Baugenehmigung in Bayern?": the list is restricted by
+        # words the sources never use; judged like any question that names something of the study
+        return coverage_score(vector, passages, index) < settings.refuse_below_linked
     if frame.operation == Operation.COMPARE and any(
         len(named) >= 2 for named in (frame.phases, frame.criteria, frame.good_practices, frame.drivers, frame.operator_types)
     ):

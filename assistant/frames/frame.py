@@ -211,7 +211,7 @@ _FRAME_WORDS = frozenset(
     good practice practices best definition define bedeutet bedeutung heißt meint versteht verstehen
     wichtig wichtige beachten beachte achten berücksichtigen passiert geht gehen ziel ziele aufgabe aufgaben tun
     vordergrund kommt jetzt gerade now stehen things thing stuff keep eye during not just
-    roadmap studie dossier katalog kriterienkatalog laut steht sagt sagen nennt nennen gemeint darunter
+    roadmap fahrplan studie dossier katalog kriterienkatalog laut steht sagt sagen nennt nennen gemeint darunter
     wirklich konkret kurz knapp einfach bitte danke difference explain describe list name tell show important
     happens happen focus matter matters study catalogue say says mean means meant
     empfiehlt empfehlen rät raten recommend recommends recommended suggest suggests advise advises
@@ -298,6 +298,19 @@ class FrameParser:
         if operation == Operation.DEFINE and not guess.cued and phases and moves_on(question):
             # "Unser Pilot ist erfolgreich abgeschlossen. Was kommt laut Roadmap als Nächstes?": the
             # next phase as a whole, nothing to define
+            operation = Operation.PHASE
+        if (
+            operation == Operation.DEFINE and target is not None and _COUNTED.search(fold_text(question))
+            and not any(linked.of(kind) for kind in ("criterion", "good_practice", "driver", "mechanism", "phase"))
+        ):
+            # "What are the five phases of the roadmap?": a counted plural asks for the entries,
+            # not what the word means
+            operation = Operation.LIST
+        if operation == Operation.LIST and target is None and len(phases) == 1 and not any(
+            linked.of(kind) for kind in ("criterion", "good_practice", "driver", "mechanism", "operator_type")
+        ):
+            # "Was muss man die ganze Zeit auf dem Schirm haben, egal in welcher Phase?": near list
+            # questions, but nothing to list is named, only one phase: that phase's overview
             operation = Operation.PHASE
         if target is not None and operation == Operation.META and _KINDS_OF.match(without_filler(fold_text(question).strip())):
             # "In welche Kategorien sind die Fördermechanismen in der Online-Roadmap einsortiert?":
@@ -463,6 +476,8 @@ _KINDS_OF = re.compile(
 _WHICH_ONE = re.compile(  # at the start of the question or of its last sentences ("Der Bürgermeister sagt … Zu welchem Treiber passt das?")
     r"(^|[.!?:;]\s+)(und )?((zu|bei|in|an|fur|mit|von|unter|to|in|under) )?(welcher|welches|welchem|which (driver|criterion|mechanism|funding mechanism|good practice)\b)"
 )
+# A counted plural: "die fünf Phasen", "the seven key findings", "alle 76 Kriterien".
+_COUNTED = re.compile(r"\b(\d+|zwei|drei|vier|funf|sechs|sieben|acht|neun|zehn|two|three|four|five|six|seven|eight|nine|ten)\b")
 # "Welcher davon …?", "Welches von denen …?", "Which one of those …?", "Which of them is …?" (one
 # entry of a list shown before; "Welche davon …?" narrows the list instead)
 _PICKS_ONE = re.compile(
