@@ -1174,3 +1174,22 @@ def test_an_abbreviation_of_a_catalogue_criterion_is_linked_to_it(service):
     answer = service.ask("Was bedeutet CI/CD im Zusammenhang mit der Studie?")
     assert not answer.abstained and "K46" in answer.frame.criteria, answer.frame
     assert "Continuous Integration" in body(answer), answer.answer
+
+
+def test_an_explanation_the_study_concludes_on_names_the_key_finding(service):
+    """"Warum soll man sich schon am Anfang überlegen, wie man notfalls wieder aussteigt?" names no
+    entry, but the study's key finding on exit strategies answers it: its title (the section heading
+    of the dossier) and its lead sentence come first."""
+    answer = service.ask("Warum soll man sich als Kommune schon am Anfang überlegen, wie man notfalls wieder aussteigt?")
+    lines = body(answer).split("\n")
+    assert "Kernergebnis" in lines[0] and "Exit-Strategie" in lines[0], answer.answer
+    assert "Eine effektive Exit-Strategie ist entscheidend" in body(answer), answer.answer
+
+
+def test_a_question_matching_only_a_later_passage_of_a_finding_quotes_that_passage(service):
+    """"Wie kommen Kommunen an gute Digital-Fachkräfte, obwohl sie schlechter zahlen?" matches a late
+    passage of key finding 3, not its lead: the answer quotes that passage (meaningful work), not the
+    finding's summary on resources."""
+    answer = service.ask("Was sagt die Studie dazu, wie Kommunen an gute Digital-Fachkräfte kommen, obwohl sie schlechter zahlen?")
+    assert "Kernergebnis" not in body(answer).split("\n")[0], answer.answer
+    assert re.search(r"sinnstiftend|Attraktivität", body(answer)), answer.answer

@@ -8,9 +8,9 @@ import re
 from assistant.answer.criteria_match import criterion_scores
 from assistant.answer.define import asks_order, compare, entry_line, operator_row
 from assistant.answer.draft import AnswerContext, Draft
-from assistant.domain import DEVELOPMENT_PHASES
+from assistant.domain import DEVELOPMENT_PHASES, Operation
 from assistant.answer.extract import Scored, extract, quotable_chunk, render, sentences_of, window, with_top_passage
-from assistant.answer.findings import asked_key_finding, key_finding_lead, key_finding_sections
+from assistant.answer.findings import asked_key_finding, key_finding_lead, key_finding_sections, top_key_finding
 from assistant.answer.stored import positions
 from assistant.frames.frame import TRANSITION, WHICH_PHASE, asks_how_to, moves_on
 from assistant.frames.lexicon import capitalised_words, content_stems, fold_text, stem, tokens
@@ -186,6 +186,15 @@ def _in_asked_phase(ctx: AnswerContext, criterion: str) -> bool:
     return entry is None or not entry.phases or phases[0] in entry.phases
 
 
+def _finding_ranked_first(ctx: AnswerContext) -> str | None:
+    """The key finding whose passage retrieval ranks first, for an explanation that names nothing
+    (settings.explain_key_finding_lead_rank)."""
+    frame = ctx.frame
+    if not ctx.settings.explain_key_finding_lead_rank or frame.operation != Operation.EXPLAIN or frame.phases or frame.follow_up or frame.entity_count:
+        return None  # a phase, a follow-up or a named entry has answers of its own
+    return top_key_finding(ctx, ctx.settings.explain_key_finding_lead_rank)
+
+
 def explain(ctx: AnswerContext) -> Draft | None:
     pool = dossier_pool(ctx)
     draft = Draft(ctx)
@@ -205,7 +214,7 @@ def explain(ctx: AnswerContext) -> Draft | None:
             draft.add(line)
             max_words = max(40, max_words - len(line.split()))
         pool = [p for p in pool if p.chunk.id in among]
-    elif ctx.settings.answer_key_finding_first and (finding := asked_key_finding(ctx)) is not None:
+    elif ctx.settings.answer_key_finding_first and (finding := asked_key_finding(ctx) or _finding_ranked_first(ctx)) is not None:
         # "Was ist mit harmonisierter Entwicklung gemeint?": what the key finding itself says
         top = max((p.score for p in pool), default=0.0)
         pool = [Passage(chunk=c, score=top) for c in key_finding_sections(ctx)[finding]]

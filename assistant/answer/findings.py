@@ -81,6 +81,22 @@ def asked_key_finding(ctx: AnswerContext, margin: float = 0.0) -> str | None:
     return scored[0][1]
 
 
+def top_key_finding(ctx: AnswerContext, lead_rank: int) -> str | None:
+    """The key finding whose section holds the best retrieved passage, when the passage with its lead
+    (the section's first) is among the first `lead_rank` retrieved: the study's own conclusion on
+    what is asked ("Warum soll man sich schon am Anfang überlegen, wie man wieder aussteigt?" →
+    "6. Exit-Strategie: …"). A question that matches a later passage of the section only ("wie
+    Kommunen an Fachkräfte kommen", in "3. Unternehmerische Systematik") is not about the finding."""
+    if not ctx.passages:
+        return None
+    best = ctx.passages[0].chunk.id
+    leading = {p.chunk.id for p in ctx.passages[:lead_rank]}
+    for title, chunks in key_finding_sections(ctx).items():
+        if any(c.id == best for c in chunks):
+            return title if chunks[0].id in leading else None
+    return None
+
+
 def key_finding_lead(ctx: AnswerContext, title: str) -> tuple[Chunk, list[str]] | None:
     """The finding's own summary: the sentences of the first paragraph of its section (the bold lead
     in the printed dossier), at most three."""
