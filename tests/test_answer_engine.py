@@ -1193,3 +1193,24 @@ def test_a_question_matching_only_a_later_passage_of_a_finding_quotes_that_passa
     answer = service.ask("Was sagt die Studie dazu, wie Kommunen an gute Digital-Fachkräfte kommen, obwohl sie schlechter zahlen?")
     assert "Kernergebnis" not in body(answer).split("\n")[0], answer.answer
     assert re.search(r"sinnstiftend|Attraktivität", body(answer)), answer.answer
+
+
+def test_tell_me_more_about_something_the_last_answer_quoted_continues_the_conversation(service):
+    """"Tell me more about the Vienna example." after an answer that quoted the Vienna agency is a
+    follow-up (its own words judged against the lower bar of follow-ups), and "Vienna" is the
+    dossier's "Wien": the example is named, not refused."""
+    conversation = Conversation()
+    service.ask("How can a municipality attract good digital staff, according to the study?", conversation=conversation)
+    answer = service.ask("Tell me more about the Vienna example.", conversation=conversation)
+    assert not answer.abstained and answer.frame.follow_up, answer.answer
+    assert "PACE" in body(answer), answer.answer
+
+
+def test_tell_me_more_about_a_named_entry_after_a_list_explains_it_instead_of_listing_again(service):
+    """"Tell me more about the one on error culture." after the list of key findings names the term
+    Fehlerkultur ("error culture"): an answer about that finding, not the list again."""
+    conversation = Conversation()
+    service.ask("What are the key findings of the study?", conversation=conversation)
+    answer = service.ask("Tell me more about the one on error culture.", conversation=conversation)
+    assert "Fehlerkultur" in answer.frame.terms and answer.frame.operation != "list", answer.frame
+    assert "Fehlerkultur" in body(answer) and not re.search(r"^- 1\.", body(answer), re.MULTILINE), answer.answer

@@ -326,7 +326,8 @@ def sources_silent(
     if settings.refuse_unstated_facts and unstated_fact(question, passages):
         return True  # a price, population, rank or year no retrieved passage states
     if frame.operation in (Operation.LIST, Operation.COUNT) and frame.target is not None:
-        if not (settings.refuse_list_on_unused_nouns and vocabulary is not None and not frame.follow_up and vocabulary.unused_nouns(question)):
+        restricted = not frame.follow_up and not frame.which_one  # "Welcher Treiber rät dazu, mit wenig eigenen Anlagen …": describes an entry
+        if not (settings.refuse_list_on_unused_nouns and vocabulary is not None and restricted and vocabulary.unused_nouns(question)):
             return False  # the catalogue answers it from its data
         # "Welche Kriterien gelten für eine Baugenehmigung in Bayern?": the list is restricted by
         # words the sources never use; judged like any question that names something of the study

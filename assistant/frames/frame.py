@@ -555,6 +555,11 @@ _FOLLOW_UP_START = re.compile(
     r"was bedeutet das|gibt es dafur|gibt es dazu|gibt es hierzu|and|what about|how about|and what|and how|"
     r"which of (these|them|those)|which ones?|welche[rs]? davon|how many of)\b"
 )
+# "Tell me more about the Vienna example.", "Erzähl mir mehr über …": more on something the last
+# answer said, when it names no entry of its own (is_follow_up)
+_TELL_MORE = re.compile(
+    r"^((tell|show) (me|us) more|more (on|about)|erzahl (mir |uns )?(noch )?mehr|mehr (dazu|daruber|uber))\b"
+)
 _POINTER = re.compile(
     r"\b(dafur|dazu|hierzu|davon|damit|dabei|darin|daruber|daran|darum|darauf|dagegen|dahinter|daraus|dies|diese[rsmn]?|it|its|this|these|those|them|that|they|their)\b"
     # "Welches Kriterium zeigt das Beispiel?": the example the conversation is about
@@ -655,7 +660,7 @@ def is_follow_up(question: str, frame: Frame, previous: Frame | None) -> bool:
     if previous is None:
         return False
     folded = without_filler(fold_text(question).strip())
-    if _FOLLOW_UP_START.match(folded):
+    if _FOLLOW_UP_START.match(folded) or _TELL_MORE.match(folded) and frame.entity_count == 0:
         return True
     words = tokens(question)
     if not frame.topic and frame.entity_count == 0:
