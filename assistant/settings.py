@@ -371,6 +371,14 @@ class Settings(BaseSettings):
     # sich schon am Anfang überlegen, wie man notfalls wieder aussteigt?" → "6. Exit-Strategie …").
     # 0 = off. Stop 33: 3 gave probe 13 +1, 6 gave probe 10 +1 and probe 13 +2, dev and probes 9,
     # 11, 12 unchanged; without the lead condition dev -1, probe 9 -1, probe 11 -1, probe 12 -1.
+    # An example question whose best good practice scores below example_weak_below (best similarity
+    # of its catalogue entry or passages to the question) is answered from the dossier passage that
+    # fits it at least example_passage_margin better and presents no good practice: the towns the
+    # dossier names there ("Wie haben andere Städte ihre Ratsleute früh mitgenommen?": Kaiserslautern,
+    # Gütersloh, Bamberg; best good practice 0.25, that passage 0.36). Not when the question names a
+    # good practice, a phase or a criterion. 0 = off. Stop 33, probes 12 and 13.
+    example_weak_below: float = Field(default=0.40, ge=0.0)
+    example_passage_margin: float = Field(default=0.05, ge=0.0)
     explain_key_finding_lead_rank: int = Field(default=6, ge=0)
     # List topic filter (`list_topic_filter`): German questions narrow a list only by their nouns
     # ("für kleine Kommunen" narrows nothing); a good practice's place counts as its text; a criteria

@@ -1214,3 +1214,14 @@ def test_tell_me_more_about_a_named_entry_after_a_list_explains_it_instead_of_li
     answer = service.ask("Tell me more about the one on error culture.", conversation=conversation)
     assert "Fehlerkultur" in answer.frame.terms and answer.frame.operation != "list", answer.frame
     assert "Fehlerkultur" in body(answer) and not re.search(r"^- 1\.", body(answer), re.MULTILINE), answer.answer
+
+
+def test_an_example_the_dossier_gives_by_towns_not_practices_quotes_those_towns(service):
+    """"Wie haben andere Städte ihre Ratsleute früh mitgenommen?": no catalogue good practice fits
+    (the best one, an agency in Vienna, only weakly), but a dossier passage names the towns that did
+    it. The answer quotes that passage; a follow-up on one of the towns quotes what it did."""
+    conversation = Conversation()
+    first = service.ask("Wie haben andere Städte ihre Ratsleute früh mitgenommen?", conversation=conversation)
+    assert re.search(r"Gütersloh|Kaiserslautern|Bamberg", body(first)) and "PACE" not in body(first), first.answer
+    second = service.ask("Und was genau hat Kaiserslautern gemacht?", conversation=conversation)
+    assert "Grundsatzbeschluss" in body(second), second.answer

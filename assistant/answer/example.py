@@ -104,6 +104,18 @@ def ranked_practices(ctx: AnswerContext) -> list[tuple[float, GoodPractice]]:
     return ranked
 
 
+def _towns_not_practices(ctx: AnswerContext, best_score: float) -> bool:
+    """Does a retrieved dossier passage that presents no catalogue good practice fit the question
+    clearly better than the best good practice, which fits it only weakly? (Only when the question
+    names no good practice, phase or criterion: those choose among the catalogue's, or say that a
+    criterion has no example.)"""
+    s = ctx.settings
+    if s.example_weak_below <= 0 or ctx.frame.good_practices or ctx.frame.phases or ctx.frame.criteria or best_score >= s.example_weak_below:
+        return False
+    free = [p.chunk.id for p in ctx.passages[: s.answer_pool] if p.chunk.source == "dossier" and not p.chunk.good_practices]
+    return any(ctx.similarity(cid) >= best_score + s.example_passage_margin for cid in free)
+
+
 def example(ctx: AnswerContext) -> Draft | None:
     if not ctx.frame.good_practices and ctx.settings.key_finding_by_number and numbered_key_finding(ctx.index, ctx.question):
         # "Welche Städte werden beim siebten Kernergebnis als Beispiele genannt?": what that finding's
@@ -114,6 +126,12 @@ def example(ctx: AnswerContext) -> Draft | None:
     ranked = ranked_practices(ctx)
     if not ranked:
         return None
+    if _towns_not_practices(ctx, ranked[0][0]):
+        # "Wie haben andere Städte ihre Ratsleute früh mitgenommen?": the dossier's examples are
+        # towns named in a passage (Kaiserslautern, Gütersloh, Bamberg), no catalogue good practice
+        from assistant.answer.explain import explain
+
+        return explain(ctx)
     labels, catalogue = ctx.labels, ctx.catalogue
     best_score, best = ranked[0]
     draft = Draft(ctx)

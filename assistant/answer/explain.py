@@ -186,13 +186,14 @@ def _in_asked_phase(ctx: AnswerContext, criterion: str) -> bool:
     return entry is None or not entry.phases or phases[0] in entry.phases
 
 
-def _finding_ranked_first(ctx: AnswerContext) -> str | None:
+def _finding_ranked_first(ctx: AnswerContext, pool: list[Passage]) -> str | None:
     """The key finding whose passage retrieval ranks first, for an explanation that names nothing
-    (settings.explain_key_finding_lead_rank)."""
+    and that no criterion clearly answers (settings.explain_key_finding_lead_rank)."""
     frame = ctx.frame
     if not ctx.settings.explain_key_finding_lead_rank or frame.operation != Operation.EXPLAIN or frame.phases or frame.follow_up or frame.entity_count:
         return None  # a phase, a follow-up or a named entry has answers of its own
-    return top_key_finding(ctx, ctx.settings.explain_key_finding_lead_rank)
+    finding = top_key_finding(ctx, ctx.settings.explain_key_finding_lead_rank)
+    return finding if finding is not None and _criterion_lead(ctx, pool) is None else None
 
 
 def explain(ctx: AnswerContext) -> Draft | None:
@@ -214,7 +215,7 @@ def explain(ctx: AnswerContext) -> Draft | None:
             draft.add(line)
             max_words = max(40, max_words - len(line.split()))
         pool = [p for p in pool if p.chunk.id in among]
-    elif ctx.settings.answer_key_finding_first and (finding := asked_key_finding(ctx) or _finding_ranked_first(ctx)) is not None:
+    elif ctx.settings.answer_key_finding_first and (finding := asked_key_finding(ctx) or _finding_ranked_first(ctx, pool)) is not None:
         # "Was ist mit harmonisierter Entwicklung gemeint?": what the key finding itself says
         top = max((p.score for p in pool), default=0.0)
         pool = [Passage(chunk=c, score=top) for c in key_finding_sections(ctx)[finding]]
