@@ -1225,3 +1225,16 @@ def test_an_example_the_dossier_gives_by_towns_not_practices_quotes_those_towns(
     assert re.search(r"Gütersloh|Kaiserslautern|Bamberg", body(first)) and "PACE" not in body(first), first.answer
     second = service.ask("Und was genau hat Kaiserslautern gemacht?", conversation=conversation)
     assert "Grundsatzbeschluss" in body(second), second.answer
+
+
+@pytest.mark.parametrize(("first", "follow_up"), [
+    ("Was sind die Phasen der Roadmap?", "Und welche kommt direkt nach dem Piloten?"),
+    ("What are the five phases of the roadmap?", "And which one comes right after the pilot?"),
+])
+def test_which_phase_comes_after_one_after_the_list_of_phases_is_that_phase(service, first, follow_up):
+    """After the list of phases, "Und welche kommt direkt nach dem Piloten?" asks for one phase, the
+    one after P3: its overview (opening with its name), not the list again."""
+    conversation = Conversation()
+    service.ask(first, conversation=conversation)
+    answer = service.ask(follow_up, conversation=conversation)
+    assert re.search(r"^P4 – ", body(answer), re.MULTILINE) and "P1 – " not in body(answer), answer.answer

@@ -334,7 +334,9 @@ _BEFORE = re.compile(r"\b(vor|before|preceding|vorherige|previous)\b\s+(der|dem|
 # "Welche Phase kommt nach …", "the one (right) after the pilot", "die Phase direkt nach dem Piloten"
 _ASKS_NEIGHBOUR = re.compile(
     r"\b(welche|which|what)\b.{0,20}\bphase\b|\bthe (one|phase|stage)( right| directly| just| immediately)? (after|before)\b"
-    r"|\bdie (phase )?(direkt |gleich |unmittelbar )?(nach|vor) (dem|der)\b",
+    r"|\bdie (phase )?(direkt |gleich |unmittelbar )?(nach|vor) (dem|der)\b"
+    # "Und welche kommt direkt nach dem Piloten?", "And which one comes right after the pilot?"
+    r"|\b(welche[rs]?|which( one)?) (kommt|folgt|comes|follows)\b",
     re.IGNORECASE,
 )
 

@@ -572,6 +572,13 @@ def _which_phase(ctx: AnswerContext) -> Draft | None:
     return draft
 
 
+def _asks_neighbour(ctx: AnswerContext) -> bool:
+    """"Und welche kommt direkt nach dem Piloten?" after the list of phases: the one phase after it."""
+    from assistant.answer.explain import relative_phase
+
+    return relative_phase(ctx.question, ctx.frame.phases[0]) != ctx.frame.phases[0]
+
+
 _ONE_PHASE = re.compile(r"\b(phase|stage)\b", re.IGNORECASE)  # singular: the question is about one phase
 
 
@@ -602,7 +609,7 @@ def list_items(ctx: AnswerContext) -> Draft | None:
         return _focus_single(ctx, _criteria_list(ctx, count_only=False))
     if target == Target.PHASES and ctx.settings.list_which_phase and WHICH_PHASE.search(fold_text(ctx.question)) and ctx.frame.asked_topic:
         return _which_phase(ctx)
-    if target == Target.PHASES and len(ctx.frame.phases) == 1 and _ONE_PHASE.search(ctx.question):
+    if target == Target.PHASES and len(ctx.frame.phases) == 1 and (_ONE_PHASE.search(ctx.question) or _asks_neighbour(ctx)):
         from assistant.answer.explain import phase_overview
 
         # "Welche Phase kommt nach P2?" is about one phase, not a list of phases; "In welche Phasen
