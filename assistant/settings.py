@@ -233,6 +233,11 @@ class Settings(BaseSettings):
     example_criterion_match_margin: float = 0.06
     # Whether a how-to question that names a phase or an operator type may still be matched to criteria.
     explain_criterion_match_named: bool = True
+    # Does a criterion whose phase the catalogue does not know count as one of the phase a question
+    # names (as a lead, and as the runner-up a lead must beat)? Stop 33: no. "Die Förderung läuft
+    # aus – wie bekommen wir den Dauerbetrieb finanziell hin?" (P4): K26 Finanzierung vertikale
+    # Skalierung 0.853 was held back by K39 (phase unknown) 0.799; probe 13 +1, all else unchanged.
+    explain_criterion_unknown_phase_in_phase: bool = False
     # A term named by a form the sources never use ("PoV", which the lexicon knows) is searched and
     # judged with its full name added ("… Proof of Value"). Stop 32.
     search_spelled_out_terms: bool = True

@@ -1238,3 +1238,13 @@ def test_which_phase_comes_after_one_after_the_list_of_phases_is_that_phase(serv
     service.ask(first, conversation=conversation)
     answer = service.ask(follow_up, conversation=conversation)
     assert re.search(r"^P4 – ", body(answer), re.MULTILINE) and "P1 – " not in body(answer), answer.answer
+
+
+def test_a_how_to_question_about_one_phase_opens_with_that_phases_best_criterion(service):
+    """"Die Förderung läuft nächstes Jahr aus – wie bekommen wir den Dauerbetrieb finanziell hin?" is
+    about P4 (Dauerbetrieb): its funding criterion leads; a criterion whose phase the catalogue does
+    not know neither leads nor holds it back."""
+    k26 = next(c for c in CRITERIA if c["id"] == "K26")
+    answer = service.ask("Die Förderung läuft nächstes Jahr aus – wie bekommen wir den Dauerbetrieb unserer Plattform finanziell hin?")
+    first_line = body(answer).strip().splitlines()[0]
+    assert k26["name"] in first_line, answer.answer

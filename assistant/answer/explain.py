@@ -183,7 +183,11 @@ def _in_asked_phase(ctx: AnswerContext, criterion: str) -> bool:
     if len(phases) != 1 or not ctx.settings.explain_criterion_in_asked_phase:
         return True
     entry = ctx.catalogue.get(criterion)
-    return entry is None or not entry.phases or phases[0] in entry.phases
+    if entry is not None and not entry.phases:
+        # the catalogue does not know its phase: no lead for a question about one phase
+        # (settings.explain_criterion_unknown_phase_in_phase)
+        return ctx.settings.explain_criterion_unknown_phase_in_phase
+    return entry is None or phases[0] in entry.phases
 
 
 def _finding_ranked_first(ctx: AnswerContext, pool: list[Passage]) -> str | None:
