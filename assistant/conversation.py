@@ -17,6 +17,7 @@ from assistant.corpus import Catalogue
 from assistant.domain import DEVELOPMENT_PHASES, SLOT_OF_KIND, Operation
 from assistant.frames import Frame, Target, fold_text, is_follow_up, points_back
 from assistant.frames.frame import ordinal_reference
+from assistant.frames.lexicon import capitalised_words
 from assistant.schema import Answer
 
 
@@ -50,6 +51,7 @@ class Conversation:
             # "And what did they learn from it?": about the example just shown, not another example
             merged = merged.model_copy(update={"operation": Operation.EXPLAIN})
         merged = _listed_entry(question, merged, previous, catalogue)
+        merged = _listed_entry_by_word(question, merged, previous, catalogue)
         merged = _others_of_its_phase(question, merged, catalogue)
         merged = _neighbour_phase(question, merged, catalogue)
         if merged.operation == Operation.COMPARE and len(self.turns) >= 2:
@@ -108,7 +110,36 @@ def _listed_entry(question: str, merged: Frame, previous: Frame, catalogue: Cata
     position = ordinal_reference(question)
     if position is None or not previous.listed or position > len(previous.listed):
         return merged
-    listed_id = previous.listed[position - 1 if position > 0 else -1]
+    return _focus_on(merged, previous.listed[position - 1 if position > 0 else -1], catalogue)
+
+
+def _listed_entry_by_word(question: str, merged: Frame, previous: Frame, catalogue: Catalogue) -> Frame:
+    """"Was heißt das mit dem Wissenstransfer genau?" after a list: the one listed entry whose name
+    holds a noun of the question ("Wissenstransfer in der Skalierung"), instead of a term that only
+    a part of the noun names ("Transfer")."""
+    if merged.operation in (Operation.LIST, Operation.COUNT) or not previous.listed or ordinal_reference(question) is not None:
+        return merged
+    if merged.criteria and "criteria" not in merged.inherited or merged.good_practices and "good_practices" not in merged.inherited:
+        return merged  # the question names an entry itself
+    nouns = [fold_text(w) for w in capitalised_words(question) if len(w) >= _NAMING_NOUN_MIN]
+    hits = []
+    for listed_id in previous.listed:
+        entry = catalogue.get(listed_id)
+        name = fold_text(entry.name) if entry is not None and entry.name else ""
+        if any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", name) for n in nouns):
+            hits.append(listed_id)
+    if len(hits) != 1:
+        return merged
+    focused = _focus_on(merged, hits[0], catalogue)
+    return focused.model_copy(update={"terms": [t for t in focused.terms if t in focused.inherited]})
+
+
+# A noun that names a listed entry has at least this many letters ("Wissenstransfer"; not "Kosten").
+_NAMING_NOUN_MIN = 6
+
+
+def _focus_on(merged: Frame, listed_id: str, catalogue: Catalogue) -> Frame:
+    """The follow-up's frame about one entry of the list the previous answer showed."""
     entry = catalogue.get(listed_id)
     # the operator types of Abbildung 3 are the one listed kind that is not a catalogue entry
     slot = SLOT_OF_KIND.get(entry.kind) if entry is not None else SLOT_OF_KIND["operator_type"]

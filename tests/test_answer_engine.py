@@ -1248,3 +1248,15 @@ def test_a_how_to_question_about_one_phase_opens_with_that_phases_best_criterion
     answer = service.ask("Die Förderung läuft nächstes Jahr aus – wie bekommen wir den Dauerbetrieb unserer Plattform finanziell hin?")
     first_line = body(answer).strip().splitlines()[0]
     assert k26["name"] in first_line, answer.answer
+
+
+def test_a_follow_up_naming_a_word_of_one_listed_entry_is_about_that_entry(service):
+    """After the list of P5's criteria, "Was heißt das mit dem Wissenstransfer genau?" is about the
+    listed criterion named "Wissenstransfer …" (read from the catalogue), not a definition of the
+    term "Transfer" that only a part of the word names."""
+    entry = next(c for c in in_phase("P5") if c["name"].startswith("Wissenstransfer"))
+    conversation = Conversation()
+    service.ask("Welche Kriterien gehören zur Transferphase?", conversation=conversation)
+    answer = service.ask("Was heißt das mit dem Wissenstransfer genau?", conversation=conversation)
+    assert answer.frame.criteria == [entry["id"]], answer.frame
+    assert entry["name"] in body(answer).split("\n")[0], answer.answer
