@@ -273,6 +273,9 @@ class Settings(BaseSettings):
     # ("Wie viel kostet die Smart Village App pro Jahr?", "Auf welchem Platz landete Bamberg …?").
     # Stop 24, from helper-written probe questions; dev answers and dev refusals unchanged.
     refuse_unstated_facts: bool = True
+    # ... unless the question also asks how to do something ("Was kostet uns das – wie finanziert man
+    # das?"): the how is answered, the sources' silence on the price aside. Stop 33, probe 14.
+    unstated_fact_how_to_answered: bool = True
     # A how-to question (frames.frame.HOW_TO) whose best matching catalogue criterion scores at least
     # this (answer.criteria_match: passage cosine + best stored-question cosine) is in scope: the
     # criterion is the advice. None = off. Stop 28: the highest out-of-scope how-to question of dev

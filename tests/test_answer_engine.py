@@ -1260,3 +1260,28 @@ def test_a_follow_up_naming_a_word_of_one_listed_entry_is_about_that_entry(servi
     answer = service.ask("Was heißt das mit dem Wissenstransfer genau?", conversation=conversation)
     assert answer.frame.criteria == [entry["id"]], answer.frame
     assert entry["name"] in body(answer).split("\n")[0], answer.answer
+
+
+def test_the_current_holder_of_an_office_is_not_stated_by_a_former_one(service):
+    """The dossier names a former mayor of Gütersloh; "Wer ist aktuell Bürgermeister in Gütersloh?"
+    asks for the current one, which no passage states: refused."""
+    answer = service.ask("Wer ist eigentlich aktuell Bürgermeister in Gütersloh?")
+    assert answer.abstained, answer.answer
+
+
+def test_a_price_question_that_also_asks_how_is_answered(service):
+    """"Was kostet uns das – wie finanziert man das?" asks for a price no passage states, but also how
+    to finance: answered (the how), not refused."""
+    conversation = Conversation()
+    service.ask("Was ist in der Verstetigungsphase wichtig?", conversation=conversation)
+    answer = service.ask("Was kostet uns das – wie finanziert man das?", conversation=conversation)
+    assert not answer.abstained and re.search(r"Finanzierung|finanzier", body(answer)), answer.answer
+    assert service.ask("Wie viele Kommunen setzen kulturis ein?").abstained  # a fact kind alone is still refused
+
+
+def test_what_kinds_of_a_list_target_are_possible_lists_them(service):
+    """"What kinds of operators are possible?" asks for the kinds of a list target: the operator
+    types of Abbildung 3, not a refused definition."""
+    answer = service.ask("What kinds of operators are possible?")
+    assert not answer.abstained and answer.frame.operation == "list", answer.answer
+    assert "privatwirtschaftliches Unternehmen" in body(answer) and "öffentliche Hand" in body(answer), answer.answer

@@ -237,6 +237,8 @@ def _pattern(regex: str) -> Callable[[re.Match, str], bool]:
 
 
 # Patterns run on folded text (lower case, umlauts as base letters).
+# A question for what holds now ("Wer ist aktuell Bürgermeister …?").
+_CURRENT = re.compile(r"\b(aktuell\w*|derzeit\w*|gerade|jetzt|heute|momentan|zurzeit|current\w*|now|today|presently)\b")
 # Words for a price, including sums in euros by other names (a procurement threshold, a pay grade,
 # a salary); they ask for a fact only after a question word (FACT_KINDS "price").
 _PRICE_WORDS = (
@@ -274,8 +276,10 @@ FACT_KINDS: tuple[FactKind, ...] = (
         "office_holder",  # who holds an office in a place ("Wer ist gerade Bürgermeister in Bad Belzig?")
         re.compile(r"\b(wer|who)\b.{0,30}\b(?P<office>(ober)?burgermeister\w*|landrat\w*|mayor|governor)\b"
                    r"(?: (?:von|in|of|der stadt|der gemeinde) (?P<place>[\w-]+(?: [\w-]+)?))?"),
-        # stated only by a passage that names the office, and the place when the question names one
-        lambda asked, text: asked.group("office")[:8] in text and (not asked.group("place") or asked.group("place").split()[-1] in text),
+        # stated only by a passage that names the office, and the place when the question names one;
+        # a question for the current holder is not answered by a former one ("ehemaliger Bürgermeister")
+        lambda asked, text: asked.group("office")[:8] in text and (not asked.group("place") or asked.group("place").split()[-1] in text)
+        and not (_CURRENT.search(asked.string) and re.search(r"\b(ehemalige\w*|fruhere\w*|damalige\w*|former)\s+(\w+\s+)?" + asked.group("office")[:8], text)),
     ),
     FactKind(
         "rank",
@@ -307,6 +311,16 @@ def unstated_fact(question: str, passages: list[Passage]) -> str | None:
     return None
 
 
+def _asks_how_besides(question: str) -> bool:
+    """Does a part of the question that asks for no fact kind ask how to do something ("Was kostet
+    uns das – wie finanziert man das?"; not "Wie viele Kommunen setzen kulturis ein?")?"""
+    parts = re.split(r"\s[–—-]\s|[;?]|,\s+(?:und\s+|and\s+)?(?=wie\b|how\b)|\s+(?:und|and)\s+(?=wie\b|how\b)", question)
+    return any(
+        asks_how_to(part) and not any(kind.asks.search(fold_text(part)) for kind in FACT_KINDS)
+        for part in parts[1:] + parts[:1]
+    ) and len([p for p in parts if p.strip()]) > 1
+
+
 def _asks_only_about_it(question: str, lang: str) -> bool:
     """A German follow-up that points back and names no noun of its own: it asks only about what
     the previous turn was about ("Wer muss da mitmachen?"), while "Und wie wird das Wetter dort?"
@@ -323,7 +337,7 @@ def sources_silent(
     """Should this (non-manipulative) question be refused because the sources do not cover it?"""
     if frame.operation in ALWAYS_IN_SCOPE or (frame.operation == Operation.META and frame.cued):
         return False  # onboarding, and questions about the study itself ("Wer hat … geschrieben?")
-    if settings.refuse_unstated_facts and unstated_fact(question, passages):
+    if settings.refuse_unstated_facts and unstated_fact(question, passages) and not (settings.unstated_fact_how_to_answered and _asks_how_besides(question)):
         return True  # a price, population, rank or year no retrieved passage states
     if frame.operation in (Operation.LIST, Operation.COUNT) and frame.target is not None:
         restricted = not frame.follow_up and not frame.which_one  # "Welcher Treiber rät dazu, mit wenig eigenen Anlagen …": describes an entry

@@ -312,7 +312,7 @@ class FrameParser:
             # "Was muss man die ganze Zeit auf dem Schirm haben, egal in welcher Phase?": near list
             # questions, but nothing to list is named, only one phase: that phase's overview
             operation = Operation.PHASE
-        if target is not None and operation == Operation.META and _KINDS_OF.match(without_filler(fold_text(question).strip())):
+        if target is not None and operation in (Operation.META, Operation.DEFINE) and _KINDS_OF.match(without_filler(fold_text(question).strip())):
             # "In welche Kategorien sind die Fördermechanismen in der Online-Roadmap einsortiert?":
             # the kinds of a list target, not a question about the online tool
             operation = Operation.LIST
