@@ -373,12 +373,6 @@ class Settings(BaseSettings):
     # its section, the bold lead in print), then the sentence of the section that fits best. Off = only
     # the best-fitting extract of the section. Stop 21 (docs/benchmarks.md).
     key_finding_lead_first: bool = True
-    # An explanation that names nothing (no phase, no entry, no follow-up) whose best retrieved
-    # passage lies in a key finding's section, with the section's lead passage among the first this
-    # many, answers with that finding: its title, its lead, the best sentence beyond ("Warum soll man
-    # sich schon am Anfang überlegen, wie man notfalls wieder aussteigt?" → "6. Exit-Strategie …").
-    # 0 = off. Stop 33: 3 gave probe 13 +1, 6 gave probe 10 +1 and probe 13 +2, dev and probes 9,
-    # 11, 12 unchanged; without the lead condition dev -1, probe 9 -1, probe 11 -1, probe 12 -1.
     # An example question whose best good practice scores below example_weak_below (best similarity
     # of its catalogue entry or passages to the question) is answered from the dossier passage that
     # fits it at least example_passage_margin better and presents no good practice: the towns the
@@ -387,6 +381,12 @@ class Settings(BaseSettings):
     # good practice, a phase or a criterion. 0 = off. Stop 33, probes 12 and 13.
     example_weak_below: float = Field(default=0.40, ge=0.0)
     example_passage_margin: float = Field(default=0.05, ge=0.0)
+    # An explanation that names nothing (no phase, no entry, no follow-up) whose best retrieved
+    # passage lies in a key finding's section, with the section's lead passage among the first this
+    # many, answers with that finding: its title, its lead, the best sentence beyond ("Warum soll man
+    # sich schon am Anfang überlegen, wie man notfalls wieder aussteigt?" → "6. Exit-Strategie …").
+    # 0 = off. Stop 33: 3 gave probe 13 +1, 6 gave probe 10 +1 and probe 13 +2, dev and probes 9,
+    # 11, 12 unchanged; without the lead condition dev -1, probe 9 -1, probe 11 -1, probe 12 -1.
     explain_key_finding_lead_rank: int = Field(default=6, ge=0)
     # List topic filter (`list_topic_filter`): German questions narrow a list only by their nouns
     # ("für kleine Kommunen" narrows nothing); a good practice's place counts as its text; a criteria

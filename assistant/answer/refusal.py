@@ -162,7 +162,6 @@ class Vocabulary:
                 out.append(word)
         return out
 
-
     def unused_nouns(self, question: str) -> list[str]:
         """Capitalised words (not the first; in German the nouns) of which some part, hyphens split,
         occurs in no source passage and is no lexicon form: "Baugenehmigung", "Zahnarzt", "Texas".
@@ -315,10 +314,9 @@ def _asks_how_besides(question: str) -> bool:
     """Does a part of the question that asks for no fact kind ask how to do something ("Was kostet
     uns das – wie finanziert man das?"; not "Wie viele Kommunen setzen kulturis ein?")?"""
     parts = re.split(r"\s[–—-]\s|[;?]|,\s+(?:und\s+|and\s+)?(?=wie\b|how\b)|\s+(?:und|and)\s+(?=wie\b|how\b)", question)
-    return any(
-        asks_how_to(part) and not any(kind.asks.search(fold_text(part)) for kind in FACT_KINDS)
-        for part in parts[1:] + parts[:1]
-    ) and len([p for p in parts if p.strip()]) > 1
+    return len([p for p in parts if p.strip()]) > 1 and any(
+        asks_how_to(part) and not any(kind.asks.search(fold_text(part)) for kind in FACT_KINDS) for part in parts
+    )
 
 
 def _asks_only_about_it(question: str, lang: str) -> bool:
