@@ -1285,3 +1285,21 @@ def test_what_kinds_of_a_list_target_are_possible_lists_them(service):
     answer = service.ask("What kinds of operators are possible?")
     assert not answer.abstained and answer.frame.operation == "list", answer.answer
     assert "privatwirtschaftliches Unternehmen" in body(answer) and "öffentliche Hand" in body(answer), answer.answer
+
+
+def test_which_good_practice_examples_asks_for_all_of_them(service):
+    """"Which good practice examples does the study present?" is a plural question (the singular
+    "good practice" is only attributive): all good practices of the catalogue, not the closest one."""
+    answer = service.ask("Which good practice examples does the study present?")
+    names = [g["name"] for g in CATALOGUE["good_practices"]]
+    assert answer.frame.operation == "list" and not answer.frame.which_one, answer.frame
+    assert all(n in body(answer) for n in names), answer.answer
+
+
+def test_a_town_that_pulled_something_off_asks_for_an_example(service):
+    """"Kennst du eine Modellkommune, die ein Pilotprojekt gut hingekriegt hat?" asks for an
+    example: the pilot-phase good practice (read from the catalogue), not a definition of pilots."""
+    p3 = [g["name"] for g in CATALOGUE["good_practices"] if g.get("phase") == "P3"]
+    answer = service.ask("Kennst du eine Modellkommune, die ein Pilotprojekt gut hingekriegt hat?")
+    assert answer.frame.operation == "example", answer.frame
+    assert any(n in body(answer).split("\n")[0] for n in p3), answer.answer

@@ -83,7 +83,8 @@ CUES: tuple[Cue, ...] = (
          r"welche (stadt|kommune|stadte|kommunen) ha(t|ben)|wer hat (das|so etwas|es) (schon|bereits)|which cit(y|ies) ha|"
          # "Hat das im öffentlichen Sektor irgendwer hingekriegt?", "Haben andere Städte da schon was
          # ausprobiert?", "Has any group of municipalities pulled that off?": someone who did it
-         r"\b(irgendwer|irgendjemand|jemand|andere (stadte|kommunen|gemeinden))\b.{0,40}\b(geschafft|hingekriegt|hinbekommen|umgesetzt|ausprobiert|erprobt|gemacht)\b|"
+         # "Kennst du eine Modellkommune, die ein Pilotprojekt gut hingekriegt hat?"
+         r"\b(irgendwer|irgendjemand|jemand|andere (stadte|kommunen|gemeinden)|(eine|einen) \w*(kommune|stadt|gemeinde))\b.{0,40}\b(geschafft|hingekriegt|hinbekommen|umgesetzt|ausprobiert|erprobt|gemacht)\b|"
          r"\bha(s|ve) (anyone|anybody|any (city|cities|municipalit\w*|town|group|other))\b.{0,50}\b(done|pulled|managed|tried|implemented|built)\b|"
          r"\bis there (a|any) (case|instance|city|municipality|town)\b|\b(gibt es|kennst du|kennen sie) (einen|ein) (fall|praxisfall|projekt)\b|"
          # "Und wo wurde das schon mal umgesetzt?", "Where has this been done?": a place that did it
