@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from assistant.corpus import Catalogue
 from assistant.domain import DEVELOPMENT_PHASES, SLOT_OF_KIND, Operation
 from assistant.frames import Frame, Target, fold_text, is_follow_up, points_back
-from assistant.frames.frame import ordinal_reference
-from assistant.frames.lexicon import capitalised_words
+from assistant.frames.frame import FOLLOW_UP_MAX_WORDS_NAMELESS, ordinal_reference
+from assistant.frames.lexicon import capitalised_words, tokens
 from assistant.schema import Answer
 
 
@@ -41,10 +41,14 @@ class Conversation:
             return None
         return self.turns[-1].answer.frame or self.turns[-1].frame
 
-    def resolve(self, question: str, frame: Frame, catalogue: Catalogue) -> tuple[Frame, str]:
-        """(frame to answer, text to search) for a new question in this conversation."""
+    def resolve(self, question: str, frame: Frame, catalogue: Catalogue, continues: bool = False, by_last_answer: bool = False) -> tuple[Frame, str]:
+        """(frame to answer, text to search) for a new question in this conversation. `continues`
+        reads it as a follow-up even when it does not look like one (see AssistantService.ask);
+        `by_last_answer` also when it asks about nouns of the last answer (`echoes_last_answer`)."""
         previous = self.last_frame
-        if previous is None or not is_follow_up(question, frame, previous):
+        if previous is None:
+            return frame, question
+        if not (continues or is_follow_up(question, frame, previous) or by_last_answer and echoes_last_answer(question, frame, self.turns[-1].answer.answer)):
             return frame, question
         merged = frame.follow(previous)
         if merged.operation == Operation.EXAMPLE and not frame.cued and frame.topic and len(previous.good_practices) == 1 and points_back(question):
@@ -60,6 +64,8 @@ class Conversation:
         if merged.brief:
             return merged, last.query  # "Kannst du das in einem Satz sagen?": the same search, a shorter answer
         asked = last.frame or previous
+        if merged.operation == Operation.DEFINE and merged.milestone and previous.terms and "terms" not in merged.inherited:
+            return merged, question  # "Und Meilensteine?" after a definition: what milestones are, on its own (Frame.follow)
         # a bare follow-up before ("Was bringt das?") said nothing itself: what it searched for carries the topic
         bare = last.frame is not None and last.frame.follow_up and not last.frame.own_topic
         return merged, search_text(question, merged, frame, asked, catalogue, last.query if bare else last.question)
@@ -69,6 +75,18 @@ class Conversation:
 
     def clear(self) -> None:
         self.turns.clear()
+
+
+def echoes_last_answer(question: str, frame: Frame, last_answer: str) -> bool:
+    """A German question that names nothing of the study, has no operation cue of its own and asks
+    only about nouns the last answer used ("Von wann bis wann lief die Entwicklung?" after the
+    example Modul F, "developed between September 2021 and December 2022"): it continues that answer."""
+    if frame.lang != "de" or frame.entity_count or frame.cued or len(tokens(question)) > FOLLOW_UP_MAX_WORDS_NAMELESS:
+        return False
+    nouns = [fold_text(w) for w in capitalised_words(question, hyphenated=False)]
+    said = tokens(last_answer)
+    # a shared word stem, or the noun's stem as the start of a word ("Entwicklung" ~ "entwickelt")
+    return bool(nouns) and all(any(t.startswith(n[: max(5, len(n) - 4)]) for t in said) for n in nouns)
 
 
 # "Und danach?", "Und nach dem Piloten?", "Und davor?": the phase after (before) the one in question

@@ -196,7 +196,8 @@ class AssistantService:
         if is_manipulation(cleaned.text):
             answer = refusal_answer(cleaned.text, lang, intent="refused_manipulation")
             return self._finish(answer, question_id, cleaned, [], k, started, t0, t0, conversation, None, cleaned.text)
-        frame, query = self._frame(extractive, cleaned.text, lang, phase, conversation)
+        text = extractive.recased(cleaned.text, lang) if hasattr(extractive, "recased") else cleaned.text
+        frame, query = self._frame(extractive, text, lang, phase, conversation)
         search = partial(self._search, retriever, top_k=max(k, engine.pool_size), filters=filters)
         try:
             passages = search(query)
@@ -204,22 +205,44 @@ class AssistantService:
             return self._search_failed(cleaned.text, question_id, exc)
         t1 = time.perf_counter()
         # "Kannst du das in einem Satz sagen?": the previous question, answered again in one sentence
-        asked = conversation.turns[-1].question if frame.brief and conversation is not None and conversation.turns else cleaned.text
+        asked = conversation.turns[-1].question if frame.brief and conversation is not None and conversation.turns else text
         compose_args = dict(question=asked, frame=frame, passages=passages, query=query)
         if on_token is not None and hasattr(engine, "extractive"):
             compose_args["on_token"] = on_token
         answer = engine.compose(**compose_args)
         if frame.follow_up and answer.abstained and answer.intent != "refused_manipulation":
             # Read as a follow-up, the question found nothing; read on its own it may well.
-            frame = extractive.parse(cleaned.text, lang)
-            query = cleaned.text
+            frame = extractive.parse(text, lang)
+            query = text
             try:
                 passages = search(query)
             except Exception as exc:
                 return self._search_failed(cleaned.text, question_id, exc)
             answer = engine.compose(**{**compose_args, "frame": frame, "passages": passages, "query": query})
+        elif answer.abstained and answer.intent == "refused" and self._may_continue(extractive, text, lang, frame, conversation):
+            # Read on its own the question found nothing; read as continuing the last answer it may
+            # ("Wer ist Herausgeber der Studie?" … "Im Auftrag von wem?").
+            again = extractive.parse(text, lang)
+            follow, follow_query = conversation.resolve(text, again, self.catalogue, continues=True)
+            follow_query = extractive.spelled_out(follow_query)
+            try:
+                follow_passages = search(follow_query)
+            except Exception as exc:
+                return self._search_failed(cleaned.text, question_id, exc)
+            reread = engine.compose(**{**compose_args, "frame": follow, "passages": follow_passages, "query": follow_query})
+            if not reread.abstained:
+                answer, frame, query, passages = reread, follow, follow_query, follow_passages
         answer.question = cleaned.text
         return self._finish(answer, question_id, cleaned, passages, k, started, t0, t1, conversation, frame, query)
+
+    def _may_continue(self, extractive, text: str, lang: str, frame, conversation: Conversation | None) -> bool:
+        """May a refused question that did not look like a follow-up be read as one? Only a short one
+        whose nouns all occur in the sources ("Von wann bis wann lief die Entwicklung?"), not one
+        that brings a word of its own ("Und wie wird das Wetter morgen?")."""
+        if not self.settings.refused_reread_as_follow_up or frame.follow_up or conversation is None or conversation.last_frame is None:
+            return False
+        vocabulary = getattr(extractive, "vocabulary", None)
+        return vocabulary is not None and len(text.split()) <= self.settings.reread_follow_up_max_words and not vocabulary.unused_nouns(text)
 
     def _frame(self, extractive, text: str, lang: str, phase: str | None, conversation: Conversation | None):
         """The question's frame and the search query. The caller's phase filter is the asked phase;
@@ -229,7 +252,7 @@ class AssistantService:
             frame = frame.model_copy(update={"phases": [phase]})
         if conversation is None:
             return frame, extractive.spelled_out(text)
-        frame, query = conversation.resolve(text, frame, self.catalogue)
+        frame, query = conversation.resolve(text, frame, self.catalogue, by_last_answer=self.settings.follow_up_by_last_answer)
         return frame, extractive.spelled_out(query)
 
     def _search(self, retriever: HybridRetriever, text: str, *, top_k: int, filters: Filters) -> list[Passage]:

@@ -241,6 +241,15 @@ class Settings(BaseSettings):
     # A term named by a form the sources never use ("PoV", which the lexicon knows) is searched and
     # judged with its full name added ("… Proof of Value"). Stop 32.
     search_spelled_out_terms: bool = True
+    # A German question typed without capitals ("was muss ich in der verstetigungsphase alles auf
+    # dem schirm haben?") gets back the capitals the sources give its words (frames/casing.py): a
+    # word is a noun when the sources write it capitalised, away from a sentence start, at least
+    # `truecase_min_share` of the time; an unknown compound takes the casing of its longest known
+    # tail of at least `truecase_min_tail` letters. Stop 34, probe 15 (helper-written, sloppy
+    # typing): 9 of 105 German questions were all lower case, two of them refused.
+    truecase_lowercase_questions: bool = True
+    truecase_min_share: float = Field(default=0.8, ge=0.0, le=1.0)
+    truecase_min_tail: int = Field(default=4, ge=2)
     # Refusal (assistant/answer/refusal.py): below these coverage scores (best passage-or-sentence
     # cosine + best stored-question cosine) the sources are silent. Calibrated on the dev splits only
     # (answer set dev + retrieval dev; 17 out-of-scope questions), docs/benchmarks.md:
@@ -309,6 +318,24 @@ class Settings(BaseSettings):
     # answerable list question with such a noun scored below 0.91 on dev and probes 9-12. Borderline,
     # refused: "Welche Kriterien gelten für Sensorik im Straßenraum?" (0.878).
     refuse_list_on_unused_nouns: bool = True
+    # A German phase question that names one phase and no noun beyond it ("was muss ich in der
+    # verstetigungsphase alles auf dem schirm haben? stichpunkte reichen": idiom and format words,
+    # no topic) is in scope like "Was passiert in Phase 1?": it gets the phase overview. Stop 34,
+    # probe 15: such a question (coverage 0.83) was refused.
+    phase_in_scope_without_nouns: bool = True
+    # In a conversation, a question refused on its own that did not look like a follow-up is read
+    # once more as continuing the last answered turn ("Wer ist Herausgeber der Studie?" … "Im Auftrag
+    # von wem?"; after an example: "Von wann bis wann lief die Entwicklung?"), and answered if that
+    # reading finds the sources. Only short questions (at most `reread_follow_up_max_words` words,
+    # the nameless follow-up length of frames.frame) whose nouns all occur in the sources: a word of
+    # its own the sources never use ("Wetter") keeps the refusal. Stop 34, probe 15.
+    # A German question in a conversation that names nothing of the study, has no operation cue and
+    # asks only about nouns the last answer used continues that answer (conversation.echoes_last_answer):
+    # after the example Modul F, "Von wann bis wann lief die Entwicklung?" is about its development,
+    # not a question about the study's dates. Stop 34, probe 15.
+    follow_up_by_last_answer: bool = True
+    refused_reread_as_follow_up: bool = True
+    reread_follow_up_max_words: int = Field(default=14, ge=1)
     # "In welcher Phase geht es um die Übertragung auf andere Kommunen?": one phase described in
     # the question's words is answered with that phase (named, else the closest catalogue phase
     # entry) instead of the list of all phases or a passage that never names it. Stop 30, probe 9.

@@ -1303,3 +1303,43 @@ def test_a_town_that_pulled_something_off_asks_for_an_example(service):
     answer = service.ask("Kennst du eine Modellkommune, die ein Pilotprojekt gut hingekriegt hat?")
     assert answer.frame.operation == "example", answer.frame
     assert any(n in body(answer).split("\n")[0] for n in p3), answer.answer
+
+
+# --- stop 34: sloppy typing and everyday words (probe 15) ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Welche Rolle spielen Inkubatoren in der Pilotphase?", "Wie binde ich die Bürgerinnen und Bürger ein?"],
+)
+def test_a_question_typed_in_lower_case_is_answered_like_the_capitalised_one(service, question):
+    typed = service.ask(question.lower())
+    proper = service.ask(question)
+    assert not proper.abstained and not typed.abstained
+    assert body(typed) == body(proper)
+
+
+def test_a_phase_question_with_no_noun_beyond_the_phase_gets_the_phase(service):
+    answer = service.ask("was muss ich in der verstetigungsphase alles auf dem schirm haben? stichpunkte reichen")
+    assert not answer.abstained and answer.phases[0] == "P4"
+    text = body(answer)
+    assert all(c["id"] in text for c in in_phase("P4"))
+
+
+def test_the_key_findings_by_everyday_english_and_the_phases_by_another_word(service):
+    takeaways = service.ask("What are the main takeaways of the study?")
+    assert not takeaways.abstained
+    assert len(re.findall(r"^- \d\.", body(takeaways), re.M)) == 7
+    stages = service.ask("Welche Etappen durchläuft eine Lösung laut Roadmap?")
+    assert all(p["name"].split(" / ")[0] in body(stages) for p in CATALOGUE["phases"] if p["id"] != "D")
+
+
+def test_who_put_the_study_out_names_the_publisher(service):
+    answer = service.ask("Who put this study out, and when?")
+    assert "BBSR" in body(answer) and "2024" in body(answer)
+
+
+def test_a_method_question_that_asks_how_many_people_were_talked_to_is_about_the_study(service):
+    answer = service.ask("Wie sind die Autoren methodisch vorgegangen, und mit wie vielen Fachleuten haben die gesprochen?")
+    assert not answer.abstained and answer.frame.operation == "meta"
+    assert "elf Expertinnen und Experten" in DOSSIER and "elf" in body(answer)

@@ -661,3 +661,84 @@ def test_the_phase_and_the_people_of_the_one_criterion_a_driver_list_named(servi
     assert phase.frame.criteria == [entry.id] and f"{entry.id}; {entry.phase_id}" in body(phase), phase.answer
     people = service.ask("Wer ist dafür zuständig?", conversation=chat)
     assert entry.stakeholders and all(s in body(people) for s in entry.stakeholders), people.answer
+
+
+# --- stop 34: follow-ups that did not look like follow-ups (probe 15) --------------------------
+
+
+def test_a_refused_short_question_is_read_again_as_continuing_the_answer(service):
+    chat = Conversation()
+    assert not service.ask("What is a proof of value?", conversation=chat).abstained
+    # on its own this names nothing of the study and is refused; as a follow-up it asks for an example
+    second = service.ask("Any real example for the concept part?", conversation=chat)
+    assert not second.abstained and second.frame.follow_up
+    named = [g for g in CATALOGUE.good_practices if g.name in body(second)]
+    assert named and "Proof of Concept" in body(second)
+
+
+def test_who_commissioned_it_after_the_publisher_continues_the_answer(service):
+    chat = Conversation()
+    first = service.ask("Wer ist Herausgeber der Studie?", conversation=chat)
+    assert "BBSR" in body(first)
+    second = service.ask("Im Auftrag von wem?", conversation=chat)
+    assert not second.abstained
+    assert "BMWSB" in body(second) and "Auftrag" in body(second)
+
+
+def test_off_topic_questions_inside_a_conversation_stay_refused(service):
+    chat = Conversation()
+    assert not service.ask("Wer ist Herausgeber der Studie?", conversation=chat).abstained
+    assert service.ask("Wie wird das Wetter morgen?", conversation=chat).abstained
+    assert service.ask("Wer ist Bundeskanzler?", conversation=chat).abstained
+
+
+def test_a_question_about_a_noun_of_the_last_answer_continues_it(service):
+    chat = Conversation()
+    service.ask("Kannst du mir erklären, was ein Minimum Viable Product ist?", conversation=chat)
+    example = service.ask("Beispiel?", conversation=chat)
+    gp = next(g for g in CATALOGUE.good_practices if g.name in body(example))
+    years = re.findall(r"\b20\d\d\b", gp.summary or "")
+    assert len(years) >= 2
+    when = service.ask("Von wann bis wann lief die Entwicklung?", conversation=chat)
+    assert not when.abstained and when.frame.follow_up
+    assert all(y in body(when) for y in years[:2])
+    # a criterion named of its own is explained, not the example repeated
+    ci = service.ask("Und was hat CI/CD damit zu tun?", conversation=chat)
+    assert ci.frame.operation == "explain"
+    assert "Continuous Integration" in body(ci).split("\n")[0]
+
+
+def test_criteria_defined_then_milestones_then_which_ones_per_phase(service):
+    chat = Conversation()
+    first = service.ask("Was versteht die Roadmap eigentlich unter einem Kriterium?", conversation=chat)
+    assert first.frame.operation == "define"
+    second = service.ask("Und Meilensteine?", conversation=chat)
+    assert "Meilensteine" in body(second).split("\n")[0]
+    third = service.ask("Welche sind das in P1?", conversation=chat)
+    p1 = [c for c in CATALOGUE.criteria if c.milestone is True and "P1" in c.phases]
+    assert p1 and third.frame.operation == "list"
+    assert all(c.id in body(third) for c in p1)
+    fourth = service.ask("und in P4?", conversation=chat)
+    p4 = [c for c in CATALOGUE.criteria if c.milestone is True and "P4" in c.phases]
+    assert p4 and all(c.id in body(fourth) for c in p4)
+    assert not any(c.id in body(fourth) for c in p1)
+
+
+def test_a_newcomer_asking_how_many_phases_gets_the_number(service):
+    chat = Conversation()
+    first = service.ask("Ich bin neu hier – aus wie vielen Phasen besteht die Roadmap?", conversation=chat)
+    assert first.frame.operation == "count"
+    assert re.search(r"\b5\b|\bfünf\b", body(first))
+    second = service.ask("Und Treiber?", conversation=chat)
+    assert second.frame.operation == "count"
+    assert re.search(rf"\b{len(CATALOGUE.drivers)}\b", body(second))
+
+
+def test_after_the_key_findings_a_topic_follow_up_is_explained_not_listed_again(service):
+    chat = Conversation()
+    first = service.ask("What are the main takeaways of the study?", conversation=chat)
+    assert first.frame.operation == "list" and first.frame.target == "key_findings"
+    assert body(first).count("\n- ") >= 7 or len(re.findall(r"^- \d\.", body(first), re.M)) == 7
+    second = service.ask("what about funding?", conversation=chat)
+    assert second.frame.operation == "explain"
+    assert len(re.findall(r"^- \d\.", body(second), re.M)) < 7

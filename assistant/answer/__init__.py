@@ -28,6 +28,7 @@ from assistant.corpus import Catalogue
 from assistant.domain import Operation
 from assistant.embedding import Embedder
 from assistant.frames import Frame, FrameParser, Lexicon, OperationClassifier, Target, points_back
+from assistant.frames.casing import Truecaser
 from assistant.frames.frame import ordinal_reference
 from assistant.frames.lexicon import stem
 from assistant.index import OPERATION_OWNER, OpenIndex
@@ -103,6 +104,11 @@ class AnswerEngine:
         self.stored = StoredAnswers(index, settings)
         # user documents count as sources; the lexicon's forms are known words
         self.vocabulary = Vocabulary([c.text for c in index.chunks.values()], self.lexicon.all_surfaces())
+        self.truecaser = Truecaser([c.text for c in index.chunks.values()], settings.truecase_min_share, settings.truecase_min_tail)
+
+    def recased(self, text: str, lang: str) -> str:
+        """The question as it is read: a German one typed without capitals gets its nouns back."""
+        return self.truecaser.recased(text, lang) if self.settings.truecase_lowercase_questions else text
 
     def spelled_out(self, text: str) -> str:
         """The text with the full name of every term it names by a form the sources never use

@@ -33,10 +33,14 @@ def dossier_pool(ctx: AnswerContext) -> list[Passage]:
 
 
 def _entity(ctx: AnswerContext) -> str | None:
-    """The one good practice the question is about, if any."""
-    if len(ctx.frame.good_practices) == 1 and ctx.settings.answer_entity_passages_first:
-        return ctx.frame.good_practices[0]
-    return None
+    """The one good practice the question is about, if any: not an inherited one when the follow-up
+    names a criterion or term of its own ("Und was hat CI/CD damit zu tun?" after Modul F)."""
+    frame = ctx.frame
+    if len(frame.good_practices) != 1 or not ctx.settings.answer_entity_passages_first:
+        return None
+    if "good_practices" in frame.inherited and (frame.criteria and "criteria" not in frame.inherited or frame.terms and "terms" not in frame.inherited):
+        return None
+    return frame.good_practices[0]
 
 
 def _about_first(ctx: AnswerContext, pool: list[Passage], entry_id: str) -> list[Passage]:

@@ -139,7 +139,7 @@ def _editors(ctx: AnswerContext) -> list[tuple[Chunk, list[str]]]:
 
 FACETS: tuple[Facet, ...] = (  # in answer order: "Wer hat die Studie herausgegeben?" names the publisher first
     Facet("institutions", re.compile(r"einrichtung|institut|organisation|hinter (dem|den) autor|arbeiten die autor|from which|affiliat"), _institutions),
-    Facet("publisher", re.compile(r"herausgeb|(he)?rausgegeben|rausgebracht|publisher|published by|who published|veroffentlicht von|wer hat .* herausgegeben"), _publisher,
+    Facet("publisher", re.compile(r"herausgeb|(he)?rausgegeben|rausgebracht|publisher|published by|who published|who put\b.{0,20}\bout\b|veroffentlicht von|wer hat .* herausgegeben"), _publisher,
           fallback=re.compile(r"von wem|wer steckt|who('?s| is) behind|who made")),
     Facet("authors", re.compile(r"autor|author|geschrieben|verfasst|wrote|written"), _authors,
           fallback=re.compile(r"wer hat (die|das) (studie|dossier)|von wem|wer steckt|who('?s| is) behind|who made")),

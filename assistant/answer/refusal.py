@@ -287,7 +287,8 @@ FACT_KINDS: tuple[FactKind, ...] = (
     ),
     FactKind(
         "deadline",  # a date by which something must happen ("Bis wann müssen die Mittel abgerufen sein?")
-        re.compile(r"\b(bis wann|bis zu welchem (datum|tag|termin)|frist|fristen|antragsfrist\w*|abgabefrist\w*|stichtag\w*|"
+        # ("Von wann bis wann lief die Entwicklung?" asks for a period, not a deadline)
+        re.compile(r"\b((?<!von wann )bis wann|bis zu welchem (datum|tag|termin)|frist|fristen|antragsfrist\w*|abgabefrist\w*|stichtag\w*|"
                    r"deadlines?|due date|by when)\b"),
         _pattern(r"\b(frist|fristen|stichtag|deadline)\b|\bbis (zum |spatestens )?\d"),
     ),
@@ -352,6 +353,10 @@ def sources_silent(
         return False  # "Kommt P5 zwingend erst nach P4?": how two phases of the roadmap relate
     if frame.operation == Operation.PHASE and frame.phases and not frame.topic:
         return False  # "Was passiert in Phse 1?": the phase's overview, from the catalogue's data
+    if settings.phase_in_scope_without_nouns and frame.operation == Operation.PHASE and len(frame.phases) == 1 and frame.lang == "de" and not frame.follow_up:
+        nouns = {fold_text(w) for w in capitalised_words(question)}
+        if not any(t in nouns for t in frame.topic):
+            return False  # "was muss ich in der verstetigungsphase alles auf dem schirm haben?": no noun narrows the phase
     if frame.follow_up and not frame.own_topic:
         return False  # a bare ellipsis ("Und in P4?") inherits an answered question
     if frame.follow_up and frame.listed and ordinal_reference(question) is not None:

@@ -1,5 +1,6 @@
-"""Question understanding: entity linking (`lexicon`), the operation decision (`operations`) and the
-typed question frame with follow-up merging (`frame`)."""
+"""Question understanding: capitals back for questions typed in lower case (`casing`), entity linking
+(`lexicon`), the operation decision (`operations`) and the typed question frame with follow-up
+merging (`frame`)."""
 
 from assistant.frames.frame import Frame, FrameParser, Target, is_follow_up, points_back
 from assistant.frames.lexicon import Lexicon, fold_text, tokens

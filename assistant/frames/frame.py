@@ -131,18 +131,26 @@ class Frame(BaseModel):
             # of operator types): never about the study itself or a new list
             # (a comparison needs its cue word and two sides)
             operation = Operation.EXPLAIN if self.operation in (*_NOT_ABOUT_AN_ENTRY, Operation.COMPARE) else self.operation
+        if not self.cued and self.topic and self.target is None and previous.operation == Operation.LIST and previous.target not in ENTRY_SLOT_OF_TARGET and not new_phase:
+            # "What are the main takeaways?" – "what about funding?": a list of no catalogue entries
+            # (key findings) has no entry to pick; the topic, explained
+            operation = Operation.EXPLAIN
         if not self.cued and self.asks_yes_no and self.topic and operation in (Operation.LIST, Operation.COUNT):
             operation = Operation.EXPLAIN
-        if not self.cued and self.asks_relation and self.target is None and operation in (Operation.LIST, Operation.COUNT):
-            # "Und was hat das mit Skaleneffekten zu tun?" after a list: how the two relate, not the list again
+        if not self.cued and self.asks_relation and self.target is None and operation in (Operation.LIST, Operation.COUNT, Operation.EXAMPLE):
+            # "Und was hat das mit Skaleneffekten zu tun?" after a list, "Und was hat CI/CD damit zu
+            # tun?" after an example: how the two relate, not the list or the example again
             operation = Operation.EXPLAIN
         picks = self.picks_one and (self.topic or self.terms) and len(previous.listed) > 1 and previous.target in ENTRY_SLOT_OF_TARGET
         if picks and not self.cued and self.target in (None, previous.target):
             # "Welcher davon dreht sich ums Geld?" after a list: the entry of that list it describes
             operation = Operation.LIST
         if self.asks_kinds and self.target is None and previous.target is not None:
-            # "Was sind Fördermechanismen?" – "Welche Arten gibt es?": the list of them
+            # "Was sind Fördermechanismen?" – "Welche Arten gibt es?", "Welche sind das in P1?": the list of them
             operation = Operation.LIST
+        # "Was versteht die Roadmap unter einem Kriterium?" – "Und Meilensteine?": what milestones
+        # are, not the criterion's definition again
+        defines_filter = not self.cued and previous.operation == Operation.DEFINE and self.milestone and not previous.milestone and not self.entity_count
         if self.target == Target.OPERATOR_TYPES and operation == Operation.LIST and not self.operator_types and len(previous.good_practices) == 1:
             # "Wer betreibt das dann?" after one good practice: who runs that one
             operation = Operation.EXPLAIN
@@ -154,7 +162,7 @@ class Frame(BaseModel):
             operation = Operation.EXPLAIN
         merged = self.model_copy(update={"operation": operation, "follow_up": True})
         for slot in _SLOTS:
-            if new_phase and slot in _PHASE_BOUND:
+            if new_phase and slot in _PHASE_BOUND or defines_filter and slot == "terms":
                 continue
             if not getattr(self, slot) and getattr(previous, slot):
                 setattr(merged, slot, list(getattr(previous, slot)))
@@ -467,10 +475,12 @@ _RELATES = re.compile(
     r"^(und |and |aber |but |also )?((was|wie|what|how)\b.{0,80}(\bzu tun\b|\bzusammen(hang|hangt|hangen)?\b|\b(have|has) to do with\b|"
     r"\brelated?s? to\b|\bconnected (to|with)\b)|inwiefern\b|inwieweit\b)"
 )
-# "Welche Arten gibt es?", "What kinds are there?": the kinds of what was just named.
+# "Welche Arten gibt es?", "What kinds are there?": the kinds of what was just named; "Welche sind
+# das (in P1)?", "Which ones are they?": the entries of what was just named.
 _KINDS_OF = re.compile(
     r"^(und |and )?(((in|nach|into) )?(welche[n]?|what|which)|(nenn|nenne|zahl|zahle|gib|name|list|give)( mir| me| uns| us)?( mal| doch)?( ein paar| einige| die| ein paar der| some| the)?)"
     r" (arten|formen|typen|varianten|kategorien|gruppen|kinds|types|sorts|categories|groups)\b"
+    r"|^(und |and )?(welche|which( ones)?)( genau| denn| konkret| exactly)? (sind|waren|are|were) (das|dies|es|these|those|they)\b"
 )
 # A question for one entry, in the singular ("Welcher Treiber …", "Zu welchem Kriterium …", "Which driver …").
 _WHICH_ONE = re.compile(  # at the start of the question or of its last sentences ("Der Bürgermeister sagt … Zu welchem Treiber passt das?")

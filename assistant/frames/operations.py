@@ -75,7 +75,7 @@ STRUCTURE = (
 
 # Patterns run on folded text (lower case, umlauts as base letters, ß as ss).
 CUES: tuple[Cue, ...] = (
-    _cue(Operation.COUNT, r"\bwie ?viele?\b|\banzahl\b|\bhow (many|much)\b|\bnumber of\b", 1.0),
+    _cue(Operation.COUNT, r"\bwie ?viele?[nr]?\b|\banzahl\b|\bhow (many|much)\b|\bnumber of\b", 1.0),
     _cue(Operation.COMPARE, r"unterschied|vergleich|\bvs\b|\bversus\b|gegenuber|im gegensatz|dasselbe|"
          r"das gleiche|\bdifferen|\bdiffer|\bcompare|\bcomparison", 0.9),
     _cue(Operation.COMPARE, r"^(?!.*(unterschied|vergleich|\bdiffer|gegenuber|\bvs\b|versus)).*unterscheid", 0.9, unless=_WHICH_DISTINGUISHES),
@@ -100,7 +100,7 @@ CUES: tuple[Cue, ...] = (
          r"was (ist|sind) (damit|darunter|hier|dabei) (genau |eigentlich )?gemeint|was versteht man (darunter|unter)", 0.45, "short"),
     # "Was versteht die Roadmap unter Wirkungsorientierung?": the study as the one who defines, which
     # asks for a definition, not for facts about the study (its neighbours in the bank are meta questions)
-    _cue(Operation.DEFINE, r"\bwas versteh(t|en) (die (studie|roadmap|autor\w*)|das dossier|der katalog) (darunter|unter)|"
+    _cue(Operation.DEFINE, r"\bwas versteh(t|en) (die (studie|roadmap|autor\w*)|das dossier|der katalog)( (eigentlich|genau|denn|konkret|so))* (darunter|unter)|"
          r"\bwhat do(es)? (the )?(study|roadmap|dossier|authors?|catalogue) mean by|"
          # the term first, then the question ("Skalierungstreiber – was ist das?", "MVP: what is that?"),
          # not a follow-up that points back ("Und das mit der Mystique – was ist das?")
@@ -108,7 +108,7 @@ CUES: tuple[Cue, ...] = (
     _cue(Operation.META, r"\bautor|\bauthor|herausgeb|\bpublisher|geschrieben|verfasst|\bdoi\b|\bisbn\b|erschienen|"
          r"\bimpressum|in auftrag|auftraggeber|wissenschaftlich begleitet|wer hat (die|das) (studie|dossier)|"
          r"welchen stand|stand der (studie|roadmap)|\bbehalf\b|commissioned|institut|\bwhich year|aus welchem jahr|"
-         r"\bwho (wrote|published|commissioned)|\bpublished\b|\bwritten\b|(studie|dossier|study) (erstellt|entwickelt)|"
+         r"\bwho (wrote|published|commissioned|put (out )?(this|the) (study|roadmap|dossier))|\bpublished\b|\bwritten\b|(studie|dossier|study) (erstellt|entwickelt)|"
          r"(methode|method|methodik|vorgehen) (der|des|of the|zur)? ?(studie|dossier|study|roadmap)|"
          r"wie wurde (die|das) (studie|dossier|roadmap) (entwickelt|erstellt|erarbeitet)|how was the (study|roadmap|dossier)|"
          # how the study was made ("Wie ist die Studie methodisch entstanden?", "What methodology …?")
@@ -120,7 +120,7 @@ CUES: tuple[Cue, ...] = (
     # stützen die ihre Empfehlungen?", "Wie viele Leute haben die interviewt?"): outweighs "wie viele"
     _cue(Operation.META, r"\bvon wem (stammt|stammen|kommt|ist) (die|das|diese[rsn]?)\b[\w\s-]{0,25}\b(studie|roadmap|dossier|katalog)|"
          r"wer steckt hinter (der |dem |die |das |diese[rmn]? )?[\w-]{0,20}(studie|roadmap|dossier)|who('?s| is) behind the (study|roadmap|dossier)|"
-         r"\b(wer|wen|wie viele|mit wie vielen|how many|who)\b.{0,40}\b(befragt|interviewt|interviewed|surveyed|consulted)\b|"
+         r"\b(wer|wen|wie viele|mit wie vielen|how many|who)\b.{0,70}\b(befragt|interviewt|gesprochen|interviewed|surveyed|consulted|talked|spoke)\b|"
          r"\b(wurden?|haben|hat)\b.{0,30}\b(befragt|interviewt)\W*$|"
          r"worauf (stutz|beruh|basier)\w* (sich )?(die|sie|die autor\w*|die studie|das dossier|die roadmap|ihre)\b|"
          r"what (is|are) (the study|the roadmap|its|their) (findings |recommendations )?based on", 1.6, unless=_AUTHORS_ADVISE),

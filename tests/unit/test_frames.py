@@ -354,3 +354,19 @@ def test_asking_how_a_term_relates_after_a_list_is_no_new_list(parser):
     follow = relation.follow(phases)
     assert follow.operation == Operation.EXPLAIN and follow.target is None
     assert not parser.parse("Welcher davon hat mit Geld zu tun?", None).asks_relation  # one of the list
+
+
+def test_a_lower_case_question_gets_the_capitals_the_sources_give_its_words():
+    from assistant.frames.casing import Truecaser
+
+    texts = ["Die Verstetigung braucht eine Finanzierung. Wir müssen die Finanzierung früh klären.", "Die App und die Idee zählen; man kann finanzierung früh denken?"]
+    casing = Truecaser(texts, min_share=0.6, min_tail=4)
+    # nouns (capitalised in the sources away from a sentence start) and an unknown compound by its known tail
+    assert casing.recased("wie sichern wir die finanzierung der bürger-app?", "de") == "wie sichern wir die Finanzierung der bürger-App?"
+    assert casing.recased("was braucht die verstetigungsidee?", "de") == "was braucht die Verstetigungsidee?"
+    # words the sources write in lower case, and words they never use, stay as typed
+    assert casing.recased("müssen wir früh klären?", "de") == "müssen wir früh klären?"
+    # a question typed with capitals keeps the user's casing; English is left alone
+    assert casing.recased("Wie sichern wir die finanzierung?", "de") == "Wie sichern wir die Finanzierung?"
+    assert casing.recased("Wie sichern wir die Finanzierung der app?", "de") == "Wie sichern wir die Finanzierung der app?"
+    assert casing.recased("how do we fund the app?", "en") == "how do we fund the app?"
