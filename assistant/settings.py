@@ -250,6 +250,14 @@ class Settings(BaseSettings):
     truecase_lowercase_questions: bool = True
     truecase_min_share: float = Field(default=0.8, ge=0.0, le=1.0)
     truecase_min_tail: int = Field(default=4, ge=2)
+    # Typing slips (frames/spelling.py): a question word the sources never use is replaced by the
+    # most frequent source word (at least `spelling_min_count` times in the sources) one slip away:
+    # two neighbouring letters swapped in words of at least `spelling_min_letters` letters ("beispeil"),
+    # a letter missing or doubled in words of at least `spelling_min_letters_indel`. Stop 34, probe 15.
+    spelling_repair: bool = True
+    spelling_min_letters: int = Field(default=5, ge=3)
+    spelling_min_letters_indel: int = Field(default=8, ge=4)
+    spelling_min_count: int = Field(default=2, ge=1)
     # Refusal (assistant/answer/refusal.py): below these coverage scores (best passage-or-sentence
     # cosine + best stored-question cosine) the sources are silent. Calibrated on the dev splits only
     # (answer set dev + retrieval dev; 17 out-of-scope questions), docs/benchmarks.md:

@@ -1343,3 +1343,21 @@ def test_a_method_question_that_asks_how_many_people_were_talked_to_is_about_the
     answer = service.ask("Wie sind die Autoren methodisch vorgegangen, und mit wie vielen Fachleuten haben die gesprochen?")
     assert not answer.abstained and answer.frame.operation == "meta"
     assert "elf Expertinnen und Experten" in DOSSIER and "elf" in body(answer)
+
+
+def test_a_typing_slip_does_not_hide_the_example_asked_for(service):
+    answer = service.ask("kennst du ein beispeil wo sich kommunen aus nem baukasten ihre eigene bürger-app zusammenklicken können?")
+    assert answer.frame.operation == "example"
+    gp = next(g for g in CATALOGUE["good_practices"] if "Baukasten" in (g.get("summary") or "") and "App" in g["name"])
+    assert gp["name"] in body(answer)
+
+
+def test_what_a_named_phase_is_about_gets_its_overview_not_the_word_phase(service):
+    answer = service.ask("What is phase 4 of the roadmap about?")
+    assert answer.frame.operation == "phase" and answer.phases[0] == "P4"
+    assert body(answer).split("\n")[-1].startswith("P4") or "P4 – Verstetigung" in body(answer)
+
+
+def test_years_on_a_project_do_not_make_a_newcomer(service):
+    answer = service.ask("Das Projekt läuft seit zwei Jahren und das Team ist müde. Wie halten wir die Leute motiviert?")
+    assert answer.frame is None or answer.frame.operation != "onboarding"

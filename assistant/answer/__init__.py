@@ -29,6 +29,7 @@ from assistant.domain import Operation
 from assistant.embedding import Embedder
 from assistant.frames import Frame, FrameParser, Lexicon, OperationClassifier, Target, points_back
 from assistant.frames.casing import Truecaser
+from assistant.frames.spelling import SpellingRepair
 from assistant.frames.frame import ordinal_reference
 from assistant.frames.lexicon import stem
 from assistant.index import OPERATION_OWNER, OpenIndex
@@ -104,10 +105,17 @@ class AnswerEngine:
         self.stored = StoredAnswers(index, settings)
         # user documents count as sources; the lexicon's forms are known words
         self.vocabulary = Vocabulary([c.text for c in index.chunks.values()], self.lexicon.all_surfaces())
-        self.truecaser = Truecaser([c.text for c in index.chunks.values()], settings.truecase_min_share, settings.truecase_min_tail)
+        texts = [c.text for c in index.chunks.values()]
+        self.truecaser = Truecaser(texts, settings.truecase_min_share, settings.truecase_min_tail)
+        self.spelling = SpellingRepair(
+            texts + self.lexicon.all_surfaces(), settings.spelling_min_letters, settings.spelling_min_letters_indel, settings.spelling_min_count
+        )
 
     def recased(self, text: str, lang: str) -> str:
-        """The question as it is read: a German one typed without capitals gets its nouns back."""
+        """The question as it is read: typing slips repaired towards source words, and a German one
+        typed without capitals gets its nouns' capitals back."""
+        if self.settings.spelling_repair:
+            text = self.spelling.repaired(text, lang)
         return self.truecaser.recased(text, lang) if self.settings.truecase_lowercase_questions else text
 
     def spelled_out(self, text: str) -> str:

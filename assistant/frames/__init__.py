@@ -1,4 +1,5 @@
-"""Question understanding: capitals back for questions typed in lower case (`casing`), entity linking
+"""Question understanding: typing slips repaired (`spelling`) and capitals back for questions typed in
+lower case (`casing`), entity linking
 (`lexicon`), the operation decision (`operations`) and the typed question frame with follow-up
 merging (`frame`)."""
 

@@ -297,7 +297,7 @@ class FrameParser:
             operation = Operation.EXPLAIN
         named_terms = _named_terms(question, linked)
         if (
-            operation == Operation.DEFINE and not guess.cued and len(phases) == 1 and named_terms
+            operation == Operation.DEFINE and (not guess.cued or _ABOUT.search(fold_text(question))) and len(phases) == 1 and named_terms
             and all(t in KIND_TERMS for t in named_terms) and not linked.of("criterion")
         ):
             # "What do we have to demonstrate in the very first phase of the roadmap?": near definition
@@ -425,6 +425,8 @@ def _past_phase_moved_on(question: str, phases: list[str]) -> list[str]:
 # The question asks which phase ("In welcher Phase geht es um …?", "In welcher Phase sind wir da?",
 # "Which phase is the one where …?").
 WHICH_PHASE = re.compile(r"\b(welche[rmn]?|which|what) (phase|stage)\b")
+# "What is phase 4 of the roadmap about?": what the named thing is about, not what the word means
+_ABOUT = re.compile(r"^(what|was) (is|ist)\b.*\b(about|worum)\W*$")
 # A move from one phase into the next ("Übergang vom Pilot in den Regelbetrieb", "from pilot to
 # regular operation", "den Schritt in die Verstetigung").
 TRANSITION = re.compile(

@@ -129,7 +129,7 @@ CUES: tuple[Cue, ...] = (
          r"wo (fang|fange|fangen|beginne|beginnen|starte|starten)|womit (fang|fange|fangen|beginne|beginnen|starte|starten)|"
          # "ich bin seit letzter Woche im Smart-City-Büro und soll mich einlesen"
          r"\b(einlesen|einarbeiten|einzuarbeiten|einzulesen|reinfinden|einarbeitung)\b|"
-         r"\bseit (letzter|kurzem|einer|zwei|drei|ein paar|wenigen|diesem|dieser) ?(woche|wochen|tag|tagen|monat|monaten)?\b.{0,40}\b(team|buro|amt|abteilung|stelle|hier|dabei)\b|"
+         r"\bseit (kurzem|(letzter|einer|zwei|drei|ein paar|wenigen|diesem|dieser) ?(woche|wochen|tag|tagen|monat|monaten))\b.{0,40}\b(team|buro|amt|abteilung|stelle|hier|dabei)\b|"
          r"\b(wo|womit)\b.{0,25}\banfangen\b|\bwie (soll|sollte|kann|konnen|sollen) (ich|wir|man) (am besten |denn |jetzt )?anfangen\b|erste schritte|wie (starten|beginnen) wir|getting started|get started|where (do|should) (i|we) start|"
          r"\bnew (to|in|on) the|first steps|\b(gerade|eben|neu|frisch) (angefangen|begonnen|eingestiegen|gestartet|dazugekommen)|"
          r"\b(ich|wir) (habe|haben|bin|sind)\b.{0,50}\b(angefangen|begonnen|eingestiegen|angetreten)\b|\b(i'?m|i am|we are|we're) new\b|"

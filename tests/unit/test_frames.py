@@ -370,3 +370,18 @@ def test_a_lower_case_question_gets_the_capitals_the_sources_give_its_words():
     assert casing.recased("Wie sichern wir die finanzierung?", "de") == "Wie sichern wir die Finanzierung?"
     assert casing.recased("Wie sichern wir die Finanzierung der app?", "de") == "Wie sichern wir die Finanzierung der app?"
     assert casing.recased("how do we fund the app?", "en") == "how do we fund the app?"
+
+
+def test_typing_slips_are_repaired_towards_source_words_but_no_word_becomes_another():
+    from assistant.frames.spelling import SpellingRepair
+
+    texts = ["Ein Beispiel für die Pilotphase. Kriterien der Pilotphase und ein weiteres Beispiel.", "Die Kriterien gelten weiter; Varianten und Variante."]
+    repair = SpellingRepair(texts, min_letters=5, min_letters_indel=8, min_count=2)
+    assert repair.repaired("kennst du ein beispeil?", "de") == "kennst du ein beispiel?"  # swapped letters
+    assert repair.repaired("Welche Kritrien gelten in der Pillotphase?", "de") == "Welche Kriterien gelten in der Pilotphase?"
+    # a changed letter makes another word ("Wetter" is not "weiter"); endings are inflection, not slips
+    assert repair.repaired("Wie wird das Wetter?", "de") == "Wie wird das Wetter?"
+    assert repair.repaired("Welche Variantenn?", "de") == "Welche Variantenn?"
+    # English words next to a German source word are no slips; a swap still is
+    assert repair.repaired("Any pilotphasee example?", "en") == "Any pilotphasee example?"
+    assert repair.repaired("any beispeil?", "en") == "any beispiel?"
