@@ -409,3 +409,16 @@ def test_retrieval_floors_on_blind_split(service):
     reached = {"recall_at_1": r.recall_at_1, "recall_at_5": r.recall_at_5, "mrr_at_10": r.mrr_at_10}
     low = {name: round(value, 3) for name, value in reached.items() if value < BLIND_RETRIEVAL_FLOORS[name]}
     assert not low, f"blind retrieval below its floors {BLIND_RETRIEVAL_FLOORS}: {low}"
+
+
+@pytest.mark.unit
+def test_a_cited_passage_is_read_with_its_section_heading():
+    title = "Auch ein verantwortungsvoller Umgang mit Wagnis erfordert eine neue Fehlerkultur"
+    turn = _turn(question="Was sind die Kernergebnisse?", must_include=[["Fehlerkultur"]], must_not_include=[], evidence=[title], phase=None)
+    under = _citation(1, "Ausstiege müssen selbstverständlicher Bestandteil werden.")
+    under.section = f"2 Kernergebnisse > 5. {title}"
+    assert grade_answer(turn, _answer(f"- 5. {title} [1]", [under]), item_id="t1", lang="de").evidence_cited
+    elsewhere = _citation(1, "Ausstiege müssen selbstverständlicher Bestandteil werden.")
+    elsewhere.section = "2 Kernergebnisse > 6. Exit-Strategie"
+    grade = grade_answer(turn, _answer(f"- 5. {title} [1]", [elsewhere]), item_id="t1", lang="de")
+    assert not grade.evidence_cited and not grade.correct

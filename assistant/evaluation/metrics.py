@@ -9,7 +9,8 @@ A question is a hit at rank r when the passage at rank r matches any of its evid
 
 Everything about answers is graded on what a person reads: the answer *body*, i.e. the answer
 text without its closing lines (phase line, criteria line, "Mehr dazu" further sources), and only
-passages cited from that body count as cited evidence.
+passages cited from that body count as cited evidence. A cited passage is read with its section
+heading (the source card shows it): the title of a key finding is evidence in the passages under it.
 
 Answer usefulness (answer test set): an answer is correct when every `must_include` group has
 an alternative in the body, no `must_not_include` string is in it, a passage cited from the body
@@ -391,8 +392,10 @@ def grade_answer(item: AnswerTurn, answer, *, item_id: str, lang: str, conversat
     refs = body_refs(answer.answer)
     grade.missing = [group for group in item.must_include if not any(contains_term(body, alt) for alt in group)]
     grade.forbidden = [term for term in item.must_not_include if contains_term(body, term)]
+    # a cited passage is read with its heading, as its source card shows it: a key finding's title
+    # is evidence for an answer citing a passage under it
     grade.evidence_cited = any(
-        passage_matches(item.evidence, c.text, c.ref_id) for c in answer.citations if c.n in refs
+        passage_matches(item.evidence, f"{c.section}\n{c.text}", c.ref_id) for c in answer.citations if c.n in refs
     )
     grade.correct = not refused and not grade.missing and not grade.forbidden and grade.evidence_cited
     return grade
