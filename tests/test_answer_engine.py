@@ -1361,3 +1361,9 @@ def test_what_a_named_phase_is_about_gets_its_overview_not_the_word_phase(servic
 def test_years_on_a_project_do_not_make_a_newcomer(service):
     answer = service.ask("Das Projekt läuft seit zwei Jahren und das Team ist müde. Wie halten wir die Leute motiviert?")
     assert answer.frame is None or answer.frame.operation != "onboarding"
+
+
+def test_compounds_of_source_words_do_not_make_a_question_foreign(service):
+    answer = service.ask("Ab wann sollten wir die ganzen Ratsbeschlüsse und Gremienläufe in unsere Projektplanung einbauen – gleich oder erst wenns ernst wird?")
+    assert not answer.abstained
+    assert re.search(r"Gemeinderat|Ausschüss|Mandatsträger|Entscheidung", body(answer))

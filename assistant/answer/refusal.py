@@ -83,7 +83,8 @@ _COMMON_NOUN = re.compile(r"(ung|ungen|heit|keit|schaft|tion|tionen|itat|glieder
 class Vocabulary:
     """The words of the sources (dossier and catalogue), to notice names the sources never use."""
 
-    def __init__(self, texts: list[str], known_forms: list[str] = ()):
+    def __init__(self, texts: list[str], known_forms: list[str] = (), compound_tails: bool = False):
+        self.compound_tails = compound_tails
         # the lexicon's surface forms count as known words too ("PoV" names Proof of Value, though
         # the sources never abbreviate it); they are no passages (passages_with counts sources only)
         self.words = {t for text in [*texts, *known_forms] for t in tokens(text)}
@@ -91,6 +92,9 @@ class Vocabulary:
         # in how many source passages each word stem occurs
         self.passages_with: Counter[str] = Counter(s for text in texts for s in {stem(t) for t in tokens(text)})
         self._prefixes = {w[:5] for w in self.words if len(w) >= 5}
+        # word ends of at least five letters ("beschluss" in "grundsatzbeschluss"): a compound's tail
+        # may be the tail of a source word rather than a word of its own
+        self._tails = {w[i:] for w in self.words for i in range(1, len(w) - 4)}
 
     def knows(self, word: str) -> bool:
         if stem(word) in self.stems:
@@ -101,8 +105,8 @@ class Vocabulary:
         for i in range(4, len(word) - 3):  # compounds: "Softwareanbieter" = "software" + "anbieter"
             head, tail = word[:i], word[i:]
             for h in (head, head[:-1] if head.endswith("s") else None):
-                if h and len(h) >= 4 and stem(h) in self.stems and stem(tail) in self.stems:
-                    return True
+                if h and len(h) >= 4 and stem(h) in self.stems and (stem(tail) in self.stems or self.compound_tails and stem(tail) in self._tails):
+                    return True  # ("Ratsbeschlüsse" = "rat" + the end of "Grundsatzbeschluss")
         return False
 
     def supports(self, question: str, topic: list[str], lang: str, min_passages: int) -> bool:

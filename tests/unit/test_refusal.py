@@ -100,3 +100,13 @@ def test_asking_what_the_study_says_about_its_own_words_is_in_scope():
     assert not vocabulary.asked_what_sources_say("Was sagt die Studie zum Wetter?", ["wetter"])  # a word it never uses
     assert not vocabulary.asked_what_sources_say("Wie funktioniert Haushaltsrecht?", ["haushaltsrecht"])  # not asked what it says
     assert vocabulary.uses_any(["wetter", "kommune"]) and not vocabulary.uses_any(["wetter"])
+
+
+def test_a_compound_whose_tail_ends_a_source_word_is_known():
+    from assistant.answer.refusal import Vocabulary
+
+    texts = ["Der Grundsatzbeschluss des Rates und die Gremien im Verlauf des Projekts."]
+    with_tails = Vocabulary(texts, compound_tails=True)
+    assert with_tails.knows("gremienverlauf") and with_tails.knows("projektbeschluss")
+    assert not Vocabulary(texts).knows("projektbeschluss")  # without: "beschluss" is no source word of its own
+    assert not with_tails.knows("baugenehmigung")
