@@ -742,3 +742,11 @@ def test_after_the_key_findings_a_topic_follow_up_is_explained_not_listed_again(
     second = service.ask("what about funding?", conversation=chat)
     assert second.frame.operation == "explain"
     assert len(re.findall(r"^- \d\.", body(second), re.M)) < 7
+
+
+def test_a_case_from_practice_is_asked_for_by_other_words_too(service):
+    chat = Conversation()
+    service.ask("Welche Kriterien gelten durchgehend über alle Phasen?", conversation=chat)
+    answer = service.ask("Gibts dafür nen Praxisfall?", conversation=chat)
+    assert answer.frame.operation == "example"
+    assert any(g.name in body(answer) for g in CATALOGUE.good_practices)

@@ -79,7 +79,7 @@ CUES: tuple[Cue, ...] = (
     _cue(Operation.COMPARE, r"unterschied|vergleich|\bvs\b|\bversus\b|gegenuber|im gegensatz|dasselbe|"
          r"das gleiche|\bdifferen|\bdiffer|\bcompare|\bcomparison", 0.9),
     _cue(Operation.COMPARE, r"^(?!.*(unterschied|vergleich|\bdiffer|gegenuber|\bvs\b|versus)).*unterscheid", 0.9, unless=_WHICH_DISTINGUISHES),
-    _cue(Operation.EXAMPLE, r"beispiel|\bexample|vorbild|praxis ?beispiel|\b(a|an|ein|eine|any|some) (good|best) practice\b|"
+    _cue(Operation.EXAMPLE, r"beispiel|\bexample|vorbild|praxis ?beispiel|praxisfall\w*|referenzprojekt\w*|\buse cases?\b|\bcase stud(y|ies)\b|\b(a|an|ein|eine|any|some) (good|best) practice\b|"
          r"welche (stadt|kommune|stadte|kommunen) ha(t|ben)|wer hat (das|so etwas|es) (schon|bereits)|which cit(y|ies) ha|"
          # "Hat das im öffentlichen Sektor irgendwer hingekriegt?", "Haben andere Städte da schon was
          # ausprobiert?", "Has any group of municipalities pulled that off?": someone who did it
