@@ -353,6 +353,9 @@ class Settings(BaseSettings):
     # the question's words is answered with that phase (named, else the closest catalogue phase
     # entry) instead of the list of all phases or a passage that never names it. Stop 30, probe 9.
     list_which_phase: bool = True
+    # "Und welche Sub-Driver hat der?" about a criterion asks for the sub-drivers of its driver: the
+    # definition shows that driver's catalogue line. Stop 34, probe 16 (measured untuned first).
+    define_sub_drivers_of_its_driver: bool = True
     # An explanation of a question that names one phase opens only with a criterion of that phase
     # (or of none). Stop 30, probe 9: a question about moving a successful pilot into regular
     # operation (P4) opened with the P3 criterion "Durchführung eines Pilotprojektes".

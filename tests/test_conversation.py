@@ -750,3 +750,13 @@ def test_a_case_from_practice_is_asked_for_by_other_words_too(service):
     answer = service.ask("Gibts dafür nen Praxisfall?", conversation=chat)
     assert answer.frame.operation == "example"
     assert any(g.name in body(answer) for g in CATALOGUE.good_practices)
+
+
+def test_the_sub_drivers_of_a_criterion_are_those_of_its_driver(service):
+    chat = Conversation()
+    first = service.ask("Welcher Treiber passt zu Marktanalysen?", conversation=chat)
+    criterion = next(c for c in CATALOGUE.criteria if c.id in body(first) and c.driver)
+    driver = CATALOGUE.get(criterion.driver)
+    assert driver.sub_drivers
+    second = service.ask("Und welche Sub-Driver hat der?", conversation=chat)
+    assert all(s in body(second) for s in driver.sub_drivers)

@@ -125,7 +125,7 @@ def entry_line(ctx: AnswerContext, draft: Draft, entry_id: str, brief: bool = Fa
     elif entry.kind == "driver":
         if entry.sub_drivers:
             facts.append(f"{labels['sub_drivers']}: {'; '.join(entry.sub_drivers)}")
-        elif re.search(r"sub.?driver|unterpunkt|untertreiber", ctx.question, re.I):
+        elif _SUB_DRIVERS.search(ctx.question):
             facts.append(labels["sub_drivers_none"])  # asked for, and the catalogue has none
         criteria = ctx.catalogue.criteria_of_driver(entry.id)
         if criteria:
@@ -190,12 +190,18 @@ _KIND_WORDS = {
 }
 
 
+_SUB_DRIVERS = re.compile(r"sub.?driver|unterpunkt|untertreiber", re.I)
+
+
 def _subject(ctx: AnswerContext) -> tuple[str | None, str | None]:
     """The term and catalogue entry a definition is about. Without a named entry, a question that
     names the kind ("der Treiber mit der ressourcenarmen Struktur") takes the best retrieved entry of
     that kind."""
     f = ctx.frame
     entry = next(iter(f.criteria or f.good_practices or f.drivers or f.mechanisms), None)
+    criterion = ctx.catalogue.get(entry) if entry and f.criteria and not f.drivers else None
+    if ctx.settings.define_sub_drivers_of_its_driver and criterion is not None and criterion.driver and _SUB_DRIVERS.search(ctx.question):
+        entry = criterion.driver  # "Und welche Sub-Driver hat der?" after a criterion: its driver's
     if entry is None and f.phases and not f.terms:
         entry = f.phases[0]
     # the topic words of the question itself, not of a preamble ("Ich bin neu hier – was sind …?")
