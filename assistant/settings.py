@@ -278,6 +278,10 @@ class Settings(BaseSettings):
     # when both are source words of their own. Stop 34, probe 15: such compounds raised the bar and a
     # question on council decisions (coverage 1.08) was refused.
     known_compound_tails: bool = True
+    # A name after a possessive ("unsere Parkplatz-App", "unseren ParkBot") is the asker's own
+    # project: it does not raise the bar like a foreign name, and it does not narrow a phase question
+    # ("Wie bringen wir unseren ParkBot vom Pilot in den Regelbetrieb?"). Stop 34 (named in stop 33's note).
+    own_names_known: bool = True
     # A question whose every topic word occurs in at least this many source passages is held to
     # refuse_below_linked (0 = off). On dev every out-of-scope question has a topic word in at most
     # one passage ("Einwohner", "Wetter", "Biotonne"); calibration in docs/benchmarks.md.

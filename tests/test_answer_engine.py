@@ -1367,3 +1367,9 @@ def test_compounds_of_source_words_do_not_make_a_question_foreign(service):
     answer = service.ask("Ab wann sollten wir die ganzen Ratsbeschlüsse und Gremienläufe in unsere Projektplanung einbauen – gleich oder erst wenns ernst wird?")
     assert not answer.abstained
     assert re.search(r"Gemeinderat|Ausschüss|Mandatsträger|Entscheidung", body(answer))
+
+
+def test_the_askers_own_project_name_is_no_foreign_name(service):
+    answer = service.ask("Wie bringen wir unseren ParkBot vom Pilot in den Regelbetrieb?")
+    assert not answer.abstained and answer.phases[0] == "P4"
+    assert all(c["id"] in body(answer) for c in in_phase("P4"))

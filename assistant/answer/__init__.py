@@ -104,7 +104,9 @@ class AnswerEngine:
         self.parser = FrameParser(self.lexicon, OperationClassifier(labels, vectors))
         self.stored = StoredAnswers(index, settings)
         # user documents count as sources; the lexicon's forms are known words
-        self.vocabulary = Vocabulary([c.text for c in index.chunks.values()], self.lexicon.all_surfaces(), settings.known_compound_tails)
+        self.vocabulary = Vocabulary(
+            [c.text for c in index.chunks.values()], self.lexicon.all_surfaces(), settings.known_compound_tails, settings.own_names_known
+        )
         texts = [c.text for c in index.chunks.values()]
         self.truecaser = Truecaser(texts, settings.truecase_min_share, settings.truecase_min_tail)
         self.spelling = SpellingRepair(

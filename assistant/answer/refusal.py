@@ -80,11 +80,21 @@ _QUOTED = re.compile(r"['\"„“”‚‘’«»]([^'\"„“”‚‘’«»]{
 _COMMON_NOUN = re.compile(r"(ung|ungen|heit|keit|schaft|tion|tionen|itat|glieder|nisse?|ismus|ierung|ende|enden|ment|ments|er|ern)$")
 
 
+# A possessive before a word: the asker names their own project ("unsere Parkplatz-App").
+_OWN = re.compile(r"\b(unser|unsere|unserer|unseren|unserem|unseres|our|my|mein|meine|meinem|meinen)\s+([\w-]+)", re.IGNORECASE)
+
+
+def own_names(question: str) -> set[str]:
+    """The words right after a possessive: what the asker calls their own project."""
+    return {m.group(2) for m in _OWN.finditer(question)}
+
+
 class Vocabulary:
     """The words of the sources (dossier and catalogue), to notice names the sources never use."""
 
-    def __init__(self, texts: list[str], known_forms: list[str] = (), compound_tails: bool = False):
+    def __init__(self, texts: list[str], known_forms: list[str] = (), compound_tails: bool = False, own_names_known: bool = False):
         self.compound_tails = compound_tails
+        self.own_names_known = own_names_known
         # the lexicon's surface forms count as known words too ("PoV" names Proof of Value, though
         # the sources never abbreviate it); they are no passages (passages_with counts sources only)
         self.words = {t for text in [*texts, *known_forms] for t in tokens(text)}
@@ -182,6 +192,10 @@ class Vocabulary:
         capitalised word is a name; in German one that looks like a name, or unknown words making
         up at least `share` of its capitalised words (see settings.refuse_unknown_share)."""
         unknown = self.unknown_names(question)
+        if self.own_names_known:
+            # "unsere Parkplatz-App", "our CityBot": the asker's own project, not something foreign
+            own = own_names(question)
+            unknown = [w for w in unknown if w not in own]
         if not unknown:
             return False
         if lang != "de" or share <= 0 or any(looks_like_name(w) for w in unknown):
@@ -358,7 +372,8 @@ def sources_silent(
     if frame.operation == Operation.PHASE and frame.phases and not frame.topic:
         return False  # "Was passiert in Phse 1?": the phase's overview, from the catalogue's data
     if settings.phase_in_scope_without_nouns and frame.operation == Operation.PHASE and len(frame.phases) == 1 and frame.lang == "de" and not frame.follow_up:
-        nouns = {fold_text(w) for w in capitalised_words(question)}
+        own = {fold_text(w) for w in own_names(question)} if settings.own_names_known else set()
+        nouns = {fold_text(w) for w in capitalised_words(question)} - own
         if not any(t in nouns for t in frame.topic):
             return False  # "was muss ich in der verstetigungsphase alles auf dem schirm haben?": no noun narrows the phase
     if frame.follow_up and not frame.own_topic:
