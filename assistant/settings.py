@@ -357,6 +357,9 @@ class Settings(BaseSettings):
     # the question's words is answered with that phase (named, else the closest catalogue phase
     # entry) instead of the list of all phases or a passage that never names it. Stop 30, probe 9.
     list_which_phase: bool = True
+    # A list of criteria that names a funding mechanism ("Welche Kriterien hängen an der
+    # Kompetenzentwicklung?") lists the criteria the catalogue links to it. Stop 34, probe 16.
+    list_criteria_of_mechanism: bool = True
     # "Und welche Sub-Driver hat der?" about a criterion asks for the sub-drivers of its driver: the
     # definition shows that driver's catalogue line. Stop 34, probe 16 (measured untuned first).
     define_sub_drivers_of_its_driver: bool = True

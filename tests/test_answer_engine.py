@@ -1373,3 +1373,18 @@ def test_the_askers_own_project_name_is_no_foreign_name(service):
     answer = service.ask("Wie bringen wir unseren ParkBot vom Pilot in den Regelbetrieb?")
     assert not answer.abstained and answer.phases[0] == "P4"
     assert all(c["id"] in body(answer) for c in in_phase("P4"))
+
+
+def test_criteria_of_a_funding_mechanism_are_those_the_catalogue_links(service):
+    mechanism = next(m for m in CATALOGUE["mechanisms"] if m["name"] == "Förderung von Kompetenzentwicklung")
+    linked = mechanism["criteria_with_category"]
+    answer = service.ask("Welche Kriterien hängen an der Kompetenzentwicklung?")
+    text = body(answer)
+    assert all(k in text for k in linked)
+    assert not any(c["id"] in text for c in CRITERIA if c["id"] not in linked)
+
+
+def test_criteria_hanging_on_an_entry_are_its_parts(service):
+    parts = [c for c in CRITERIA if "(Teil des PoC)" in c["name"]]
+    answer = service.ask("Welche Kriterien hängen am Machbarkeitsnachweis dran?")
+    assert parts and all(c["id"] in body(answer) for c in parts)

@@ -85,7 +85,9 @@ def defining_sentence(ctx: AnswerContext, surfaces: list[str], exclude: set[str]
 
 
 # "Was kann alles Bestandteil eines Proof of Concept sein?", "What is part of …?"
-_ASKS_PARTS = re.compile(r"\b(bestandteil\w*|teil (des|eines|der|einer|vom)|dazugehor\w*|gehor\w* (alles )?(zu|zum|zur)|parts? of|consists? of|include)\b")
+# "Welche Kriterien hängen am Machbarkeitsnachweis dran?"
+_ASKS_PARTS = re.compile(r"\b(bestandteil\w*|teil (des|eines|der|einer|vom)|dazugehor\w*|gehor\w* (alles )?(zu|zum|zur)|parts? of|consists? of|include)\b"
+                         r"|\bhang\w* (an|am|an der|an dem)\b|\bhang\w*\b.{0,40}\b(dran|daran)\b")
 
 
 def parts_line(ctx: AnswerContext, draft: Draft) -> str | None:

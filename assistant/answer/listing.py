@@ -72,9 +72,15 @@ def _filtered_criteria(ctx: AnswerContext) -> tuple[list[Criterion], str]:
     if f.workstreams:
         criteria = [c for c in criteria if set(f.workstreams) & set(c.workstreams)]
         what.append(labels["for_workstream"].format(ws=", ".join(f.workstreams)))
+    mechanisms = [m for m in (catalogue.get(i) for i in f.mechanisms) if m is not None and m.criteria] if ctx.settings.list_criteria_of_mechanism else []
+    if mechanisms:
+        # "Welche Kriterien hängen an der Kompetenzentwicklung?": the criteria the catalogue links to M07
+        linked = {c for m in mechanisms for c in m.criteria}
+        criteria = [c for c in criteria if c.id in linked]
+        what.append(labels["for_mechanism"].format(mechanism=" / ".join(f"{m.id} – {m.name}" for m in mechanisms)))
     if f.milestone is not None:
         criteria = [c for c in criteria if c.milestone is f.milestone]
-    if f.criteria and not (f.phases or f.drivers or f.workstreams or f.milestone):
+    if f.criteria and not (f.phases or f.drivers or f.workstreams or f.milestone or mechanisms):
         criteria = [c for c in criteria if c.id in f.criteria] or criteria
     if f.excluded:
         what.append(_except(ctx))
