@@ -760,3 +760,17 @@ def test_the_sub_drivers_of_a_criterion_are_those_of_its_driver(service):
     assert driver.sub_drivers
     second = service.ask("Und welche Sub-Driver hat der?", conversation=chat)
     assert all(s in body(second) for s in driver.sub_drivers)
+
+
+def test_the_criterion_the_conversation_is_about_is_the_one_asked_about(service):
+    chat = Conversation()
+    first = service.ask("Welcher Treiber passt zu Marktanalysen?", conversation=chat)
+    criterion = next(c for c in CATALOGUE.criteria if c.id in body(first) and c.stakeholders)
+    answer = service.ask("wer ist bei dem Kriterium als Stakeholder eingetragen?", conversation=chat)
+    assert answer.frame.follow_up and criterion.id in answer.frame.criteria
+    assert all(s in body(answer) for s in criterion.stakeholders)
+    # a driver named by its id is no pointer back: no phase of an earlier turn narrows its criteria
+    chat = Conversation()
+    service.ask("Was ist in der Pilotphase wichtig?", conversation=chat)
+    listed = service.ask("Welche Kriterien hat der Treiber T3?", conversation=chat)
+    assert not listed.frame.follow_up

@@ -576,6 +576,10 @@ _POINTER = re.compile(
     r"\b(dafur|dazu|hierzu|davon|damit|dabei|darin|daruber|daran|darum|darauf|dagegen|dahinter|daraus|dies|diese[rsmn]?|it|its|this|these|those|them|that|they|their)\b"
     # "Welches Kriterium zeigt das Beispiel?": the example the conversation is about
     r"|\b(das|dem|des) beispiels?\b|\bthe example\b"
+    # "Wer ist bei dem Kriterium als Stakeholder eingetragen?": the entry the conversation is about
+    # (not "der Treiber T3", which names one)
+    r"|\b(dem|den|der|des|das|diesem|diesen) (kriteriums?|treibers?|skalierungstreibers?|mechanismus|fordermechanismus)\b(?!\s+([a-z]\d|[„\"']))"
+    r"|\bthe (criterion|driver|mechanism)\b(?!\s+([a-z]\d|[\"']))"
 )
 # "da"/"dort" inside a question ("Wer muss da mitmachen?") point back; at the start "Da …" is "since".
 _THERE = re.compile(r"(?<!^)\b(da|dort|dorthin)\b")
