@@ -405,6 +405,11 @@ class Settings(BaseSettings):
     # ("… (Teil des PoC)"). Stop 31, probes 10 and 11.
     answer_parts_of: bool = True
     refuse_source_word_max_passages: int = Field(default=3, ge=0)
+    # A question near questions about the study (not cued as one) that asks what a rare source word
+    # means ("Was heißt Time-to-Market im Kontext der Studie?": a word of at least
+    # refuse_source_word_min_letters letters in at most refuse_source_word_max_passages passages) is
+    # a definition. Stop 34, probe 16: it was refused as a question about the study (coverage 1.010).
+    define_rare_word_over_meta: bool = True
     refuse_source_word_min_letters: int = Field(default=10, ge=1)
     # A German follow-up that points back ("Wer hat die entwickelt?", "Wo finde ich sie?") and names
     # no noun of its own is in scope when the turn it continues named something of the study; it

@@ -1388,3 +1388,10 @@ def test_criteria_hanging_on_an_entry_are_its_parts(service):
     parts = [c for c in CRITERIA if "(Teil des PoC)" in c["name"]]
     answer = service.ask("Welche Kriterien hängen am Machbarkeitsnachweis dran?")
     assert parts and all(c["id"] in body(answer) for c in parts)
+
+
+def test_what_a_rare_hyphenated_term_means_is_a_definition_not_a_question_about_the_study(service):
+    answer = service.ask("Was heißt Time-to-Market im Kontext der Studie?")
+    assert not answer.abstained and answer.frame.operation == "define"
+    assert "(Time-to-Market)" in DOSSIER
+    assert "(Time-to-Market)" in body(answer) and "Zeitspanne" in body(answer)

@@ -29,6 +29,7 @@ from assistant.domain import Operation
 from assistant.embedding import Embedder
 from assistant.frames import Frame, FrameParser, Lexicon, OperationClassifier, Target, points_back
 from assistant.frames.casing import Truecaser
+from assistant.frames.operations import cued as operation_cued
 from assistant.frames.spelling import SpellingRepair
 from assistant.frames.frame import ordinal_reference
 from assistant.frames.lexicon import stem
@@ -120,6 +121,14 @@ class AnswerEngine:
             text = self.spelling.repaired(text, lang)
         return self.truecaser.recased(text, lang) if self.settings.truecase_lowercase_questions else text
 
+    def _defines_rare_word(self, question: str, frame: Frame) -> bool:
+        s = self.settings
+        return (
+            s.define_rare_word_over_meta and frame.operation == Operation.META and not frame.cued and not frame.follow_up
+            and operation_cued(question, Operation.DEFINE)
+            and self.vocabulary.asks_about_rare_source_word(question, True, s.refuse_source_word_min_letters, s.refuse_source_word_max_passages)
+        )
+
     def spelled_out(self, text: str) -> str:
         """The text with the full name of every term it names by a form the sources never use
         ("Was heißt PoV?" + "Proof of Value"): what it is searched and judged by."""
@@ -140,6 +149,10 @@ class AnswerEngine:
         lang = frame.lang
         if is_manipulation(question):
             return refusal_answer(question, lang, intent="refused_manipulation")
+        if self._defines_rare_word(question, frame):
+            # "Was heißt Time-to-Market im Kontext der Studie?": near questions about the study, but
+            # asking what a word only a few passages use means
+            frame = frame.model_copy(update={"operation": Operation.DEFINE})
         vector = self.embedder.embed_query(query or question)
         pool = passages[: self.pool_size]
         # A follow-up with words of its own ("Und wie wird das Wetter?") is judged by those words;

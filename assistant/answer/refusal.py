@@ -76,6 +76,7 @@ _WHAT_SOURCES_SAY = re.compile(
     r"\b(was|wie) (sagt|sagen|steht|schreibt|schreiben|meint|sieht)\b.{0,25}\b(studie|dossier|roadmap|katalog|autor\w*)\b"
     r"|\bwhat (does|do) (the )?(study|dossier|roadmap|catalogue|authors?) (say|write)\b"
 )
+_HYPHENATED = re.compile(r"\w+(?:-\w+)+")
 _QUOTED = re.compile(r"['\"„“”‚‘’«»]([^'\"„“”‚‘’«»]{3,60})['\"„“”‚‘’«»]")
 _COMMON_NOUN = re.compile(r"(ung|ungen|heit|keit|schaft|tion|tionen|itat|glieder|nisse?|ismus|ierung|ende|enden|ment|ments|er|ern)$")
 
@@ -101,6 +102,7 @@ class Vocabulary:
         self.stems = {stem(w) for w in self.words}
         # in how many source passages each word stem occurs
         self.passages_with: Counter[str] = Counter(s for text in texts for s in {stem(t) for t in tokens(text)})
+        self._folded_texts = [fold_text(text) for text in texts]
         self._prefixes = {w[:5] for w in self.words if len(w) >= 5}
         # word ends of at least five letters ("beschluss" in "grundsatzbeschluss"): a compound's tail
         # may be the tail of a source word rather than a word of its own
@@ -146,8 +148,16 @@ class Vocabulary:
         if max_passages <= 0:
             return False
         quoted = " ".join(m.group(1) for m in _QUOTED.finditer(question))
-        words = tokens(question) if defines else tokens(quoted)
-        return any(len(w) >= min_letters and 1 <= self.passages_with[stem(w)] <= max_passages for w in words)
+        asked = question if defines else quoted
+        words = tokens(asked)
+        if any(len(w) >= min_letters and 1 <= self.passages_with[stem(w)] <= max_passages for w in words):
+            return True
+        # a hyphenated term counts as one word ("Time-to-Market"): the passages that use it as a whole
+        return any(
+            1 <= sum(term in text for text in self._folded_texts) <= max_passages
+            for term in (fold_text(m.group(0)) for m in _HYPHENATED.finditer(asked))
+            if len(term.replace("-", "")) >= min_letters
+        )
 
     def uses_any(self, words: list[str]) -> bool:
         """Does any of the (folded) words occur in a source passage?"""

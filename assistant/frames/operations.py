@@ -182,6 +182,12 @@ def last_clause(folded: str) -> str:
     return parts[-1].strip() if parts else folded
 
 
+def cued(question: str, operation: Operation) -> bool:
+    """Does a cue word of `operation` apply to the question (targets and phases aside)?"""
+    folded = _LEADING.sub("", fold_text(question).strip())
+    return any(cue.operation == operation and cue.applies(folded, False, False) for cue in CUES)
+
+
 def _asks_after_preamble(folded: str, has_target: bool, has_phase: bool) -> bool:
     """Does a question that opens with a newcomer's preamble then ask something definite?"""
     question = last_clause(folded)
