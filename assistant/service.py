@@ -196,7 +196,8 @@ class AssistantService:
         if is_manipulation(cleaned.text):
             answer = refusal_answer(cleaned.text, lang, intent="refused_manipulation")
             return self._finish(answer, question_id, cleaned, [], k, started, t0, t0, conversation, None, cleaned.text)
-        text = extractive.recased(cleaned.text, lang) if hasattr(extractive, "recased") else cleaned.text
+        # typing slips and a question typed in lower case are read as meant; the user's text stays in the answer
+        text = extractive.normalised(cleaned.text, lang) if hasattr(extractive, "normalised") else cleaned.text
         frame, query = self._frame(extractive, text, lang, phase, conversation)
         search = partial(self._search, retriever, top_k=max(k, engine.pool_size), filters=filters)
         try:
@@ -221,7 +222,7 @@ class AssistantService:
             answer = engine.compose(**{**compose_args, "frame": frame, "passages": passages, "query": query})
         elif answer.abstained and answer.intent == "refused" and self._may_continue(extractive, text, lang, frame, conversation):
             # Read on its own the question found nothing; read as continuing the last answer it may
-            # ("Wer ist Herausgeber der Studie?" … "Im Auftrag von wem?").
+            # ("What is a proof of value?" … "Any real example for the concept part?").
             again = extractive.parse(text, lang)
             follow, follow_query = conversation.resolve(text, again, self.catalogue, continues=True)
             follow_query = extractive.spelled_out(follow_query)
@@ -237,8 +238,8 @@ class AssistantService:
 
     def _may_continue(self, extractive, text: str, lang: str, frame, conversation: Conversation | None) -> bool:
         """May a refused question that did not look like a follow-up be read as one? Only a short one
-        whose nouns all occur in the sources ("Von wann bis wann lief die Entwicklung?"), not one
-        that brings a word of its own ("Und wie wird das Wetter morgen?")."""
+        whose nouns all occur in the sources ("Any real example for the concept part?"), not one that
+        brings a word of its own ("Und wie wird das Wetter morgen?")."""
         if not self.settings.refused_reread_as_follow_up or frame.follow_up or conversation is None or conversation.last_frame is None:
             return False
         vocabulary = getattr(extractive, "vocabulary", None)

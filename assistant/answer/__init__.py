@@ -105,18 +105,16 @@ class AnswerEngine:
         self.parser = FrameParser(self.lexicon, OperationClassifier(labels, vectors))
         self.stored = StoredAnswers(index, settings)
         # user documents count as sources; the lexicon's forms are known words
-        self.vocabulary = Vocabulary(
-            [c.text for c in index.chunks.values()], self.lexicon.all_surfaces(), settings.known_compound_tails, settings.own_names_known
-        )
         texts = [c.text for c in index.chunks.values()]
+        self.vocabulary = Vocabulary(texts, self.lexicon.all_surfaces(), settings.known_compound_tails, settings.own_names_known)
         self.truecaser = Truecaser(texts, settings.truecase_min_share, settings.truecase_min_tail)
         self.spelling = SpellingRepair(
             texts + self.lexicon.all_surfaces(), settings.spelling_min_letters, settings.spelling_min_letters_indel, settings.spelling_min_count
         )
 
-    def recased(self, text: str, lang: str) -> str:
+    def normalised(self, text: str, lang: str) -> str:
         """The question as it is read: typing slips repaired towards source words, and a German one
-        typed without capitals gets its nouns' capitals back."""
+        typed without capitals gets its nouns' capitals back (frames/spelling.py, frames/casing.py)."""
         if self.settings.spelling_repair:
             text = self.spelling.repaired(text, lang)
         return self.truecaser.recased(text, lang) if self.settings.truecase_lowercase_questions else text
