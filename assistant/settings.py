@@ -363,6 +363,10 @@ class Settings(BaseSettings):
     # "Und welche Sub-Driver hat der?" about a criterion asks for the sub-drivers of its driver: the
     # definition shows that driver's catalogue line. Stop 34, probe 16 (measured untuned first).
     define_sub_drivers_of_its_driver: bool = True
+    # The defining sentence of a term scores this much more when it uses the multi-word form the
+    # question used ("Was sind offene Schnittstellen?": a sentence with "offener Schnittstellen",
+    # not one where "Schnittstelle" means the link to the municipalities). 0 = off. Stop 34.
+    define_asked_form_bonus: float = Field(default=0.3, ge=0.0)
     # An explanation of a question that names one phase opens only with a criterion of that phase
     # (or of none). Stop 30, probe 9: a question about moving a successful pilot into regular
     # operation (P4) opened with the P3 criterion "Durchführung eines Pilotprojektes".

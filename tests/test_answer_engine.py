@@ -1395,3 +1395,10 @@ def test_what_a_rare_hyphenated_term_means_is_a_definition_not_a_question_about_
     assert not answer.abstained and answer.frame.operation == "define"
     assert "(Time-to-Market)" in DOSSIER
     assert "(Time-to-Market)" in body(answer) and "Zeitspanne" in body(answer)
+
+
+def test_a_definition_quotes_the_form_the_question_used_not_the_bare_head_noun(service):
+    answer = service.ask("Was sind offene Schnittstellen?")
+    text = body(answer)
+    assert "Datenverarbeiter" not in text  # there "Schnittstelle" means the link to the municipalities
+    assert re.search(r"offene[nr]? Schnittstellen", text) and "interoperab" in text

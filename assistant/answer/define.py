@@ -61,6 +61,7 @@ def defining_sentence(ctx: AnswerContext, surfaces: list[str], exclude: set[str]
     """The dossier sentence that best defines a term: it names the term early, in definitional wording,
     and is not an example."""
     best: Scored | None = None
+    asked = _asked_form(ctx.question, surfaces) if ctx.settings.define_asked_form_bonus else None
     for cid in ctx.index.order:
         chunk = ctx.index.chunks[cid]
         if chunk.source != "dossier" or not quotable_chunk(chunk) or chunk.section == GLOSSARY_SECTION or cid in exclude:
@@ -79,9 +80,25 @@ def defining_sentence(ctx: AnswerContext, surfaces: list[str], exclude: set[str]
             score += 0.2 * (1 - min(1.0, start / max(1, len(folded))))
             score -= 0.25 if _EXAMPLE.search(text) else 0.0
             score -= 0.1 if REFERRING.match(text) else 0.0
+            if asked is not None and asked.search(folded):
+                score += ctx.settings.define_asked_form_bonus  # the form the question used ("offene Schnittstellen")
             if best is None or score > best.score:
                 best = Scored(Passage(chunk=chunk, score=0.0), position, text, score)
     return best
+
+
+def _asked_form(question: str, surfaces: list[str]) -> re.Pattern[str] | None:
+    """The longest multi-word form of the term that the question itself uses ("offene Schnittstellen"),
+    as a pattern that lets each word inflect ("offener Schnittstellen"); None for a one-word term."""
+    folded = fold_text(question)
+    forms = [_inflecting(f) for f in sorted({fold_text(s) for s in surfaces if " " in s.strip()}, key=len, reverse=True)]
+    return next((form for form in forms if form.search(folded)), None)
+
+
+def _inflecting(phrase: str) -> re.Pattern[str]:
+    """The folded phrase with every word free to inflect ("offene schnittstellen" ~ "offener Schnittstellen")."""
+    words = phrase.split()
+    return re.compile(r"(?<!\w)" + r"\s+".join(re.escape(w[:-1] if len(w) > 4 else w) + r"\w{0,3}" for w in words) + r"(?!\w)")
 
 
 # "Was kann alles Bestandteil eines Proof of Concept sein?", "What is part of …?"
