@@ -4,6 +4,7 @@ leads with the phase's catalogue summary and milestones."""
 from __future__ import annotations
 
 import re
+from functools import cache, partial
 
 from assistant.answer.criteria_match import criterion_scores
 from assistant.answer.define import asks_order, compare, entry_line, operator_row
@@ -194,19 +195,21 @@ def _in_asked_phase(ctx: AnswerContext, criterion: str) -> bool:
     return entry is None or phases[0] in entry.phases
 
 
-def _finding_ranked_first(ctx: AnswerContext, pool: list[Passage]) -> str | None:
+def _finding_ranked_first(ctx: AnswerContext, criterion_lead) -> str | None:
     """The key finding whose passage retrieval ranks first, for an explanation that names nothing
-    and that no criterion clearly answers (settings.explain_key_finding_lead_rank)."""
+    and that no criterion clearly answers (settings.explain_key_finding_lead_rank). `criterion_lead`
+    gives `_criterion_lead(ctx, pool)`, computed once per explanation."""
     frame = ctx.frame
     if not ctx.settings.explain_key_finding_lead_rank or frame.operation != Operation.EXPLAIN or frame.phases or frame.follow_up or frame.entity_count:
         return None  # a phase, a follow-up or a named entry has answers of its own
     finding = top_key_finding(ctx, ctx.settings.explain_key_finding_lead_rank)
-    return finding if finding is not None and _criterion_lead(ctx, pool) is None else None
+    return finding if finding is not None and criterion_lead() is None else None
 
 
 def explain(ctx: AnswerContext) -> Draft | None:
     pool = dossier_pool(ctx)
     draft = Draft(ctx)
+    criterion_lead = cache(partial(_criterion_lead, ctx, pool))  # asked by two branches, computed once
     about = _entity(ctx)
     among = {p.chunk.id for p in pool} & set(_passages_about(ctx, about)) if about else None
     max_words = ctx.max_words
@@ -223,7 +226,7 @@ def explain(ctx: AnswerContext) -> Draft | None:
             draft.add(line)
             max_words = max(40, max_words - len(line.split()))
         pool = [p for p in pool if p.chunk.id in among]
-    elif ctx.settings.answer_key_finding_first and (finding := asked_key_finding(ctx) or _finding_ranked_first(ctx, pool)) is not None:
+    elif ctx.settings.answer_key_finding_first and (finding := asked_key_finding(ctx) or _finding_ranked_first(ctx, criterion_lead)) is not None:
         # "Was ist mit harmonisierter Entwicklung gemeint?": what the key finding itself says
         top = max((p.score for p in pool), default=0.0)
         pool = [Passage(chunk=c, score=top) for c in key_finding_sections(ctx)[finding]]
@@ -251,7 +254,7 @@ def explain(ctx: AnswerContext) -> Draft | None:
         if row:
             draft.add(row)
             max_words = max(40, max_words - len(row.split()))
-    elif (lead := _criterion_lead(ctx, pool)) is not None:
+    elif (lead := criterion_lead()) is not None:
         criterion, matched = lead
         # a criterion found by matching (not ranked first by retrieval) leads briefly (name, phase,
         # summary); the dossier extract gets the words the lead leaves
