@@ -774,3 +774,18 @@ def test_the_criterion_the_conversation_is_about_is_the_one_asked_about(service)
     service.ask("Was ist in der Pilotphase wichtig?", conversation=chat)
     listed = service.ask("Welche Kriterien hat der Treiber T3?", conversation=chat)
     assert not listed.frame.follow_up
+
+
+def test_a_follow_up_with_words_of_its_own_is_no_question_about_the_study(service):
+    """Words like "Roadmap" pull a question near the ones about the study; the follow-up that names
+    something of its own asks about that, unless the turn before asked about the study."""
+    chat = Conversation()
+    service.ask("Thema Weiterbildung der Belegschaft – wo taucht das in der Roadmap auf?", conversation=chat)
+    follow = service.ask("Gibt's dazu auch nen Fördermechanismus?", conversation=chat)
+    assert follow.frame.operation != "meta", follow.frame
+    skills = [m for m in CATALOGUE.mechanisms if "Kompetenzentwicklung" in (m.name or "")]
+    assert skills and any(m.id in body(follow) for m in skills), follow.answer
+    chat = Conversation()
+    service.ask("Who wrote the roadmap study?", conversation=chat)
+    follow = service.ask("Which organisations are they from?", conversation=chat)
+    assert follow.frame.operation == "meta" and "Fraunhofer" in body(follow), follow.answer

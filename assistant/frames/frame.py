@@ -119,6 +119,13 @@ class Frame(BaseModel):
                 update={"follow_up": True, "brief": True, "lang": self.lang, "own_topic": [], "inherited": kept}
             )
         operation = self.operation if self.cued else previous.operation
+        if not self.cued and operation == Operation.META and (self.entity_count or self.topic) and not (previous.operation == Operation.META and previous.cued):
+            # "Thema Weiterbildung – wo taucht das in der Roadmap auf?" – "Gibt's dazu auch nen
+            # Fördermechanismus?": near questions about the study only by its words ("Roadmap",
+            # "Studie"); a follow-up with words of its own asks about them. After a question that
+            # asked about the study ("Who wrote the roadmap study?" – "Which organisations are they
+            # from?") it stays one. Stop 35: probe 12 and probe 17 one turn each, nothing else moves.
+            operation = Operation.LIST if self.target is not None else Operation.EXPLAIN
         if not self.cued and previous.operation == Operation.DEFINE and self.topic and not self.brief:
             # "Was ist ein MVP?" … "Und was hat Hamburg da gemacht?": a question about the thing just
             # defined, not its definition again
