@@ -1402,3 +1402,26 @@ def test_a_definition_quotes_the_form_the_question_used_not_the_bare_head_noun(s
     text = body(answer)
     assert "Datenverarbeiter" not in text  # there "Schnittstelle" means the link to the municipalities
     assert re.search(r"offene[nr]? Schnittstellen", text) and "interoperab" in text
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        # who paid, which office or ministry: the commissioning sentence of the dossier
+        ("Wer hat die Untersuchung bezahlt?", r"im Auftrag des (Bundesministeriums[^)]+\))"),
+        ("Welches Ministerium steckt dahinter?", r"im Auftrag des (Bundesministeriums[^)]+\))"),
+        ("Who funded the study?", r"im Auftrag des (Bundesministeriums[^)]+\))"),
+        # whom to contact: the scientific supervision of the Impressum
+        ("Wer ist der Ansprechpartner beim BBSR für die Studie?", r"Wissenschaftliche Begleitung\s+(?:.+\n){2}(.+?)\s*\n"),
+        # how recent it is, where to download it, who stands behind it, how they got there
+        ("Wie aktuell ist die Roadmap?", r"### Stand\s+(.+?)\s*\n"),
+        ("Wo kann ich die Studie herunterladen?", r"(https://skalierung\.smart-city-dialog\.de)"),
+        ("Wer steht eigentlich hinter dem Papier?", r"### Herausgeber\s+(.+?)\s*\n"),
+        ("Wie sind die zu ihren Ergebnissen gekommen?", r"(\d+ nationale und internationale Publikationen)"),
+    ],
+)
+def test_questions_about_the_study_in_everyday_words_are_answered_with_the_fact(service, question, fact):
+    answer = service.ask(question)
+    expected = re.search(fact, DOSSIER).group(1).strip()
+    assert not answer.abstained and answer.frame.operation == "meta", (answer.frame, answer.answer)
+    assert expected in body(answer), answer.answer

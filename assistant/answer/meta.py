@@ -140,16 +140,17 @@ def _editors(ctx: AnswerContext) -> list[tuple[Chunk, list[str]]]:
 FACETS: tuple[Facet, ...] = (  # in answer order: "Wer hat die Studie herausgegeben?" names the publisher first
     Facet("institutions", re.compile(r"einrichtung|institut|organisation|hinter (dem|den) autor|arbeiten die autor|from which|affiliat"), _institutions),
     Facet("publisher", re.compile(r"herausgeb|(he)?rausgegeben|rausgebracht|publisher|published by|who published|who put\b.{0,20}\bout\b|veroffentlicht von|wer hat .* herausgegeben"), _publisher,
-          fallback=re.compile(r"von wem|wer steckt|who('?s| is) behind|who made")),
+          fallback=re.compile(r"von wem|wer (steckt|steht)|who('?s| is) behind|who made|von welche[mr] (amt|behorde|bundesamt|stelle)")),
     Facet("authors", re.compile(r"autor|author|geschrieben|verfasst|wrote|written"), _authors,
-          fallback=re.compile(r"wer hat (die|das) (studie|dossier)|von wem|wer steckt|who('?s| is) behind|who made")),
-    Facet("commissioned", re.compile(r"auftrag|commission|ministeri|behalf"), _commissioned),
+          fallback=re.compile(r"wer hat (die|das) (studie|dossier)|von wem|wer (steckt|steht)|who('?s| is) behind|who made")),
+    Facet("commissioned", re.compile(r"auftrag|commission|ministeri|behalf|bezahlt|finanziert|gefordert|funded|paid for|financed|forschungsprogramm|forderprogramm|programme?\b"), _commissioned),
     Facet("identifiers", re.compile(r"\bdoi\b|\bisbn\b|zitier|cite"), _identifiers),
-    Facet("date", re.compile(r"\bwann\b|welchem jahr|erschienen|\bstand\b|\bwhen\b|which year|\bdatum\b|\bdate\b"), _date),
-    Facet("supervision", re.compile(r"wissenschaftlich begleitet|begleitung|supervis"), _supervision),
+    Facet("date", re.compile(r"\bwann\b|welchem jahr|erschienen|\bstand\b|\bwhen\b|which year|\bdatum\b|\bdate\b|wie (aktuell|neu|alt)|how (recent|current|old)|up to date"), _date),
+    Facet("supervision", re.compile(r"wissenschaftlich begleitet|begleitung|supervis|ansprechpart|kontakt|contact"), _supervision),
     Facet("editors", re.compile(r"redaktion|editor"), _editors),
     Facet("structure", re.compile(STRUCTURE), _structure, label_of=lambda chunk: chunk.section.split(" > ")[-1]),
-    Facet("tool", re.compile(r"online|tool|webseite|website|\burl\b|adresse|\blink|interaktiv|wo finde|wo gibt es|abrufbar|aufrufen|where (can|do) (i|we) find|where is"), _tool),
+    Facet("tool", re.compile(r"online|tool|webseite|website|\burl\b|adresse|\blink|interaktiv|wo finde|wo gibt es|abrufbar|aufrufen|where (can|do) (i|we) find|where is|"
+                             r"herunterladen|runterladen|download"), _tool),
     Facet("method", re.compile(r"method|vorgehen|vorgegangen|wie wurde|how was|entwickelt|erarbeitet|grundlage|interview|expert|publikation|literatur|workshop|"
                                r"zu (ihren|den|diesen|seinen) (ergebnissen|erkenntnissen)|how did (they|the authors)|arrive at|come to|"
                                r"worauf (stutz|beruh|basier)|befragt|befragung|based on|"

@@ -119,7 +119,16 @@ CUES: tuple[Cue, ...] = (
     # who stands behind the study and what it rests on ("Von wem stammt diese Roadmap?", "Worauf
     # stützen die ihre Empfehlungen?", "Wie viele Leute haben die interviewt?"): outweighs "wie viele"
     _cue(Operation.META, r"\bvon wem (stammt|stammen|kommt|ist) (die|das|diese[rsn]?)\b[\w\s-]{0,25}\b(studie|roadmap|dossier|katalog)|"
-         r"wer steckt hinter (der |dem |die |das |diese[rmn]? )?[\w-]{0,20}(studie|roadmap|dossier)|who('?s| is) behind the (study|roadmap|dossier)|"
+         r"wer (steckt|steht|stehen) (eigentlich |denn |genau )?hinter (der |dem |die |das |diese[rmn]? )?[\w-]{0,20}(studie|roadmap|dossier|papier|untersuchung|bericht)|who('?s| is) behind the (study|roadmap|dossier|report|paper)|"
+         # who paid for it, which office or ministry it comes from, whom to contact ("Wer hat die
+         # Untersuchung bezahlt?", "Von welchem Amt kommt das Ding?", "Who funded the study?")
+         r"\bwer hat (die|das|diese[ns]?) (studie|roadmap|dossier|papier|untersuchung|bericht|ding|ganze)\b.{0,20}\b(bezahlt|finanziert|gefordert|beauftragt)|"
+         r"\bwho (funded|paid for|financed) (the|this) (study|roadmap|dossier|report|research)|"
+         r"\bvon welche[mr] (amt|behorde|institut|ministerium|stelle|bundesamt|einrichtung)\b|\bwelche[sr]? (ministerium|bundesministerium|behorde|bundesamt)\b.{0,20}\b(dahinter|steckt|steht)|"
+         r"\b(ansprechpart\w*|kontakt\w*)\b.{0,25}\b(studie|roadmap|dossier|bbsr)|\bcontact\b.{0,25}\b(study|roadmap|dossier|bbsr)\b|"
+         r"\bwie (aktuell|neu|alt) ist (die|das|diese[rs]?) (studie|roadmap|dossier)|how (recent|current|up to date|old) is the (study|roadmap|dossier)|"
+         r"\b(herunterladen|runterladen|download\w*)\b|"
+         r"wie (sind|ist|kamen|kam) (die|sie|die autor\w*|das team|die studie) (eigentlich |denn )?(zu|auf) (ihren|den|diesen|ihre|die) (ergebnissen|erkenntnissen|ergebnisse|erkenntnisse|kriterien)|"
          r"\b(wer|wen|wie viele|mit wie vielen|how many|who)\b.{0,70}\b(befragt|interviewt|gesprochen|interviewed|surveyed|consulted|talked|spoke)\b|"
          r"\b(wurden?|haben|hat)\b.{0,30}\b(befragt|interviewt)\W*$|"
          r"worauf (stutz|beruh|basier)\w* (sich )?(die|sie|die autor\w*|die studie|das dossier|die roadmap|ihre)\b|"
