@@ -621,8 +621,19 @@ def test_a_key_findings_question_with_a_topic_names_that_finding(service):
     assert "Operative Kosten vor Investitionskosten" in text and "Wagniskapital" not in text, answer.answer
 
 
-def test_a_general_key_findings_question_lists_them_all(service):
-    answer = service.ask("Kannst du mir die Kernergebnisse zusammenfassen?")
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Kannst du mir die Kernergebnisse zusammenfassen?",
+        # other words for them (stop 35, probe 17: "Kernaussagen" was read as a question about the study)
+        "Kannst du mir die Kernaussagen der Studie kurz zusammenfassen?",
+        "Was sind die Hauptergebnisse?",
+        "What are the key messages of the study?",
+    ],
+)
+def test_a_general_key_findings_question_lists_them_all(service, question):
+    answer = service.ask(question)
+    assert answer.frame.target == "key_findings", answer.frame
     assert "Wagniskapital" in body(answer) and "Fehlerkultur" in body(answer), answer.answer
 
 
