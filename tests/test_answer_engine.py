@@ -1251,6 +1251,19 @@ def test_which_phase_comes_after_one_after_the_list_of_phases_is_that_phase(serv
     assert re.search(r"^P4 – ", body(answer), re.MULTILINE) and "P1 – " not in body(answer), answer.answer
 
 
+@pytest.mark.parametrize(("question", "phase"), [
+    ("Was kommt nach der Ideenfindung?", "P2"),
+    ("Was folgt auf die Pilotphase?", "P4"),
+    ("What comes after the pilot?", "P4"),
+    ("Was kommt vor der Pilotphase?", "P2"),
+    # the last phase, named by its place: near questions about the study only by its words
+    ("What's the final phase of the roadmap about?", "P5"),
+])
+def test_what_comes_after_a_phase_is_the_next_phases_overview(service, question, phase):
+    answer = service.ask(question)
+    assert answer.frame.operation == "phase" and re.search(rf"^{phase} – ", body(answer), re.MULTILINE), answer.answer
+
+
 def test_a_how_to_question_about_one_phase_opens_with_that_phases_best_criterion(service):
     """"Die Förderung läuft nächstes Jahr aus – wie bekommen wir den Dauerbetrieb finanziell hin?" is
     about P4 (Dauerbetrieb): its funding criterion leads; a criterion whose phase the catalogue does

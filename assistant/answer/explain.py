@@ -347,7 +347,9 @@ _ASKS_NEIGHBOUR = re.compile(
     r"\b(welche|which|what)\b.{0,20}\bphase\b|\bthe (one|phase|stage)( right| directly| just| immediately)? (after|before)\b"
     r"|\bdie (phase )?(direkt |gleich |unmittelbar )?(nach|vor) (dem|der)\b"
     # "Und welche kommt direkt nach dem Piloten?", "And which one comes right after the pilot?"
-    r"|\b(welche[rs]?|which( one)?) (kommt|folgt|comes|follows)\b",
+    r"|\b(welche[rs]?|which( one)?) (kommt|folgt|comes|follows)\b"
+    # "Was kommt nach der Ideenfindung?", "What comes after the pilot?"
+    r"|\bwas (kommt|folgt) (\w+ )?(nach|vor|auf) (dem|der|den|die|das)\b|\bwhat (comes|follows|happens)( next)? (after|before) the\b",
     re.IGNORECASE,
 )
 

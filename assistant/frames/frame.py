@@ -298,6 +298,10 @@ class FrameParser:
             # near a question about the study, but naming something in it ("Was macht das Research
             # Lab in Bamberg?", "Was steht in der Studie zur Datenweitergabe?"): about that thing
             operation = Operation.EXPLAIN
+        if operation == Operation.META and not guess.cued and len(phases) == 1 and not target:
+            # "What's the final phase of the roadmap about?": near questions about the study by its
+            # words, but one phase is named: that phase's overview
+            operation = Operation.PHASE
         if operation == Operation.ONBOARDING and any(linked.of(kind) for kind in ("criterion", "good_practice", "driver", "mechanism")):
             # "Warum sollen wir jetzt schon über einen Exit nachdenken, wir haben doch gerade erst
             # angefangen?": a question about that entry; the newcomer's words only say when it is asked
