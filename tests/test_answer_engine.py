@@ -1449,3 +1449,13 @@ def test_questions_about_the_study_in_everyday_words_are_answered_with_the_fact(
     expected = re.search(fact, DOSSIER).group(1).strip()
     assert not answer.abstained and answer.frame.operation == "meta", (answer.frame, answer.answer)
     assert expected in body(answer), answer.answer
+
+
+def test_a_phase_question_about_a_described_project_starting_soon_is_the_phase(service):
+    """"Unser Pilot mit der Leerstands-Plattform startet Anfang nächsten Jahres": a described solution
+    ("…-Plattform") is no foreign name and words that only say when narrow nothing; the question is
+    what matters in P3. A question for a fact about such an app is still refused."""
+    answer = service.ask("Unser Pilot mit der Leerstands-Plattform startet Anfang nächsten Jahres. Was ist in der Phase wichtig?")
+    assert not answer.abstained and re.search(r"^P3 – ", body(answer), re.MULTILINE), answer.answer
+    for question in ("Wie viel kostet die Parkraum-App der Stadt Leipzig im Monat?", "Welche Farbe hat das Logo der Mängelmelder-App in Köln?"):
+        assert service.ask(question).abstained, question
