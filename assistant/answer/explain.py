@@ -14,7 +14,7 @@ from assistant.answer.extract import Scored, extract, quotable_chunk, render, se
 from assistant.answer.findings import asked_key_finding, key_finding_lead, key_finding_sections, top_key_finding
 from assistant.answer.stored import positions
 from assistant.frames.frame import TRANSITION, WHICH_PHASE, asks_how_to, moves_on
-from assistant.frames.lexicon import capitalised_words, content_stems, fold_text, stem, tokens
+from assistant.frames.lexicon import WHEN_NOUNS, capitalised_words, content_stems, fold_text, stem, tokens
 from assistant.retrieval.query import german_for
 from assistant.schema import Passage
 
@@ -383,7 +383,8 @@ def _topic_beyond_phase(ctx: AnswerContext, phase: str) -> list[str]:
     if ctx.settings.phase_topic_nouns_only and ctx.frame.lang == "de":
         # German: nouns only ("Wir sind jetzt beim Prototypen angekommen": "angekommen" says where
         # the asker stands; "Welche Rolle spielen Inkubatoren in P3?" asks about "Inkubatoren")
-        nouns = {fold_text(w).lower() for w in capitalised_words(ctx.question)}
+        # (not the words that only say when: "Unser Pilot startet Anfang nächsten Jahres")
+        nouns = {fold_text(w).lower() for w in capitalised_words(ctx.question)} - WHEN_NOUNS
         words = [t for t in words if t in nouns]
         if ctx.settings.phase_topic_source_words and ctx.vocabulary is not None:
             # a noun the sources never use cannot narrow the phase ("Phase 2 – was soll da am Ende

@@ -30,7 +30,7 @@ from assistant.answer.texts import refusal_text
 from assistant.domain import Operation
 from assistant.frames import Frame, points_back
 from assistant.frames.frame import asks_how_to, ordinal_reference
-from assistant.frames.lexicon import capitalised_words, fold_text, stem, tokens
+from assistant.frames.lexicon import WHEN_NOUNS, capitalised_words, fold_text, own_names, stem, tokens
 from assistant.retrieval.query import english_terms, everyday_terms, german_for
 from assistant.schema import Answer, Passage
 
@@ -82,25 +82,6 @@ _COMMON_NOUN = re.compile(r"(ung|ungen|heit|keit|schaft|tion|tionen|itat|glieder
 
 
 # A possessive before a word: the asker names their own project ("unsere Parkplatz-App").
-_OWN = re.compile(r"\b(unser|unsere|unserer|unseren|unserem|unseres|our|my|mein|meine|meinem|meinen)\s+([\w-]+)", re.IGNORECASE)
-
-
-# "die Mängelmelder-App", "eine Parkraum-Plattform": a description joined to a generic kind of
-# solution names a project like the asker's, not something foreign the sources would have to know
-_DESCRIBED_SOLUTION = re.compile(r"\b[\w]+-(App|Apps|Plattform|Plattformen|Portal|Portale|Projekt|Projekte|Tool|Tools|Dashboard|Lösung|Dienst|Service|Bot)\b")
-
-
-# Nouns that only say when ("nächsten Monat", "Ende des Jahres", "im Herbst"): they narrow no topic
-_WHEN_NOUNS = frozenset(
-    "tag tage tagen woche wochen monat monate monaten quartal quartals jahr jahre jahres jahren "
-    "fruhjahr fruhling sommer herbst winter ende anfang beginn".split()
-)
-
-
-def own_names(question: str) -> set[str]:
-    """The words right after a possessive, and described solutions ("die Mängelmelder-App"): what
-    the asker calls their own project."""
-    return {m.group(2) for m in _OWN.finditer(question)} | {m.group(0) for m in _DESCRIBED_SOLUTION.finditer(question)}
 
 
 class Vocabulary:
@@ -396,7 +377,7 @@ def sources_silent(
         return False  # "Was passiert in Phse 1?": the phase's overview, from the catalogue's data
     if settings.phase_in_scope_without_nouns and frame.operation == Operation.PHASE and len(frame.phases) == 1 and frame.lang == "de" and not frame.follow_up:
         own = {fold_text(w) for w in own_names(question)} if settings.own_names_known else set()
-        nouns = {fold_text(w) for w in capitalised_words(question)} - own - _WHEN_NOUNS
+        nouns = {fold_text(w) for w in capitalised_words(question)} - own - WHEN_NOUNS
         if not any(t in nouns for t in frame.topic):
             return False  # "was muss ich in der verstetigungsphase alles auf dem schirm haben?": no noun narrows the phase
     if frame.follow_up and not frame.own_topic:

@@ -107,6 +107,26 @@ def fold_text(text: str) -> str:
 STOPWORDS = _STOPWORDS_WRITTEN | frozenset(fold_text(w) for w in _STOPWORDS_WRITTEN)
 
 
+_OWN = re.compile(r"\b(unser|unsere|unserer|unseren|unserem|unseres|our|my|mein|meine|meinem|meinen)\s+([\w-]+)", re.IGNORECASE)
+
+# "die Mängelmelder-App", "eine Parkraum-Plattform": a description joined to a generic kind of
+# solution names a project like the asker's, not something foreign the sources would have to know
+_DESCRIBED_SOLUTION = re.compile(r"\b[\w]+-(App|Apps|Plattform|Plattformen|Portal|Portale|Projekt|Projekte|Tool|Tools|Dashboard|Lösung|Dienst|Service|Bot)\b")
+
+
+def own_names(question: str) -> set[str]:
+    """The words right after a possessive, and described solutions ("die Mängelmelder-App"): what
+    the asker calls their own project."""
+    return {m.group(2) for m in _OWN.finditer(question)} | {m.group(0) for m in _DESCRIBED_SOLUTION.finditer(question)}
+
+
+# Nouns that only say when ("nächsten Monat", "Ende des Jahres", "im Herbst"): they narrow no topic
+WHEN_NOUNS = frozenset(
+    "tag tage tagen woche wochen monat monate monaten quartal quartals jahr jahre jahres jahren "
+    "fruhjahr fruhling sommer herbst winter ende anfang beginn".split()
+)
+
+
 def tokens(text: str) -> list[str]:
     return [t for t in _SPLIT.split(fold_text(text)) if t]
 
