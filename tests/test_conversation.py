@@ -789,3 +789,13 @@ def test_a_follow_up_with_words_of_its_own_is_no_question_about_the_study(servic
     service.ask("Who wrote the roadmap study?", conversation=chat)
     follow = service.ask("Which organisations are they from?", conversation=chat)
     assert follow.frame.operation == "meta" and "Fraunhofer" in body(follow), follow.answer
+
+
+def test_how_many_of_them_with_filler_words_counts_the_whole_previous_list(service):
+    """"wie viele gibts davon ungefähr?": "gibts" and "ungefähr" narrow nothing; all milestones count."""
+    milestones = [c for c in CATALOGUE.criteria if c.milestone]
+    chat = Conversation()
+    service.ask("Welche Kriterien sind Meilensteine?", conversation=chat)
+    answer = service.ask("wie viele gibts davon ungefähr?", conversation=chat)
+    first = answer.answer.strip().splitlines()[0]
+    assert answer.frame.operation == "count" and re.search(rf"\b{len(milestones)} Kriterien\b", first), answer.answer

@@ -686,6 +686,8 @@ def _counts_the_target(ctx: AnswerContext) -> bool:
         # German capitalises nouns: no noun of its own before the target ("Wie viele der im Katalog
         # erfassten Kriterien …" counts criteria; "Wie viele Veröffentlichungen zu …" does not)
         nouns = {fold_text(w) for w in capitalised_words(ctx.question, hyphenated=False)} - CONTEXT_WORDS
+        if ctx.frame.follow_up and not nouns & set(rest.tokens):
+            return True  # "wie viele gibts davon ungefähr?": no noun after "wie viele", the target is inherited
         return any(link.type == "target" and not nouns & set(rest.tokens[: link.start]) for link in rest.links)
     # at most one content word ("different") before the target; articles and numbers don't count
     # ("How many of the 76 criteria …")

@@ -243,6 +243,7 @@ _FRAME_WORDS = frozenset(
     woher begriff begriffs wort term word markiert markierte gekennzeichnet marked flagged
     kannst könntest konntest würdest could would please zusammenfassen zusammen fasse fass summarize summarise
     first second third fourth fifth last
+    gibts gibt's ungefähr ungefaehr circa etwa rund approximately roughly
     """.split()
 )
 
