@@ -20,6 +20,8 @@ from assistant.schema import Answer
 from tests.answer_parts import body, cited_in_body, markers
 from tests.conftest import ROOT
 
+DOSSIER = (ROOT / "corpus" / "dossier" / "000_e7f0b9867125b275.txt").read_text(encoding="utf-8")
+
 CATALOGUE = Catalogue.load(ROOT / "corpus" / "catalogue" / "criteria.yaml")
 PARSER = FrameParser(Lexicon(CATALOGUE), OperationClassifier([], np.zeros((0, 1), dtype="float32")))  # cue words only
 
@@ -126,7 +128,8 @@ def test_questions_with_their_own_topic_stand_alone(question):
 @pytest.mark.parametrize(
     "question",
     ["Gibt es ein Beispiel?", "Gilt das auch für P4?", "Welche Kriterien gehören zu dieser Phase?", "Wer finanziert es?", "Is there an example?", "What does that mean for small towns?",
-     "Wer hat die entwickelt?", "Worin unterscheiden sich die beiden?", "Wer muss da mitmachen?", "In welcher Phase?"],
+     "Wer hat die entwickelt?", "Worin unterscheiden sich die beiden?", "Wer muss da mitmachen?", "In welcher Phase?",
+     "which interfaces?", "Welche Schnittstellen?"],
 )
 @pytest.mark.unit
 def test_elliptical_questions_are_follow_ups(question):
@@ -799,3 +802,13 @@ def test_how_many_of_them_with_filler_words_counts_the_whole_previous_list(servi
     answer = service.ask("wie viele gibts davon ungefähr?", conversation=chat)
     first = answer.answer.strip().splitlines()[0]
     assert answer.frame.operation == "count" and re.search(rf"\b{len(milestones)} Kriterien\b", first), answer.answer
+
+
+def test_which_and_a_noun_after_an_example_asks_about_that_example(service):
+    """"which interfaces?" after the Masterportal: the interfaces the dossier names for it."""
+    chat = Conversation()
+    service.ask("Is there a good example of interoperability in the dossier?", conversation=chat)
+    service.ask("who developed it?", conversation=chat)
+    answer = service.ask("which interfaces?", conversation=chat)
+    interfaces = re.search(r"standardisierte Schnittstellen \(([^)]+)\)", DOSSIER).group(1)
+    assert answer.frame.follow_up and interfaces in body(answer), answer.answer

@@ -682,6 +682,15 @@ _EXAMPLE_SETTING = frozenset(
 )
 
 
+# "Welche Schnittstellen?", "which interfaces?", "Was für Kriterien?": a which-word and a noun, nothing else
+_BARE_WHICH = re.compile(r"^(und |and )?(welche[rsmn]?|which|what|was fur)( [\w-]+){1,2}\W*$")
+
+
+def bare_which(question: str) -> bool:
+    """"which interfaces?": a which-word and a noun, nothing else (see _BARE_WHICH)."""
+    return bool(_BARE_WHICH.match(without_filler(fold_text(question).strip())))
+
+
 def is_follow_up(question: str, frame: Frame, previous: Frame | None) -> bool:
     """Elliptical questions only: a follow-up marker at the start, a short question that points
     back, or a question with no topic and no entity of its own ("Gibt es ein Beispiel?")."""
@@ -701,6 +710,8 @@ def is_follow_up(question: str, frame: Frame, previous: Frame | None) -> bool:
         return True  # "In welcher Phase (taucht das auf)?": the phase of what was just named
     if ordinal_reference(question):
         return True  # "Is there an example for the first one?"
+    if bare_which(question) and frame.entity_count <= 1 and not (frame.criteria or frame.good_practices or frame.phases or frame.drivers):
+        return True  # "which interfaces?" after the Masterportal: which of them it has
     if len(words) > FOLLOW_UP_MAX_WORDS_NAMELESS:
         return False
     if len(words) > FOLLOW_UP_MAX_WORDS:
