@@ -1459,3 +1459,15 @@ def test_a_phase_question_about_a_described_project_starting_soon_is_the_phase(s
     assert not answer.abstained and re.search(r"^P3 – ", body(answer), re.MULTILINE), answer.answer
     for question in ("Wie viel kostet die Parkraum-App der Stadt Leipzig im Monat?", "Welche Farbe hat das Logo der Mängelmelder-App in Köln?"):
         assert service.ask(question).abstained, question
+
+
+@pytest.mark.parametrize("question", [
+    "Gibt es ein Beispiel für ein Projekt, das wissenschaftlich begleitet wurde?",
+    "Kennst du ein Beispiel für einen Pilot, den eine Hochschule wissenschaftlich begleitet hat?",
+])
+def test_an_example_described_by_its_scientific_supervision_is_no_question_about_the_study(service, question):
+    """"wissenschaftlich begleitet" asks about the study's own supervision, unless an example is asked for."""
+    answer = service.ask(question)
+    digifarm = next(g for g in CATALOGUE["good_practices"] if g["id"] == "GP03")
+    assert answer.frame.operation == "example" and "Wissenschaftliche Begleitung:" not in answer.answer, answer.answer
+    assert "Universität Münster" in body(answer) or digifarm["name"] in body(answer), answer.answer

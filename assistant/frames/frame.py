@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from assistant.domain import DEVELOPMENT_PHASES, Operation, PhaseId
 from assistant.frames.lexicon import KIND_TERMS, STOPWORDS, Lexicon, Linked, content_stems, context_only, fold_text, stem, tokens
 from assistant.frames.operations import YES_NO, OperationClassifier
+from assistant.frames.operations import cued as has_cue
 
 
 class Target(StrEnum):
@@ -299,6 +300,10 @@ class FrameParser:
             # near a question about the study, but naming something in it ("Was macht das Research
             # Lab in Bamberg?", "Was steht in der Studie zur Datenweitergabe?"): about that thing
             operation = Operation.EXPLAIN
+        if operation == Operation.META and not guess.cued and has_cue(question, Operation.EXAMPLE):
+            # "Kennt die Studie ein gutes Beispiel für einen Pilot, den eine Uni wissenschaftlich
+            # begleitet hat?": near questions about the study, but asking for an example
+            operation = Operation.EXAMPLE
         if operation == Operation.META and not guess.cued and len(phases) == 1 and not target:
             # "What's the final phase of the roadmap about?": near questions about the study by its
             # words, but one phase is named: that phase's overview

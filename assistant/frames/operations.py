@@ -64,6 +64,11 @@ _AUTHORS_ADVISE = (
 )
 
 
+# "Kennt die Studie ein Beispiel für einen Pilot, den eine Uni wissenschaftlich begleitet hat?": a
+# good practice described by words that elsewhere ask about the study itself
+_ASKS_EXAMPLE = r"|\bbeispiel|\bexample\b|\bgood practice\b"
+
+
 # How the roadmap is built: its parts (criteria, drivers, phases, funding mechanisms). Also the cue of
 # the meta answer's "structure" facet (answer/meta.py).
 STRUCTURE = (
@@ -115,7 +120,7 @@ CUES: tuple[Cue, ...] = (
          r"\bmethodisch|\bmethodolog|(studie|dossier|roadmap) (eigentlich )?(methodisch )?entstanden|how did the (study|roadmap|dossier) come about|"
          r"online.?(tool|roadmap|version)|wo finde ich die (roadmap|studie)|\burl\b|webseite|website|"
          # how the roadmap is built ("Woraus besteht die Roadmap?", "What are its main building blocks?")
-         + STRUCTURE, 0.8, unless=_AUTHORS_ADVISE),
+         + STRUCTURE, 0.8, unless=_AUTHORS_ADVISE + _ASKS_EXAMPLE),
     # who stands behind the study and what it rests on ("Von wem stammt diese Roadmap?", "Worauf
     # stützen die ihre Empfehlungen?", "Wie viele Leute haben die interviewt?"): outweighs "wie viele"
     _cue(Operation.META, r"\bvon wem (stammt|stammen|kommt|ist) (die|das|diese[rsn]?)\b[\w\s-]{0,25}\b(studie|roadmap|dossier|katalog)|"
