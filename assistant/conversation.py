@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from assistant.corpus import Catalogue
 from assistant.domain import DEVELOPMENT_PHASES, SLOT_OF_KIND, Operation
 from assistant.frames import Frame, Target, fold_text, is_follow_up, points_back
-from assistant.frames.frame import FOLLOW_UP_MAX_WORDS_NAMELESS, bare_which, ordinal_reference
+from assistant.frames.frame import ASKS_FINDINGS, FOLLOW_UP_MAX_WORDS_NAMELESS, bare_which, ordinal_reference
 from assistant.frames.lexicon import capitalised_words, tokens
 from assistant.schema import Answer
 
@@ -52,7 +52,7 @@ class Conversation:
             return frame, question
         merged = frame.follow(previous)
         if merged.operation == Operation.EXAMPLE and not frame.cued and len(previous.good_practices) == 1 and (
-            frame.topic and points_back(question) or frame.terms and bare_which(question)
+            frame.topic and (points_back(question) or ASKS_FINDINGS.search(fold_text(question))) or frame.terms and bare_which(question)
         ):
             # "And what did they learn from it?", "which interfaces?": about the example just shown, not another example
             merged = merged.model_copy(update={"operation": Operation.EXPLAIN})

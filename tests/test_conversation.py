@@ -812,3 +812,14 @@ def test_which_and_a_noun_after_an_example_asks_about_that_example(service):
     answer = service.ask("which interfaces?", conversation=chat)
     interfaces = re.search(r"standardisierte Schnittstellen \(([^)]+)\)", DOSSIER).group(1)
     assert answer.frame.follow_up and interfaces in body(answer), answer.answer
+
+
+@pytest.mark.parametrize("follow_up", ["Und was kam bei der Begleitforschung raus?", "Und welche Ergebnisse gab es da?"])
+def test_what_came_out_of_an_example_are_its_findings(service, follow_up):
+    """After the good practice of the pilot phase, "what came out of it" asks for its findings."""
+    findings = re.search(r"Erkenntnisse der Pilotphase ergaben[^.]+\.", DOSSIER).group(0)
+    chat = Conversation()
+    service.ask("Was muss in der Pilotphase passieren?", conversation=chat)
+    service.ask("Gibt's dafür ein Beispiel?", conversation=chat)
+    answer = service.ask(follow_up, conversation=chat)
+    assert findings in body(answer), answer.answer

@@ -13,7 +13,7 @@ from assistant.domain import DEVELOPMENT_PHASES, Operation
 from assistant.answer.extract import Scored, extract, quotable_chunk, render, sentences_of, window, with_top_passage
 from assistant.answer.findings import asked_key_finding, key_finding_lead, key_finding_sections, top_key_finding
 from assistant.answer.stored import positions
-from assistant.frames.frame import TRANSITION, WHICH_PHASE, asks_how_to, moves_on
+from assistant.frames.frame import ASKS_FINDINGS, TRANSITION, WHICH_PHASE, asks_how_to, moves_on
 from assistant.frames.lexicon import WHEN_NOUNS, capitalised_words, content_stems, fold_text, stem, tokens
 from assistant.retrieval.query import german_for
 from assistant.schema import Passage
@@ -273,7 +273,7 @@ def explain(ctx: AnswerContext) -> Draft | None:
 # dossier sentences that give them: (question pattern on folded text, sentence pattern).
 _ASPECTS = (
     # "Was hat man daraus gelernt?", "What did they learn?": the findings ("Erkenntnisse … ergaben")
-    (re.compile(r"\b(gelernt|lernen|lehren?|learn\w*|lessons?|erkenntnis\w*|erfahrungen|takeaways?)\b"),
+    (ASKS_FINDINGS,
      re.compile(r"\b(Erkenntnis\w*|gelernt|Lehren?|Erfahrungen|zeigte\w*|ergab\w*)\b")),
     # "Ab wann …?", "Wann sollte man …?", "How early …?": when (the sentences that say how early)
     (re.compile(r"\b(ab wann|wann|zu welchem zeitpunkt|how early|when)\b"),

@@ -687,6 +687,14 @@ _EXAMPLE_SETTING = frozenset(
 )
 
 
+# "Was hat man daraus gelernt?", "Und was kam bei der Begleitforschung raus?", "What were the
+# results?": what an example (or anything explained) brought out; its findings
+ASKS_FINDINGS = re.compile(
+    r"\b(gelernt|lernen|lehren?|learn\w*|lessons?|erkenntnis\w*|erfahrungen|takeaways?|ergebnis\w*|results?|outcomes?|findings?)\b"
+    r"|\b(kam|kommt|ist|sind|kamen)\b.{0,40}\b(raus|heraus|rausgekommen|herausgekommen)\b|\bcame out of\b"
+)
+
+
 # "Welche Schnittstellen?", "which interfaces?", "Was für Kriterien?": a which-word and a noun, nothing else
 _BARE_WHICH = re.compile(r"^(und |and )?(welche[rsmn]?|which|what|was fur)( [\w-]+){1,2}\W*$")
 
