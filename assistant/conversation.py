@@ -17,7 +17,7 @@ from assistant.corpus import Catalogue
 from assistant.domain import DEVELOPMENT_PHASES, SLOT_OF_KIND, Operation
 from assistant.frames import Frame, Target, fold_text, is_follow_up, points_back
 from assistant.frames.frame import ASKS_FINDINGS, FOLLOW_UP_MAX_WORDS_NAMELESS, bare_which, ordinal_reference
-from assistant.frames.lexicon import capitalised_words, tokens
+from assistant.frames.lexicon import capitalised_words, content_stems, tokens
 from assistant.schema import Answer
 
 
@@ -59,6 +59,7 @@ class Conversation:
         merged = _listed_entry(question, merged, previous, catalogue)
         merged = _listed_entry_by_word(question, merged, previous, catalogue)
         merged = _others_of_its_phase(question, merged, catalogue)
+        merged = _same_criterion_in_new_phase(frame, merged, previous, catalogue)
         merged = _neighbour_phase(question, merged, catalogue)
         if merged.operation == Operation.COMPARE and len(self.turns) >= 2:
             merged = _with_earlier_side(merged, self.turns[-2])
@@ -195,6 +196,24 @@ def _others_of_its_phase(question: str, merged: Frame, catalogue: Catalogue) -> 
     # "andere", "stehen da noch" name no topic to narrow the list by
     update = {"criteria": [], "terms": terms, "phases": list(entry.phases), "inherited": inherited, "topic": [], "own_topic": []}
     return merged.model_copy(update=update)
+
+
+# Words of criterion names too common to make two criteria the same matter in different phases
+_GENERIC_STEMS = frozenset(content_stems("Skalierung Strategie Aufbau Durchführung Entwicklung Lösung Kommune Smart City"))
+
+
+def _same_criterion_in_new_phase(frame: Frame, merged: Frame, previous: Frame, catalogue: Catalogue) -> Frame:
+    """"Wie finanziert man die Verstetigung?" (K26 Finanzierung vertikale Skalierung) – "Und beim
+    Transfer?": the criterion of the new phase about the same matter (K32 Finanzierung horizontale
+    Skalierung), found by a word their names share; the one of the old phase does not carry over."""
+    if frame.criteria or not previous.criteria or len(merged.phases) != 1 or merged.phases == previous.phases:
+        return merged
+    before = [e for e in (catalogue.get(c) for c in previous.criteria) if e is not None]
+    matter = {s for e in before for s in content_stems(e.name or "")} - _GENERIC_STEMS
+    same = [c.id for c in catalogue.criteria if merged.phases[0] in c.phases and c.id not in previous.criteria and matter & set(content_stems(c.name or ""))]
+    if not same:
+        return merged
+    return merged.model_copy(update={"criteria": same, "inherited": [*merged.inherited, "criteria"]})
 
 
 # The slots a comparison takes its two sides from (as in answer/define.py `_sides`).

@@ -823,3 +823,15 @@ def test_what_came_out_of_an_example_are_its_findings(service, follow_up):
     service.ask("Gibt's dafür ein Beispiel?", conversation=chat)
     answer = service.ask(follow_up, conversation=chat)
     assert findings in body(answer), answer.answer
+
+
+def test_the_same_matter_in_the_next_phase_is_that_phases_criterion(service):
+    """Money for the regular operation (P4) – "Und beim Transfer?": the funding criterion of P5,
+    found by the word its name shares with the P4 one (both read from the catalogue)."""
+    p4 = next(c for c in CATALOGUE.criteria if "P4" in c.phases and c.name.startswith("Finanzierung"))
+    p5 = next(c for c in CATALOGUE.criteria if "P5" in c.phases and c.name.startswith("Finanzierung"))
+    chat = Conversation()
+    first = service.ask("Wie kriegen wir den Regelbetrieb unserer Lösung finanziert?", conversation=chat)
+    assert p4.name in body(first).splitlines()[0], first.answer
+    answer = service.ask("Und beim Transfer in andere Städte?", conversation=chat)
+    assert p5.name in body(answer).splitlines()[0] and p4.id not in answer.frame.criteria, answer.answer

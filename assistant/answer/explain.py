@@ -128,6 +128,11 @@ def _criterion_lead(ctx: AnswerContext, pool: list[Passage]) -> tuple[str, bool]
     leading = _leading_criterion(ctx, pool)
     if leading is not None:
         return leading, False
+    f = ctx.frame
+    if f.follow_up and len(f.criteria) == 1 and "criteria" in f.inherited and f.phases and "phases" not in f.inherited:
+        # a follow-up that moved to another phase carries the criterion of that phase about the same
+        # matter ("Und beim Transfer?" after K26: K32, conversation._same_criterion_in_new_phase)
+        return f.criteria[0], True
     named = _phase_topic_criterion(ctx)
     if named is not None:
         return named, True
