@@ -127,3 +127,18 @@ def test_ordinary_nouns_do_not_cause_refusal(service, question, fact):
     answer = service.ask(question)
     assert not answer.abstained
     assert any(fact in c.text for c in answer.citations), [c.chunk_id for c in answer.citations]
+
+
+def test_the_askers_own_described_project_is_not_named_as_unknown(service):
+    """"die Parkraum-Plattform" is the asker's project, not a document the sources should know:
+    no "nothing on it" line (a foreign name like the McKinsey study above keeps it)."""
+    answer = service.ask("Wir wollen für die Parkraum-Plattform einen externen Dienstleister beauftragen. Wie vermeiden wir, dass wir dem dann ausgeliefert sind?")
+    assert not answer.abstained and "keine Angaben" not in answer.answer.split("\n\n")[0], answer.answer
+
+
+@pytest.mark.unit
+def test_being_at_a_providers_mercy_searches_for_vendor_lock_in():
+    from assistant.retrieval.query import expand_everyday_german
+
+    expanded = expand_everyday_german("Wie vermeiden wir, dass wir dem Dienstleister dann auf ewig ausgeliefert sind?")
+    assert "Vendor-Lock-In" in expanded
