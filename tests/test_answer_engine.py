@@ -1435,6 +1435,8 @@ def test_a_definition_quotes_the_form_the_question_used_not_the_bare_head_noun(s
         ("Wer hat die Untersuchung bezahlt?", r"im Auftrag des (Bundesministeriums[^)]+\))"),
         ("Welches Ministerium steckt dahinter?", r"im Auftrag des (Bundesministeriums[^)]+\))"),
         ("Who funded the study?", r"im Auftrag des (Bundesministeriums[^)]+\))"),
+        ("Und in wessen Auftrag lief das Ganze?", r"im Auftrag des (Bundesministeriums[^)]+\))"),
+        ("Wer hat die Studie fachlich begleitet?", r"Wissenschaftliche Begleitung\s+(?:.+\n){2}(.+?)\s*\n"),
         # whom to contact: the scientific supervision of the Impressum
         ("Wer ist der Ansprechpartner beim BBSR für die Studie?", r"Wissenschaftliche Begleitung\s+(?:.+\n){2}(.+?)\s*\n"),
         # how recent it is, where to download it, who stands behind it, how they got there
@@ -1442,6 +1444,8 @@ def test_a_definition_quotes_the_form_the_question_used_not_the_bare_head_noun(s
         ("Wo kann ich die Studie herunterladen?", r"(https://skalierung\.smart-city-dialog\.de)"),
         ("Wer steht eigentlich hinter dem Papier?", r"### Herausgeber\s+(.+?)\s*\n"),
         ("Wie sind die zu ihren Ergebnissen gekommen?", r"(\d+ nationale und internationale Publikationen)"),
+        # the older paper it rests on: no facet, the passage that names it
+        ("Auf welches ältere Papier stützt sich die Studie beim Thema Wirksamkeit?", r"Bereits in der (Smart City Charta)"),
     ],
 )
 def test_questions_about_the_study_in_everyday_words_are_answered_with_the_fact(service, question, fact):

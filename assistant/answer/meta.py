@@ -146,7 +146,7 @@ FACETS: tuple[Facet, ...] = (  # in answer order: "Wer hat die Studie herausgege
     Facet("commissioned", re.compile(r"auftrag|commission|ministeri|behalf|bezahlt|finanziert|gefordert|funded|paid for|financed|forschungsprogramm|forderprogramm|programme?\b"), _commissioned),
     Facet("identifiers", re.compile(r"\bdoi\b|\bisbn\b|zitier|cite"), _identifiers),
     Facet("date", re.compile(r"\bwann\b|welchem jahr|erschienen|\bstand\b|\bwhen\b|which year|\bdatum\b|\bdate\b|wie (aktuell|neu|alt)|how (recent|current|old)|up to date"), _date),
-    Facet("supervision", re.compile(r"wissenschaftlich begleitet|begleitung|supervis|ansprechpart|kontakt|contact"), _supervision),
+    Facet("supervision", re.compile(r"begleitet|begleitung|supervis|ansprechpart|kontakt|contact"), _supervision),
     Facet("editors", re.compile(r"redaktion|editor"), _editors),
     Facet("structure", re.compile(STRUCTURE), _structure, label_of=lambda chunk: chunk.section.split(" > ")[-1]),
     Facet("tool", re.compile(r"online|tool|webseite|website|\burl\b|adresse|\blink|interaktiv|wo finde|wo gibt es|abrufbar|aufrufen|where (can|do) (i|we) find|where is|"

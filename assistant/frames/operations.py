@@ -111,7 +111,7 @@ CUES: tuple[Cue, ...] = (
          # not a follow-up that points back ("Und das mit der Mystique – was ist das?")
          r"^(?!(und|and|aber|but|also|das|dies|the|this|that)\b)[\w -]{3,40}(\s[-\u2013:]\s*|:\s*)(was (ist|sind|bedeutet|heisst) (das|denn das|damit gemeint)|what (is|are|does) (that|this|it)( mean)?)\W*$", 0.9),
     _cue(Operation.META, r"\bautor|\bauthor|herausgeb|\bpublisher|geschrieben|verfasst|\bdoi\b|\bisbn\b|erschienen|"
-         r"\bimpressum|in auftrag|auftraggeber|wissenschaftlich begleitet|wer hat (die|das) (studie|dossier)|"
+         r"\bimpressum|in auftrag|in wessen auftrag|auftraggeber|(wissenschaftlich|fachlich) begleitet|wer hat (die|das) (studie|dossier)|"
          r"welchen stand|stand der (studie|roadmap)|\bbehalf\b|commissioned|institut|\bwhich year|aus welchem jahr|"
          r"\bwho (wrote|published|commissioned|put (out )?(this|the) (study|roadmap|dossier))|\bpublished\b|\bwritten\b|(studie|dossier|study) (erstellt|entwickelt)|"
          r"(methode|method|methodik|vorgehen) (der|des|of the|zur)? ?(studie|dossier|study|roadmap)|"
@@ -137,6 +137,8 @@ CUES: tuple[Cue, ...] = (
          r"\b(wer|wen|wie viele|mit wie vielen|how many|who)\b.{0,70}\b(befragt|interviewt|gesprochen|interviewed|surveyed|consulted|talked|spoke)\b|"
          r"\b(wurden?|haben|hat)\b.{0,30}\b(befragt|interviewt)\W*$|"
          r"worauf (stutz|beruh|basier)\w* (sich )?(die|sie|die autor\w*|die studie|das dossier|die roadmap|ihre)\b|"
+         # "Auf welches ältere Papier stützt sich die Studie …?"
+         r"\bauf welche[sn]?\b.{0,40}\b(stutzt|beruht|basiert|bezieht) sich (die|das) (studie|roadmap|dossier)\b|"
          r"what (is|are) (the study|the roadmap|its|their) (findings |recommendations )?based on", 1.6, unless=_AUTHORS_ADVISE),
     _cue(Operation.ONBOARDING, r"\bneu\b.{0,30}\b(team|hier|dabei|im thema|in der)|\bneuling|\beinsteig|\beinstieg|"
          r"\b(fur mich )?als neue[rn]?\b|\bzur orientierung\b|\bfrisches team\b|"
