@@ -1475,3 +1475,14 @@ def test_an_example_described_by_its_scientific_supervision_is_no_question_about
     digifarm = next(g for g in CATALOGUE["good_practices"] if g["id"] == "GP03")
     assert answer.frame.operation == "example" and "Wissenschaftliche Begleitung:" not in answer.answer, answer.answer
     assert "Universität Münster" in body(answer) or digifarm["name"] in body(answer), answer.answer
+
+
+@pytest.mark.parametrize("question", ["Welche Kriterien im Katalog haben gar keine Phase zugeordnet?", "Which criteria have no phase?"])
+def test_the_criteria_without_a_phase_are_listed_from_the_catalogue(service, question):
+    without = [c["id"] for c in CRITERIA if not (c.get("phase") or c.get("phases"))]
+    answer = service.ask(question)
+    assert without and all(f"({cid})" in answer.answer for cid in without), answer.answer
+    assert not re.search(r"\((K3[5-8])\)", answer.answer), answer.answer  # the group D has phases: "durchgehend"
+    # "an keiner bestimmten Phase" is that group D, not the criteria without a phase
+    d = service.ask("Welche Kriterien hängen an keiner bestimmten Phase, sondern gelten die ganze Zeit?")
+    assert "(K35)" in d.answer and "(K39)" not in d.answer, d.answer

@@ -58,12 +58,23 @@ def _coverage(ctx: AnswerContext) -> str:
     return ctx.catalogue.coverage_note(ctx.lang)
 
 
+# "Welche Kriterien haben gar keine Phase zugeordnet?", "Which criteria have no phase?": the
+# catalogue's criteria without a phase (not "an keiner bestimmten Phase", which is the group D)
+_NO_PHASE = re.compile(
+    r"\b(haben|hat|ist|sind|mit|stehen|steht)\b.{0,15}\b(gar )?(keine|keiner)\b (phase|phasenzuordnung)\b|\b(ohne|keine) phasenzuordnung|"
+    r"\b(have|has|with) no phase\b|\bnot (assigned|linked) to (a|any) phase|\bwithout (a|any) phase"
+)
+
+
 def _filtered_criteria(ctx: AnswerContext) -> tuple[list[Criterion], str]:
     """The criteria the frame asks for, and a phrase naming the filter ("für P3 – Pilotphase")."""
     f, labels, catalogue = ctx.frame, ctx.labels, ctx.catalogue
     criteria = [c for c in catalogue.criteria if c.id not in f.excluded]
     what: list[str] = []
-    if f.phases:
+    if _NO_PHASE.search(fold_text(ctx.question)):
+        criteria = [c for c in criteria if not c.phases]
+        what.append(labels["for_no_phase"])
+    elif f.phases:
         criteria = [c for c in criteria if any(p in c.phases for p in f.phases)]
         what.append(labels["for_phase"].format(phase=" / ".join(catalogue.phase_label(p) for p in f.phases)))
     if f.drivers:
@@ -165,7 +176,7 @@ def _criteria_list(ctx: AnswerContext, count_only: bool) -> Draft:
         else:
             _milestones(ctx, draft, criteria, what, count_only)
     else:
-        if not (f.phases or f.drivers or f.workstreams or f.criteria or topic):
+        if not (f.phases or f.drivers or f.workstreams or f.criteria or topic) and what == labels["for_all"]:
             _study_total(ctx, draft)
         if not criteria:
             draft.add(labels["none_match"])
