@@ -1486,3 +1486,13 @@ def test_the_criteria_without_a_phase_are_listed_from_the_catalogue(service, que
     # "an keiner bestimmten Phase" is that group D, not the criteria without a phase
     d = service.ask("Welche Kriterien hängen an keiner bestimmten Phase, sondern gelten die ganze Zeit?")
     assert "(K35)" in d.answer and "(K39)" not in d.answer, d.answer
+
+
+def test_who_is_recorded_as_stakeholder_of_the_criteria_lists_the_stakeholders(service):
+    """The criteria are where the stakeholders are recorded; the question asks for the stakeholders.
+    "Bei welchen Kriterien ist der Workstream … eingetragen?" still asks for criteria."""
+    groups = {s for c in CRITERIA for s in (c.get("stakeholders") or [])}
+    answer = service.ask("Welche Akteure werden bei den Kriterien als Key Stakeholder eingetragen?")
+    assert answer.frame.target == "stakeholders" and groups and all(g in answer.answer for g in groups), answer.answer
+    criteria = service.ask("Bei welchen Kriterien ist im Katalog der Workstream „technisch“ eingetragen?")
+    assert criteria.frame.target == "criteria", criteria.frame

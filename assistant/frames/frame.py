@@ -274,6 +274,11 @@ class FrameParser:
         linked = self.lexicon.link(question)
         target_links = linked.of("target")
         target = _TARGET_OF_LINK[target_links[0]] if target_links else None
+        attributes = [t for t in target_links if t in ("stakeholders", "workstreams")]
+        if target == Target.CRITERIA and attributes and not _ASKS_CRITERIA.match(without_filler(fold_text(question).strip())):
+            # "Welche Akteure werden bei den Kriterien als Key Stakeholder eingetragen?": the criteria
+            # are where the stakeholders are recorded; what is asked for is the stakeholders
+            target = _TARGET_OF_LINK[attributes[0]]
         milestone = None
         if "milestones" in target_links and not ("criteria" in target_links and _BOTH.search(fold_text(question))):
             # "Welche Kriterien und Meilensteine …" asks for all criteria (milestones marked), not a filter
@@ -693,6 +698,10 @@ ASKS_FINDINGS = re.compile(
     r"\b(gelernt|lernen|lehren?|learn\w*|lessons?|erkenntnis\w*|erfahrungen|takeaways?|ergebnis\w*|results?|outcomes?|findings?)\b"
     r"|\b(kam|kommt|ist|sind|kamen)\b.{0,40}\b(raus|heraus|rausgekommen|herausgekommen)\b|\bcame out of\b"
 )
+
+
+# "Welche Kriterien …", "Wie viele der Kriterien …", "Which criteria …": the criteria themselves are asked for
+_ASKS_CRITERIA = re.compile(r"^(und |and )?((bei|in|zu|an|von|mit|for|in|of|to) )?(welche[rsmn]?|which|wie ?viele[nr]?|how many|nenn\w*|list\w*)\s+(der |of the |die |the )?(\w+ )?(kriterien|criteria|criterion|kriterium)\b")
 
 
 # "Welche Schnittstellen?", "which interfaces?", "Was für Kriterien?": a which-word and a noun, nothing else
