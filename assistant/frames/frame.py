@@ -701,7 +701,7 @@ ASKS_FINDINGS = re.compile(
 
 
 # "Welche Kriterien …", "Wie viele der Kriterien …", "Which criteria …": the criteria themselves are asked for
-_ASKS_CRITERIA = re.compile(r"^(und |and )?((bei|in|zu|an|von|mit|for|in|of|to) )?(welche[rsmn]?|which|wie ?viele[nr]?|how many|nenn\w*|list\w*)\s+(der |of the |die |the )?(\w+ )?(kriterien|criteria|criterion|kriterium)\b")
+_ASKS_CRITERIA = re.compile(r"^(und |and )?((bei|in|zu|an|von|mit|for|of|to) )?(welche[rsmn]?|which|wie ?viele[nr]?|how many|nenn\w*|list\w*)\s+(der |of the |die |the )?(\w+ )?(kriterien|criteria|criterion|kriterium)\b")
 
 
 # "Welche Schnittstellen?", "which interfaces?", "Was für Kriterien?": a which-word and a noun, nothing else
