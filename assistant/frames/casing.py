@@ -18,7 +18,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-_WORD = re.compile(r"[A-Za-zÄÖÜäöüß]+")
+from assistant.frames.lexicon import LETTERS
+
 _SENTENCE_OPENING = re.compile(r"(?:^|[.!?:]\s+)[\W\d_]*(\w)")
 
 
@@ -30,7 +31,7 @@ class Truecaser:
         lower: Counter[str] = Counter()
         for text in texts:
             openings = {m.start(1) for m in _SENTENCE_OPENING.finditer(text)}
-            for m in _WORD.finditer(text):
+            for m in LETTERS.finditer(text):
                 if m.start() in openings:
                     continue  # capitalised by position, not by kind
                 word = m.group(0)
@@ -42,7 +43,7 @@ class Truecaser:
         """The question with its nouns capitalised, when it was typed without capitals (German only)."""
         if lang != "de" or not self.nouns or not _typed_lower(text):
             return text
-        return _WORD.sub(lambda m: self._word(m.group(0)) if m.start() > 0 else m.group(0), text)
+        return LETTERS.sub(lambda m: self._word(m.group(0)) if m.start() > 0 else m.group(0), text)
 
     def _word(self, word: str) -> str:
         lower = word.lower()

@@ -76,6 +76,8 @@ PHASE_NUMBER = re.compile(r"\b(ph[a-z]{1,5})\s?([1-5])\b", re.IGNORECASE)
 
 
 _WORD = re.compile(r"[\wÄÖÜäöüß]+")
+# A run of letters only (no digits): the words casing and spelling repair work on (frames/casing.py, frames/spelling.py)
+LETTERS = re.compile(r"[A-Za-zÄÖÜäöüß]+")
 _WORD_HYPHENATED = re.compile(r"[\wÄÖÜäöüß-]+")
 
 

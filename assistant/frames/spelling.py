@@ -11,10 +11,10 @@ different word.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
-_WORD = re.compile(r"[A-Za-zÄÖÜäöüß]+")
+from assistant.frames.lexicon import LETTERS
+
 _LETTERS = "abcdefghijklmnopqrstuvwxyzäöüß"
 
 
@@ -22,7 +22,7 @@ class SpellingRepair:
     """Repairs swapped, missing and doubled letters towards the words of the sources."""
 
     def __init__(self, texts: list[str], min_letters: int, min_letters_indel: int, min_count: int):
-        self.counts: Counter[str] = Counter(m.group(0).lower() for text in texts for m in _WORD.finditer(text))
+        self.counts: Counter[str] = Counter(m.group(0).lower() for text in texts for m in LETTERS.finditer(text))
         self.min_letters = min_letters
         self.min_letters_indel = min_letters_indel
         self.min_count = min_count
@@ -31,7 +31,7 @@ class SpellingRepair:
         """The text with each repairable slip replaced (the typed first letter's case kept). Missing
         and doubled letters only in German: an English word one letter from a German one of the
         sources ("platform", "Plattform") is no slip."""
-        return _WORD.sub(lambda m: self._word(m.group(0), lang == "de"), text)
+        return LETTERS.sub(lambda m: self._word(m.group(0), lang == "de"), text)
 
     def _word(self, word: str, indel: bool) -> str:
         lower = word.lower()
