@@ -102,6 +102,10 @@ _AFTER = re.compile(r"^(und |and )?" + _ASKED_STEP + r"(danach|dann|anschliessen
 _BEFORE = re.compile(r"^(und |and )?" + _ASKED_STEP + r"(davor|vorher|before that|(vor|before) ((der|dem|den|die|the|that|this) )?\w+( ?phase)?" + _PREVIOUS_PHASE + r")\W*$")
 
 
+# "after that stage", "nach dieser Etappe": the step names a phase, even when the phase is inherited
+_STEP_NOUN = re.compile(r"\b(phase|stage|step|schritt|etappe|stufe)\b")
+
+
 def _neighbour_phase(question: str, merged: Frame, catalogue: Catalogue | None = None) -> Frame:
     """Move a bare "and after/before that" follow-up to the neighbouring development phase — of the
     phase in question, or else of the one entry the conversation is about ("Was ist ein Proof of
@@ -116,7 +120,7 @@ def _neighbour_phase(question: str, merged: Frame, catalogue: Catalogue | None =
             merged = merged.model_copy(update={"phases": list(phases), "operation": Operation.PHASE, "inherited": [*merged.inherited, "phases"]})
     if not step or len(merged.phases) != 1 or merged.phases[0] not in DEVELOPMENT_PHASES:
         return merged
-    if match.group(4) and "phases" in merged.inherited:
+    if match.group(4) and "phases" in merged.inherited and not _STEP_NOUN.search(match.group(3)):
         return merged  # "Und nach der Förderung?" names no phase: not a step to the next one
     i = DEVELOPMENT_PHASES.index(merged.phases[0]) + step
     if not 0 <= i < len(DEVELOPMENT_PHASES):

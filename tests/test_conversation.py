@@ -319,6 +319,18 @@ def test_after_and_before_step_to_the_neighbouring_phase(follow_up, phase):
     assert merged.phases == [phase]
 
 
+@pytest.mark.unit
+@pytest.mark.parametrize("follow_up, phase", [("And what comes after that stage?", "P3"), ("Und nach dieser Phase?", "P3"),
+                                              ("Und nach der Förderung?", "P2")])
+def test_after_an_entry_a_step_naming_a_phase_word_moves_to_the_next_phase(follow_up, phase):
+    """After Modul F (a P2 good practice), "after that stage" steps from the entry's phase."""
+    chat = Conversation()
+    earlier = "Was ist Modul F?"
+    chat.turns.append(Turn(earlier, frame(earlier), earlier, Answer(question=earlier, answer="…", abstained=False)))
+    merged, _ = chat.resolve(follow_up, frame(follow_up), CATALOGUE)
+    assert merged.phases == [phase]
+
+
 def test_asking_for_the_kinds_after_a_definition_lists_the_catalogue_categories(service):
     chat = Conversation()
     service.ask("Was sind Fördermechanismen?", conversation=chat)

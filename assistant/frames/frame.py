@@ -287,7 +287,7 @@ class FrameParser:
         if len(phases) == 2 and TRANSITION.search(fold_text(question)) and not re.search(r"unterschied|vergleich|differen|compare", fold_text(question)):
             # "beim Übergang vom Pilot in den Regelbetrieb": what to mind is the phase one moves into
             phases = [max(phases)]
-        phases = _past_phase_moved_on(question, phases)
+        phases = _past_phase_moved_on(question, phases) or _situation_phase(question)
         guess = self.classifier.classify(
             question, vector, has_target=target is not None and _target_is_head(linked, question), has_phase=bool(phases)
         )
@@ -429,12 +429,30 @@ def moves_on(question: str) -> bool:
     return bool(_PHASE_DONE.search(fold_text(question)))
 
 
+# "Wir haben bisher nur ne grobe Idee. In welcher Phase stehen wir?", "Die Nachbarkommunen fragen
+# schon danach – welche Phase ist das?": the situation a "which phase" question describes, by phase
+_SITUATION_PHASE = (
+    (re.compile(r"\b(nur|erst|bisher|grobe|vage|just|only)\b[^.?!]{0,25}\b(idee|an idea|the idea)\b"), "P1"),
+    (re.compile(r"\b(nachbar\w*|andere(n)? (kommunen|stadte|gemeinden)|(other|neighbou?ring) (towns|cities|municipalities))\b[^.?!]{0,40}"
+                r"\b(fragen|wollen|mochten|ubernehmen|nutzen|ask|want|adopt|use)\b"), "P5"),
+)
+
+
+def _situation_phase(question: str) -> list[str]:
+    """The phase a "which phase are we in" question describes by its situation (see _SITUATION_PHASE)."""
+    folded = fold_text(question)
+    if not WHICH_PHASE.search(folded):
+        return []
+    return next(([phase] for pattern, phase in _SITUATION_PHASE if pattern.search(folded)), [])
+
+
 def _past_phase_moved_on(question: str, phases: list[str]) -> list[str]:
     """"Unser Pilot läuft richtig gut. Wie gehe ich vor, wenn wir die Lösung jetzt in den normalen
     Betrieb übernehmen?": the phase named as done is context; the question is about the next one."""
     match = _PHASE_DONE.search(fold_text(question))
-    if match is None or re.search(r"\b(welche|which|what)\b.{0,20}\bphase\b", fold_text(question)):
+    if match is None or re.search(r"\b(welche|which|what)\b.{0,20}\bphase\b.*\b(nach|vor|after|before|following|next|nachste|folgt|folgende)\b", fold_text(question)):
         return phases  # "Welche Phase kommt nach …": relative_phase steps from the phase named
+    # "Pilot war erfolgreich, welche Phase kommt jetzt?": the phase after the one named as done
     word = next(w for w in (match.group("de"), match.group("de2"), match.group("de3"), match.group("de4"), match.group("de5"), match.group("en")) if w)
     done = next((p for stem, p in _DONE_PHASE.items() if word.startswith(stem)), None)
     if done is None or done not in phases:

@@ -332,10 +332,26 @@ def test_any_good_practice_asks_for_an_example(parser):
         ("Our pilot went well. What now?", ["P4"]),
         ("Wie sorge ich dafür, dass der Pilot erfolgreich ist?", ["P3"]),  # not done yet
         ("Was muss in der Pilotphase gut laufen?", ["P3"]),
+        # asked which phase it is now, without "nach": the one after the phase named as done
+        ("Unser Prototyp ist fertig – welche Phase beginnt jetzt?", ["P3"]),
+        # "nach": the answer steps from the phase named (explain.relative_phase), so the frame keeps it
+        ("Der Pilot war erfolgreich. Welche Phase kommt nach dem Pilot?", ["P3"]),
     ],
 )
 def test_a_phase_named_as_done_moves_the_question_to_the_next_phase(parser, question, phases):
     assert parser.parse(question, None).phases == phases
+
+
+@pytest.mark.parametrize(
+    "question, phases",
+    [
+        ("Bei uns gibt es erst eine vage Idee. Welche Phase ist das?", ["P1"]),
+        ("Two neighbouring towns want to use our app now. Which phase is that?", ["P5"]),
+        ("Welche Phase hat die Roadmap für Ideen?", []),  # no situation of one's own
+    ],
+)
+def test_a_which_phase_question_names_its_phase_by_the_situation_it_describes(parser, question, phases):
+    assert [p for p in parser.parse(question, None).phases] == phases
 
 
 def test_a_follow_up_naming_another_phase_repeats_the_list_for_it(parser):
