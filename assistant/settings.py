@@ -302,6 +302,10 @@ class Settings(BaseSettings):
     # ... unless the question also asks how to do something ("Was kostet uns das – wie finanziert man
     # das?"): the how is answered, the sources' silence on the price aside. Stop 33, probe 14.
     unstated_fact_how_to_answered: bool = True
+    # "Was sagt die Roadmap zu Fußball?": a question for what the study says about words none of
+    # which any source passage uses (English ones through the term glossary) is refused, although
+    # naming the roadmap links a glossary term and lowers the coverage bar. Stop 36.
+    refuse_what_sources_say_unused: bool = True
     # A how-to question (frames.frame.HOW_TO) whose best matching catalogue criterion scores at least
     # this (answer.criteria_match: passage cosine + best stored-question cosine) is in scope: the
     # criterion is the advice. None = off. Stop 28: the highest out-of-scope how-to question of dev

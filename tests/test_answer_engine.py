@@ -837,6 +837,21 @@ def test_what_the_study_says_about_a_rare_word_of_its_own_is_answered(service):
     answer = service.ask("Was sagt die Studie zu Haushaltsrecht?")
     assert not answer.abstained and "Haushaltsrecht" in body(answer), answer.answer
     assert service.ask("Was sagt die Studie zur EU-KI-Verordnung?").abstained
+    # naming the roadmap does not put a word it never uses in scope
+    assert service.ask("Was sagt die Roadmap eigentlich zu Fußballvereinen?").abstained
+    assert service.ask("What does the roadmap say about gardening?").abstained
+
+
+def test_what_the_study_says_about_a_topic_asked_in_english_is_answered(service):
+    """"failure" is a word of the English term glossary (Fehlerkultur, Scheitern); the context
+    before the question does not count against it."""
+    answer = service.ask("Our council is nervous about projects that go wrong. What does the study say about failure?")
+    assert not answer.abstained and "Fehlerkultur" in body(answer), answer.answer
+
+
+def test_the_asker_s_own_size_is_context_not_an_asked_population(service):
+    answer = service.ask("Wir sind ein Dorf mit 3000 Einwohnern. Sollen wir selbst eine App entwickeln lassen?")
+    assert not answer.abstained, answer.answer
 
 
 def test_where_to_find_all_criteria_points_to_the_online_roadmap(service):

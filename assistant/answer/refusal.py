@@ -161,9 +161,34 @@ class Vocabulary:
         """Does the question ask what the study says about words that all occur in it ("Was sagt
         die Studie zu Haushaltsrecht?", "What does the roadmap say about open data?")? Then the
         answer is what it says there, however few passages use the word."""
-        if not topic or not _WHAT_SOURCES_SAY.search(fold_text(question)):
+        said = self._what_sources_say_about(question, topic)
+        return said is not None and all(self._common(w, said[1], 1) for w in said[0])
+
+    def asked_what_sources_say_unused(self, question: str, topic: list[str], terms: list[str]) -> bool:
+        """Does the question ask what the study says about words none of which it uses ("Was sagt
+        die Roadmap zu Fußball?")? Naming the study or the roadmap does not put a topic in scope; a
+        glossary term named after the clause does ("… zum Thema Fehlerkultur?")."""
+        said = self._what_sources_say_about(question, topic)
+        if said is None or not said[2]:
             return False
-        return all(self.passages_with[stem(w)] >= 1 for w in topic)
+        after = set(tokens(fold_text(question)[_WHAT_SOURCES_SAY.search(fold_text(question)).end():]))
+        if any(set(tokens(fold_text(term))) <= after for term in terms):
+            return False
+        return not any(self._common(w, said[1], 1) for w in said[0])
+
+    @staticmethod
+    def _what_sources_say_about(question: str, topic: list[str]) -> tuple[list[str], str, bool] | None:
+        """For a "what does the study say about …" question: the words it asks about, the language of
+        the clause, and whether they follow the clause (else: the whole topic); None for other questions."""
+        folded = fold_text(question)
+        match = _WHAT_SOURCES_SAY.search(folded)
+        if not topic or match is None:
+            return None
+        # what it asks about follows the clause ("My mayor hates dropped projects. What does the
+        # study say about failure?"); an English word counts through the term glossary ("failure")
+        after = set(tokens(folded[match.end():]))
+        asked = [w for w in topic if w in after]
+        return asked or topic, "en" if match.group(0).startswith("what") else "de", bool(asked)
 
     def unknown_names(self, question: str) -> list[str]:
         """Capitalised words (not the first) that the sources never use, ordinary noun forms aside."""
@@ -282,7 +307,9 @@ FACT_KINDS: tuple[FactKind, ...] = (
     ),
     FactKind(
         "population",
-        re.compile(r"\beinwohner\w*|\bbevolkerung\w*|\binhabitants?\b|\bpopulation\b"),
+        # asked for ("Wie viele Einwohner hat …?", "Einwohnerzahl", "population"), not the asker's own
+        # size given as context ("Wir sind ne kleine Gemeinde mit 8000 Einwohnern. Lohnt sich …?")
+        re.compile(r"\b(wie ?viele|how many)\b[^?.!]{0,30}\b(einwohner\w*|inhabitants?)\b|\beinwohnerzahl\w*|\bbevolkerung\w*|\bpopulation\b"),
         _pattern(r"\beinwohner|\bbevolkerung|\binhabitant"),
     ),
     FactKind(
@@ -390,6 +417,11 @@ def sources_silent(
         return False  # "Welche Städte werden beim siebten Kernergebnis genannt?": a section of the study
     if settings.in_scope_what_sources_say and vocabulary is not None and vocabulary.asked_what_sources_say(question, frame.asked_topic):
         return False  # "Was sagt die Studie zu Haushaltsrecht?": what they say about a word they use
+    if (
+        settings.refuse_what_sources_say_unused and vocabulary is not None and frame.entity_count == len(frame.terms)
+        and vocabulary.asked_what_sources_say_unused(question, frame.asked_topic, frame.terms)
+    ):
+        return True  # "Was sagt die Roadmap zu Fußball?": a word the sources never use
     if settings.refuse_how_to_criterion_min is not None and asks_how_to(question):
         ranked = criterion_scores(index, vector)
         if ranked and ranked[0][1] >= settings.refuse_how_to_criterion_min:

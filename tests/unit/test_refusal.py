@@ -100,6 +100,17 @@ def test_asking_what_the_study_says_about_its_own_words_is_in_scope():
     assert not vocabulary.asked_what_sources_say("Was sagt die Studie zum Wetter?", ["wetter"])  # a word it never uses
     assert not vocabulary.asked_what_sources_say("Wie funktioniert Haushaltsrecht?", ["haushaltsrecht"])  # not asked what it says
     assert vocabulary.uses_any(["wetter", "kommune"]) and not vocabulary.uses_any(["wetter"])
+    # what it asks about follows the clause; the context before it does not count
+    assert vocabulary.asked_what_sources_say("Unser Kämmerer ist skeptisch. Was sagt die Studie zu Haushaltsrecht?", ["kammerer", "skeptisch", "haushaltsrecht"])
+
+
+def test_asking_what_the_study_says_about_words_it_never_uses_is_out_of_scope():
+    vocabulary = Vocabulary(["Das ist eine Herausforderung im Haushaltsrecht.", "Die Digitale Roadmap hilft Kommunen."])
+    assert vocabulary.asked_what_sources_say_unused("Was sagt die Roadmap zu Fußball?", ["fussball"], ["Digitale Roadmap"])
+    assert not vocabulary.asked_what_sources_say_unused("Was sagt die Roadmap zu Haushaltsrecht?", ["haushaltsrecht"], [])
+    # a glossary term named after the clause is what it asks about, whatever the other words
+    assert not vocabulary.asked_what_sources_say_unused("Was sagt die Studie zum Thema Digitale Roadmap?", ["thema"], ["Digitale Roadmap"])
+    assert not vocabulary.asked_what_sources_say_unused("Wie funktioniert Fußball?", ["fussball"], [])  # not asked what it says
 
 
 def test_a_compound_whose_tail_ends_a_source_word_is_known():
