@@ -379,6 +379,9 @@ class Settings(BaseSettings):
     # opens with that criterion ("Was heißt das für die Finanzierung?" about P4: K26 "Finanzierung
     # vertikale Skalierung"). Stop 30, probe 9 conversations.
     explain_phase_topic_criterion: bool = True
+    # ... and so does each side of a comparison of two phases on a topic ("Finanzierung in P4 und in
+    # P5 – worin unterscheidet sich das?": K26 beside K32 instead of the two phase summaries). Stop 36.
+    compare_phase_topic_criterion: bool = True
     # A phase overview for a question about what to do or mind in one phase ("Worauf muss ich achten,
     # wenn wir in die Transferphase gehen?") names the phase's other catalogue criteria after its
     # milestones. Stop 31, dev and probe 9.

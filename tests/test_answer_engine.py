@@ -565,6 +565,17 @@ def test_two_named_phases_compared_are_never_refused(service):
     assert "Prototyp" in text and "Pilotprojekt" in text, answer.answer
 
 
+@pytest.mark.parametrize("question, word", [("Wie unterscheidet sich Phase 4 von Phase 5, was das Geld angeht – also die Finanzierung?", "Finanzierung")])
+def test_two_phases_compared_on_a_topic_give_each_phase_s_criterion_for_it(service, question, word):
+    """A topic word in the name of a criterion of each phase: the two criteria side by side, not
+    the two phase summaries."""
+    wanted = [c for c in CATALOGUE["criteria"] if word in c["name"] and c.get("phase") in ("P4", "P5")]
+    assert {c["phase"] for c in wanted} == {"P4", "P5"}
+    answer = service.ask(question)
+    text = body(answer)
+    assert all(c["name"] in text and c["id"] in text for c in wanted), answer.answer
+
+
 def test_a_move_into_a_phase_is_answered_by_that_phase(service):
     answer = service.ask("Was ist beim Übergang von der Pilotphase in die Verstetigung zu beachten?")
     assert answer.frame is not None and answer.frame.phases == ["P4"], answer.answer

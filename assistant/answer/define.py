@@ -422,13 +422,16 @@ def operator_row(ctx: AnswerContext, draft: Draft, key: str) -> str | None:
 
 
 def _phase_side(ctx: AnswerContext, draft: Draft, phase: str, budget: int) -> list[str]:
-    """One phase: its catalogue summary; with a topic, the phase's criteria and sentence about it."""
-    from assistant.answer.explain import phase_pool
+    """One phase: its catalogue summary; with a topic, the phase's criteria and sentence about it.
+    A topic word in the name of one of the phase's criteria ("Finanzierung in P4 und in P5"):
+    that criterion's catalogue line instead of the summary (settings.compare_phase_topic_criterion)."""
+    from assistant.answer.explain import phase_pool, topic_criterion
     from assistant.answer.extract import extract
 
-    line = entry_line(ctx, draft, phase)
-    lines = [line] if line else []
     topic = ctx.frame.own_topic or ctx.frame.topic
+    criterion = topic_criterion(ctx, phase, topic) if topic and ctx.settings.compare_phase_topic_criterion else None
+    line = entry_line(ctx, draft, criterion or phase)
+    lines = [line] if line else []
     if topic:
         parts = extract(ctx, phase_pool(ctx, phase), max_words=max(25, budget // 2), second=False, max_sentences=2)
         if parts:

@@ -142,13 +142,18 @@ def _criterion_lead(ctx: AnswerContext, pool: list[Passage]) -> tuple[str, bool]
 
 def _phase_topic_criterion(ctx: AnswerContext) -> str | None:
     """The criterion of the one phase in question whose name holds a topic word of the question
-    ("Was heißt das für die Finanzierung?" about P4: "Finanzierung vertikale Skalierung"); of
-    several, the one that matches the question best."""
+    ("Was heißt das für die Finanzierung?" about P4: "Finanzierung vertikale Skalierung")."""
     f = ctx.frame
     if not ctx.settings.explain_phase_topic_criterion or len(f.phases) != 1 or f.criteria or f.good_practices:
         return None
-    topic = {stem(t) for t in f.topic}
-    hits = [c.id for c in ctx.catalogue.criteria if f.phases[0] in c.phases and topic & set(content_stems(c.name))]
+    return topic_criterion(ctx, f.phases[0], f.topic)
+
+
+def topic_criterion(ctx: AnswerContext, phase: str, topic_words: list[str]) -> str | None:
+    """The criterion of `phase` whose name holds one of the topic words; of several, the one that
+    matches the question best."""
+    topic = {stem(t) for t in topic_words}
+    hits = [c.id for c in ctx.catalogue.criteria if phase in c.phases and topic & set(content_stems(c.name))]
     if len(hits) <= 1:
         return hits[0] if hits else None
     score = dict(criterion_scores(ctx.index, ctx.vector))
