@@ -21,6 +21,7 @@ from functools import partial
 from assistant.answer import AnswerEngine, detect_language, is_manipulation, refusal_answer
 from assistant.conversation import Conversation
 from assistant.corpus import Catalogue
+from assistant.frames import Frame
 from assistant.domain import SOURCES, phase_or_none
 from assistant.embedding import Embedder, shared_embedder
 from assistant.errors import BUILD_INDEX_FORCE, STATUS, AssistantUnavailable, IndexUnavailable, InvalidQuestion, ModelMissingError
@@ -96,6 +97,20 @@ class FairSlots:
                 self._waiting.popleft().set()
             else:
                 self._free += 1
+
+
+@dataclass
+class _Reading:
+    """One reading of a question: its frame, the search text, the passages found and the answer."""
+
+    frame: Frame
+    query: str
+    passages: list[Passage]
+    answer: Answer
+
+
+class _SearchFailed(Exception):
+    """The search of a second reading failed (the cause is chained)."""
 
 
 class AssistantService:
@@ -207,32 +222,34 @@ class AssistantService:
         t1 = time.perf_counter()
         # "Kannst du das in einem Satz sagen?": the previous question, answered again in one sentence
         asked = conversation.turns[-1].question if frame.brief and conversation is not None and conversation.turns else text
-        compose_args = dict(question=asked, frame=frame, passages=passages, query=query)
+        compose_args = dict(question=asked)
         if on_token is not None and hasattr(engine, "extractive"):
             compose_args["on_token"] = on_token
-        answer = engine.compose(**compose_args)
-        if frame.follow_up and answer.abstained and answer.intent != "refused_manipulation":
-            # Read as a follow-up, the question found nothing; read on its own it may well.
-            frame = extractive.parse(text, lang)
-            query = text
-            try:
-                passages = search(query)
-            except Exception as exc:
-                return self._search_failed(cleaned.text, question_id, exc)
-            answer = engine.compose(**{**compose_args, "frame": frame, "passages": passages, "query": query})
-        elif answer.abstained and answer.intent == "refused" and self._may_continue(extractive, text, lang, frame, conversation):
-            # Read on its own the question found nothing; read as continuing the last answer it may
-            # ("What is a proof of value?" … "Any real example for the concept part?").
-            again = extractive.parse(text, lang)
-            follow, follow_query = conversation.resolve(text, again, self.catalogue, continues=True)
-            follow_query = extractive.spelled_out(follow_query)
-            try:
-                follow_passages = search(follow_query)
-            except Exception as exc:
-                return self._search_failed(cleaned.text, question_id, exc)
-            reread = engine.compose(**{**compose_args, "frame": follow, "passages": follow_passages, "query": follow_query})
-            if not reread.abstained:
-                answer, frame, query, passages = reread, follow, follow_query, follow_passages
+
+        def read(frame: Frame, query: str, passages: list[Passage] | None = None) -> _Reading:
+            """The question answered as `frame` over the passages found for `query`."""
+            if passages is None:
+                try:
+                    passages = search(query)
+                except Exception as exc:
+                    raise _SearchFailed() from exc
+            return _Reading(frame, query, passages, engine.compose(**compose_args, frame=frame, passages=passages, query=query))
+
+        reading = read(frame, query, passages)
+        try:
+            if frame.follow_up and reading.answer.abstained and reading.answer.intent != "refused_manipulation":
+                # Read as a follow-up, the question found nothing; read on its own it may well.
+                reading = read(extractive.parse(text, lang), text)
+            elif reading.answer.abstained and reading.answer.intent == "refused" and self._may_continue(extractive, text, lang, frame, conversation):
+                # Read on its own the question found nothing; read as continuing the last answer it may
+                # ("What is a proof of value?" … "Any real example for the concept part?").
+                follow, follow_query = conversation.resolve(text, extractive.parse(text, lang), self.catalogue, continues=True)
+                reread = read(follow, extractive.spelled_out(follow_query))
+                if not reread.answer.abstained:
+                    reading = reread
+        except _SearchFailed as failed:
+            return self._search_failed(cleaned.text, question_id, failed.__cause__)
+        answer, frame, query, passages = reading.answer, reading.frame, reading.query, reading.passages
         answer.question = cleaned.text
         return self._finish(answer, question_id, cleaned, passages, k, started, t0, t1, conversation, frame, query)
 
