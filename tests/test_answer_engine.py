@@ -576,6 +576,15 @@ def test_two_phases_compared_on_a_topic_give_each_phase_s_criterion_for_it(servi
     assert all(c["name"] in text and c["id"] in text for c in wanted), answer.answer
 
 
+def test_what_the_phases_and_drivers_are_modelled_on_is_quoted(service):
+    """The dossier says where it introduces them: the phases follow a start-up's development
+    stages, the drivers a categorisation from the literature. Not the study's method, not a list."""
+    phases = service.ask("Worauf beruhen die fünf Phasen eigentlich?")
+    assert "Start-up" in body(phases), phases.answer
+    drivers = service.ask("Where does the grouping of the scaling drivers come from?")
+    assert "Kategorisierung" in body(drivers), drivers.answer
+
+
 def test_a_move_into_a_phase_is_answered_by_that_phase(service):
     answer = service.ask("Was ist beim Übergang von der Pilotphase in die Verstetigung zu beachten?")
     assert answer.frame is not None and answer.frame.phases == ["P4"], answer.answer

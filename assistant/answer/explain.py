@@ -13,7 +13,7 @@ from assistant.domain import DEVELOPMENT_PHASES, Operation
 from assistant.answer.extract import Scored, extract, quotable_chunk, render, sentences_of, window, with_top_passage
 from assistant.answer.findings import asked_key_finding, key_finding_lead, key_finding_sections, top_key_finding
 from assistant.answer.stored import positions
-from assistant.frames.frame import ASKS_FINDINGS, TRANSITION, WHICH_PHASE, asks_how_to, moves_on
+from assistant.frames.frame import ASKS_FINDINGS, ASKS_ORIGIN, TRANSITION, WHICH_PHASE, asks_how_to, moves_on
 from assistant.frames.lexicon import WHEN_NOUNS, capitalised_words, content_stems, fold_text, stem, tokens
 from assistant.retrieval.query import german_for
 from assistant.schema import Passage
@@ -291,6 +291,9 @@ _ASPECTS = (
     # "Wie messen wir, ob es wirkt?", "How do we measure success?": how success is measured
     (re.compile(r"\b(messen|misst|gemessen|messbar\w*|nachweisen|belegen|evaluier\w*|measur\w*|evaluat\w*|prove)\b"),
      re.compile(r"\b(Erfolgskriterien|KPIs?|Kennzahl\w*|messbar\w*|gemessen|Evaluation|evaluier\w*|Wirksamkeit|Begleitforschung)\b")),
+    # "Woran orientieren sich die Phasen?", "Where do the drivers come from?": what they are modelled on
+    (ASKS_ORIGIN,
+     re.compile(r"\b(lehnen|lehnt|orientier\w*|basier\w*|beruh\w*|angelehnt|Anlehnung|Vorbild|Kategorisierung)\b")),
     # "Was war die Schwierigkeit?", "What was hard?": the challenges
     (re.compile(r"\b(schwierig\w*|problem\w*|hurden?|herausforderung\w*|difficult\w*|challeng\w*|hard)\b"),
      re.compile(r"\b(Herausforderung\w*|Schwierigkeit\w*|Hürden?|Problem\w*|schwierig\w*)\b")),

@@ -376,6 +376,13 @@ class FrameParser:
             # die ganze Zeit wichtig sind?": the criteria the catalogue files under that phase
             operation = Operation.LIST
         cued = guess.cued
+        if target in _KINDS_WITH_AN_ORIGIN and ASKS_ORIGIN.search(folded) and not any(
+            linked.of(kind) for kind in ("criterion", "good_practice", "driver", "mechanism", "phase")
+        ):
+            # "Woran orientieren sich die Phasen?", "und die Treiber, wo kommen die her?": what the
+            # kind of entry is modelled on (the dossier says it where it introduces them), not a
+            # list of the entries nor how the study was made
+            operation, cued = Operation.EXPLAIN, True
         who_runs = _WHO_RUNS.match(without_filler(folded)) and points_back(question) or _WHO_MAY_RUN.match(without_filler(folded))
         if who_runs and not linked.of("good_practice") and not linked.of("operator_type"):
             # "Wer betreibt das dann?", "Who would run it?": who can operate a solution (Abbildung 3)
@@ -513,6 +520,13 @@ def asks_what_to_mind(question: str) -> bool:
 
 # "Was hat das mit X zu tun?", "Wie hängt das mit X zusammen?", "How does that relate to X?" (not
 # "Welcher davon hat mit Geld zu tun?", which asks for one of a list)
+# What a kind of catalogue entry is modelled on or where it comes from (folded text).
+ASKS_ORIGIN = re.compile(
+    r"\bwor(an|auf) (orientier|basier|beruh|stutz|grund)\w*|\bwonach (richt|orientier)\w*|\bwo\b.{0,60}\bher(kommen|kommt|stammen|stammt)?\b\W*$|\bwoher\b"
+    r"|\b(based|modell?ed) on\b|\bwhere\b.{0,60}\bcomes? from\b|\b(origin|origins|grundlage)\b"
+)
+_KINDS_WITH_AN_ORIGIN = frozenset({"phases", "drivers", "criteria", "mechanisms"})
+
 _RELATES = re.compile(
     r"^(und |and |aber |but |also )?((was|wie|what|how)\b.{0,80}(\bzu tun\b|\bzusammen(hang|hangt|hangen)?\b|\b(have|has) to do with\b|"
     r"\brelated?s? to\b|\bconnected (to|with)\b)|inwiefern\b|inwieweit\b)"

@@ -401,3 +401,17 @@ def test_typing_slips_are_repaired_towards_source_words_but_no_word_becomes_anot
     # English words next to a German source word are no slips; a swap still is
     assert repair.repaired("Any pilotphasee example?", "en") == "Any pilotphasee example?"
     assert repair.repaired("any beispeil?", "en") == "any beispiel?"
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Worauf beruhen die fünf Phasen eigentlich?", "Wonach richten sich die Skalierungstreiber?",
+     "Where does the grouping of the scaling drivers come from?"],
+)
+def test_what_a_kind_of_entry_is_modelled_on_is_explained_not_listed(parser, question):
+    frame = parser.parse(question, None)
+    assert frame.operation.value == "explain" and frame.target is not None, frame
+
+
+def test_asking_for_the_entries_of_a_kind_still_lists_them(parser):
+    assert parser.parse("Welche Skalierungstreiber gibt es?", None).operation.value == "list"
