@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from assistant.corpus import Catalogue
 from assistant.domain import DEVELOPMENT_PHASES, SLOT_OF_KIND, Operation
 from assistant.frames import Frame, Target, fold_text, is_follow_up, points_back
-from assistant.frames.frame import ASKS_FINDINGS, FOLLOW_UP_MAX_WORDS_NAMELESS, bare_which, ordinal_reference
-from assistant.frames.lexicon import capitalised_words, content_stems, tokens
+from assistant.frames.frame import ASKS_FINDINGS, FOLLOW_UP_MAX_WORDS_NAMELESS, TELL_MORE, bare_which, ordinal_reference
+from assistant.frames.lexicon import capitalised_words, content_stems, tokens, without_placeholder
 from assistant.schema import Answer
 
 
@@ -55,6 +55,9 @@ class Conversation:
             frame.topic and (points_back(question) or ASKS_FINDINGS.search(fold_text(question))) or frame.terms and bare_which(question)
         ):
             # "And what did they learn from it?", "which interfaces?": about the example just shown, not another example
+            merged = merged.model_copy(update={"operation": Operation.EXPLAIN})
+        if merged.operation in (Operation.LIST, Operation.COUNT) and TELL_MORE.match(fold_text(question).strip()):
+            # "erzähl mal mehr zu dem Kultur-Ding" after a list: about one of its entries, not the list again
             merged = merged.model_copy(update={"operation": Operation.EXPLAIN})
         merged = _listed_entry(question, merged, previous, catalogue)
         merged = _listed_entry_by_word(question, merged, previous, catalogue)
@@ -147,11 +150,13 @@ def _listed_entry_by_word(question: str, merged: Frame, previous: Frame, catalog
     if merged.criteria and "criteria" not in merged.inherited or merged.good_practices and "good_practices" not in merged.inherited:
         return merged  # the question names an entry itself
     nouns = [fold_text(w) for w in capitalised_words(question) if len(w) >= _NAMING_NOUN_MIN]
+    # "das Kultur-Ding": the word before the placeholder starts a word of the name ("kulturis")
+    vague = [stripped for n in nouns if (stripped := without_placeholder(n)) and len(stripped) >= _VAGUE_NOUN_MIN]
     hits = []
     for listed_id in previous.listed:
         entry = catalogue.get(listed_id)
         name = fold_text(entry.name) if entry is not None and entry.name else ""
-        if any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", name) for n in nouns):
+        if any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", name) for n in nouns) or any(re.search(rf"(?<!\w){re.escape(v)}", name) for v in vague):
             hits.append(listed_id)
     if len(hits) != 1:
         return merged
@@ -161,6 +166,8 @@ def _listed_entry_by_word(question: str, merged: Frame, previous: Frame, catalog
 
 # A noun that names a listed entry has at least this many letters ("Wissenstransfer"; not "Kosten").
 _NAMING_NOUN_MIN = 6
+# ... and the word before a placeholder ("Kultur-Ding") at least this many.
+_VAGUE_NOUN_MIN = 4
 
 
 def _focus_on(merged: Frame, listed_id: str, catalogue: Catalogue) -> Frame:

@@ -847,3 +847,13 @@ def test_the_same_matter_in_the_next_phase_is_that_phases_criterion(service):
     assert p4.name in body(first).splitlines()[0], first.answer
     answer = service.ask("Und beim Transfer in andere Städte?", conversation=chat)
     assert p5.name in body(answer).splitlines()[0] and p4.id not in answer.frame.criteria, answer.answer
+
+
+def test_tell_me_more_about_a_thing_of_the_list_is_about_that_entry(service):
+    """"das Breitband-Ding" after the list of good practices: the one whose name starts with it."""
+    chat = Conversation()
+    service.ask("Welche Good Practices gibt es?", conversation=chat)
+    answer = service.ask("Erzähl mal mehr über das Breitband-Ding", conversation=chat)
+    assert answer.frame is not None and answer.frame.operation.value == "explain", answer.answer
+    entry = CATALOGUE.get("GP05")
+    assert answer.frame.good_practices == ["GP05"] and entry.name in body(answer), answer.answer

@@ -30,7 +30,7 @@ from assistant.answer.texts import refusal_text
 from assistant.domain import Operation
 from assistant.frames import Frame, points_back
 from assistant.frames.frame import asks_how_to, ordinal_reference
-from assistant.frames.lexicon import WHEN_NOUNS, capitalised_words, fold_text, own_names, stem, tokens
+from assistant.frames.lexicon import WHEN_NOUNS, capitalised_words, fold_text, own_names, stem, tokens, without_placeholder
 from assistant.retrieval.query import english_terms, everyday_terms, german_for
 from assistant.schema import Answer, Passage
 
@@ -201,7 +201,7 @@ class Vocabulary:
                 # an ordinary noun form, office wording for a concept of the study ("Nachbargemeinde"),
                 # or an English word the term glossary translates ("German" city)
                 continue
-            if not all(self.knows(part) for part in folded.split("-") if part):
+            if not all(self.knows(part) for part in (without_placeholder(folded) or folded).split("-") if part):
                 out.append(word)
         return out
 

@@ -623,8 +623,8 @@ _FOLLOW_UP_START = re.compile(
 )
 # "Tell me more about the Vienna example.", "Erzähl mir mehr über …": more on something the last
 # answer said, when it names no entry of its own (is_follow_up)
-_TELL_MORE = re.compile(
-    r"^((tell|show) (me|us) more|more (on|about)|erzahl (mir |uns )?(noch )?mehr|mehr (dazu|daruber|uber))\b"
+TELL_MORE = re.compile(
+    r"^((tell|show) (me|us) more|more (on|about)|erzahl (mal )?(mir |uns )?(mal )?(noch )?mehr|mehr (dazu|daruber|uber))\b"
 )
 _POINTER = re.compile(
     r"\b(dafur|dazu|hierzu|davon|damit|dabei|darin|daruber|daran|darum|darauf|dagegen|dahinter|daraus|dies|diese[rsmn]?|it|its|this|these|those|them|that|they|their)\b"
@@ -751,7 +751,7 @@ def is_follow_up(question: str, frame: Frame, previous: Frame | None) -> bool:
     if previous is None:
         return False
     folded = without_filler(fold_text(question).strip())
-    if _FOLLOW_UP_START.match(folded) or _TELL_MORE.match(folded) and frame.entity_count == 0:
+    if _FOLLOW_UP_START.match(folded) or TELL_MORE.match(folded) and frame.entity_count == 0:
         return True
     words = tokens(question)
     if not frame.topic and frame.entity_count == 0:

@@ -58,6 +58,19 @@ IERUNG_COMPOUND_MIN_LETTERS = 16
 # Words that say where the user looks, not what is asked ("laut Roadmap", "der im Katalog erfassten
 # Kriterien"): never the defined term (answer/define.py), never what is counted (answer/listing.py).
 CONTEXT_WORDS = frozenset({"roadmap", "studie", "dossier", "katalog", "kriterienkatalog", "tool", "study", "catalogue"})
+# Colloquial placeholders closing a compound ("das Kultur-Ding", "die App-Sache"): the word before
+# them says what is meant; the placeholder itself names nothing (refusal, conversation).
+PLACEHOLDER_PARTS = frozenset({"ding", "dings", "teil", "sache", "zeug"})
+
+
+def without_placeholder(folded_word: str) -> str | None:
+    """"kultur-ding" → "kultur": the hyphenated word without its closing placeholder, else None."""
+    parts = folded_word.split("-")
+    if len(parts) >= 2 and parts[-1] in PLACEHOLDER_PARTS and parts[-2]:
+        return "-".join(parts[:-1])
+    return None
+
+
 # Glossary terms (keys of data/lexicon.yaml) that name a kind of catalogue entry: "der Treiber X" is
 # about X, not the word "Treiber" (answer/define.py); they narrow no list (answer/listing.py).
 KIND_TERMS = frozenset({"Skalierungstreiber", "Erfolgskriterien", "Phasen", "Fördermechanismen"})

@@ -54,6 +54,10 @@ def _cue(op: Operation, pattern: str, weight: float, needs: str | None = None, u
 _WHICH_DISTINGUISHES = r"^(welche[rsmn]?|which)\b(?!.*unterschied)(?!.*vergleich)(?!.*differen)"
 
 
+# "Gibt's ein vergleichbares Beispiel für P2?", "a comparable case": another example like it, no comparison
+_SIMILAR_EXAMPLE = r"vergleichbare?[snmr]? (\w+ )?(beispiel|praxisbeispiel|fall|projekt|losung)|\bcomparable (\w+ )?(example|case|project)"
+
+
 # "Was raten die Autoren für den Regelbetrieb?", "What do the authors recommend …?": the authors
 # as the ones who advise, which asks for the study's content, not for facts about the study.
 _AUTHORS_ADVISE = (
@@ -82,7 +86,7 @@ STRUCTURE = (
 CUES: tuple[Cue, ...] = (
     _cue(Operation.COUNT, r"\bwie ?viele?[nr]?\b|\banzahl\b|\bhow (many|much)\b|\bnumber of\b", 1.0),
     _cue(Operation.COMPARE, r"unterschied|vergleich|\bvs\b|\bversus\b|gegenuber|im gegensatz|dasselbe|"
-         r"das gleiche|\bdifferen|\bdiffer|\bcompare|\bcomparison", 0.9),
+         r"das gleiche|\bdifferen|\bdiffer|\bcompare|\bcomparison", 0.9, unless=_SIMILAR_EXAMPLE),
     _cue(Operation.COMPARE, r"^(?!.*(unterschied|vergleich|\bdiffer|gegenuber|\bvs\b|versus)).*unterscheid", 0.9, unless=_WHICH_DISTINGUISHES),
     _cue(Operation.EXAMPLE, r"beispiel|\bexample|vorbild|praxis ?beispiel|praxisfall\w*|referenzprojekt\w*|\buse cases?\b|\bcase stud(y|ies)\b|\b(a|an|ein|eine|any|some) (good|best) practice\b|"
          r"welche (stadt|kommune|stadte|kommunen) ha(t|ben)|wer hat (das|so etwas|es) (schon|bereits)|which cit(y|ies) ha|"

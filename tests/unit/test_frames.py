@@ -415,3 +415,8 @@ def test_what_a_kind_of_entry_is_modelled_on_is_explained_not_listed(parser, que
 
 def test_asking_for_the_entries_of_a_kind_still_lists_them(parser):
     assert parser.parse("Welche Skalierungstreiber gibt es?", None).operation.value == "list"
+
+
+@pytest.mark.parametrize("question", ["Gibt es ein vergleichbares Praxisbeispiel für die Verstetigung?", "Is there a comparable example from another city?"])
+def test_a_comparable_example_asks_for_an_example_not_a_comparison(parser, question):
+    assert parser.parse(question, None).operation.value == "example"

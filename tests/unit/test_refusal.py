@@ -121,3 +121,9 @@ def test_a_compound_whose_tail_ends_a_source_word_is_known():
     assert with_tails.knows("gremienverlauf") and with_tails.knows("projektbeschluss")
     assert not Vocabulary(texts).knows("projektbeschluss")  # without: "beschluss" is no source word of its own
     assert not with_tails.knows("baugenehmigung")
+
+
+def test_a_colloquial_placeholder_closing_a_compound_is_no_unknown_name():
+    vocabulary = Vocabulary(["Die Kultur-Onlineplattform kulturis."])
+    assert vocabulary.unknown_names("Was ist mit dem Kultur-Ding?") == []
+    assert vocabulary.unknown_names("Was ist mit dem Fußball-Ding?") == ["Fußball-Ding"]
