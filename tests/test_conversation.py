@@ -857,3 +857,12 @@ def test_tell_me_more_about_a_thing_of_the_list_is_about_that_entry(service):
     assert answer.frame is not None and answer.frame.operation.value == "explain", answer.answer
     entry = CATALOGUE.get("GP05")
     assert answer.frame.good_practices == ["GP05"] and entry.name in body(answer), answer.answer
+
+
+def test_asking_since_when_about_an_example_quotes_its_years_first(service):
+    """"Seit wann …?" about the example in focus: the sentences with its years come first."""
+    chat = Conversation()
+    service.ask("Erzähl mir was über Modul F.", conversation=chat)
+    answer = service.ask("Und seit wann können es mehr Nutzende verwenden?", conversation=chat)
+    first = body(answer).split("[")[0]
+    assert re.search(r"\b20\d\d\b", first), answer.answer

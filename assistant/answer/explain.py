@@ -288,6 +288,9 @@ _ASPECTS = (
     # "Ab wann …?", "Wann sollte man …?", "How early …?": when (the sentences that say how early)
     (re.compile(r"\b(ab wann|wann|zu welchem zeitpunkt|how early|when)\b"),
      re.compile(r"\b(von Beginn|von Anfang|so früh|frühzeitig|frühestmöglich|frühstmöglich|rechtzeitig|zu Beginn|bereits in)\w*")),
+    # "Wie lange lief das?", "Seit wann gibt es das Lab?", "When was it developed?": the years and spans
+    (re.compile(r"\b(wie lange?|seit wann|von wann|bis wann|in welchem jahr|how long|since when|what year|when (was|were|did|is|has))\b"),
+     re.compile(r"\b(19|20)\d\d\b|\b(Monate|Jahre)\b")),
     # "Wie messen wir, ob es wirkt?", "How do we measure success?": how success is measured
     (re.compile(r"\b(messen|misst|gemessen|messbar\w*|nachweisen|belegen|evaluier\w*|measur\w*|evaluat\w*|prove)\b"),
      re.compile(r"\b(Erfolgskriterien|KPIs?|Kennzahl\w*|messbar\w*|gemessen|Evaluation|evaluier\w*|Wirksamkeit|Begleitforschung)\b")),
