@@ -226,6 +226,10 @@ class Settings(BaseSettings):
     # dropped (it named pairs like K30 + K08 for "Betrieb nach der Förderung", docs/benchmarks.md).
     explain_how_to_criterion_min: float = 0.85
     explain_how_to_criterion_margin: float | None = 0.06
+    # A question for when something is due ("Ab wann …?", "In welcher Phase …?") opens with the best
+    # criterion without the margin when the runner-up belongs to the same phase: the lead's phase
+    # answers it either way (explain._matching_criterion). Stop 36.
+    explain_when_same_phase_lead: bool = True
     # An example request that names no catalogue entry gives the criterion bonus (answer/example.py)
     # to the good practices of the criterion its words match clearly best (answer.criteria_match:
     # at least `..._min`, ahead of the next by `..._margin`). None = never.

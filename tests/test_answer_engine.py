@@ -585,6 +585,20 @@ def test_what_the_phases_and_drivers_are_modelled_on_is_quoted(service):
     assert "Kategorisierung" in body(drivers), drivers.answer
 
 
+@pytest.mark.unit
+def test_a_when_question_whose_two_best_criteria_share_a_phase_is_answered_by_that_phase():
+    """"Ab wann …?" with K16 and K14 (both P2) about equally good: either lead names P2."""
+    from assistant.answer.explain import when_in_one_phase
+    from assistant.corpus import Catalogue
+
+    catalogue = Catalogue.load(PROJECT_ROOT / "corpus" / "catalogue" / "criteria.yaml")
+    same = [c["id"] for c in CATALOGUE["criteria"] if c.get("phase") == "P2"][:2]
+    other = next(c["id"] for c in CATALOGUE["criteria"] if c.get("phase") == "P5")
+    assert when_in_one_phase("Ab wann müssen wir an Standards denken?", catalogue, *same)
+    assert not when_in_one_phase("Ab wann müssen wir an Standards denken?", catalogue, same[0], other)
+    assert not when_in_one_phase("Wie setzen wir Standards durch?", catalogue, *same)  # not asked when
+
+
 def test_a_move_into_a_phase_is_answered_by_that_phase(service):
     answer = service.ask("Was ist beim Übergang von der Pilotphase in die Verstetigung zu beachten?")
     assert answer.frame is not None and answer.frame.phases == ["P4"], answer.answer

@@ -175,7 +175,23 @@ def _matching_criterion(ctx: AnswerContext) -> str | None:
         bars.append((s.explain_how_to_criterion_min, s.explain_how_to_criterion_margin))
     if any(margin is not None and top >= low and top - runner_up >= margin for low, margin in bars):
         return first
+    if s.explain_when_same_phase_lead and top >= s.explain_criterion_match_min and when_in_one_phase(ctx.question, ctx.catalogue, first, ranked[1][0]):
+        # "Ab wann müssen wir an Standards und Schnittstellen denken?": K16 and K14 match about
+        # equally, but both belong to P2 – the lead's phase line answers the question either way
+        return first
     return None
+
+
+def when_in_one_phase(question: str, catalogue, first: str, second: str) -> bool:
+    """Does the question ask when something is due, and do its two best criteria share their phase?"""
+    if not _ASKS_WHEN.search(fold_text(question)):
+        return False
+    a, b = catalogue.get(first), catalogue.get(second)
+    return a is not None and b is not None and bool(a.phases) and a.phases == b.phases
+
+
+# A question for when in the course of a project something is due ("Ab wann …?", "In welcher Phase …?")
+_ASKS_WHEN = re.compile(r"\b(ab wann|wann sollte\w*|wann muss\w*|zu welchem zeitpunkt|in welcher phase|how early|when should|at what point|which phase)\b")
 
 
 def _criterion_ranking(ctx: AnswerContext) -> list[tuple[str, float]]:
