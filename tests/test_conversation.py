@@ -305,27 +305,19 @@ def test_a_list_of_one_criterion_is_what_the_next_question_means(service):
     assert body(answer).lstrip().startswith("Laut Kriterienkatalog") and only.id in body(answer).split("\n")[0], answer.answer
 
 
+_PROTOTYPING = "Was passiert in der Prototypentwicklung?"
+_MODUL_F = "Was ist Modul F?"  # a P2 good practice: "after that stage" steps from the entry's phase
+
+
 @pytest.mark.unit
 @pytest.mark.parametrize(
-    "follow_up, phase",
-    [("Und danach?", "P3"), ("Und davor?", "P1"), ("Und nach der Prototypentwicklung?", "P3"), ("And after that?", "P3"),
-     ("Und nach der Förderung?", "P2")],  # "Förderung" is no phase: no step
+    "earlier, follow_up, phase",
+    [(_PROTOTYPING, "Und danach?", "P3"), (_PROTOTYPING, "Und davor?", "P1"), (_PROTOTYPING, "Und nach der Prototypentwicklung?", "P3"),
+     (_PROTOTYPING, "And after that?", "P3"), (_PROTOTYPING, "Und nach der Förderung?", "P2"),  # "Förderung" is no phase: no step
+     (_MODUL_F, "And what comes after that stage?", "P3"), (_MODUL_F, "Und nach dieser Phase?", "P3"), (_MODUL_F, "Und nach der Förderung?", "P2")],
 )
-def test_after_and_before_step_to_the_neighbouring_phase(follow_up, phase):
+def test_after_and_before_step_to_the_neighbouring_phase(earlier, follow_up, phase):
     chat = Conversation()
-    earlier = "Was passiert in der Prototypentwicklung?"
-    chat.turns.append(Turn(earlier, frame(earlier), earlier, Answer(question=earlier, answer="…", abstained=False)))
-    merged, _ = chat.resolve(follow_up, frame(follow_up), CATALOGUE)
-    assert merged.phases == [phase]
-
-
-@pytest.mark.unit
-@pytest.mark.parametrize("follow_up, phase", [("And what comes after that stage?", "P3"), ("Und nach dieser Phase?", "P3"),
-                                              ("Und nach der Förderung?", "P2")])
-def test_after_an_entry_a_step_naming_a_phase_word_moves_to_the_next_phase(follow_up, phase):
-    """After Modul F (a P2 good practice), "after that stage" steps from the entry's phase."""
-    chat = Conversation()
-    earlier = "Was ist Modul F?"
     chat.turns.append(Turn(earlier, frame(earlier), earlier, Answer(question=earlier, answer="…", abstained=False)))
     merged, _ = chat.resolve(follow_up, frame(follow_up), CATALOGUE)
     assert merged.phases == [phase]

@@ -84,6 +84,16 @@ _COMMON_NOUN = re.compile(r"(ung|ungen|heit|keit|schaft|tion|tionen|itat|glieder
 # A possessive before a word: the asker names their own project ("unsere Parkplatz-App").
 
 
+@dataclass(frozen=True)
+class _AskedAbout:
+    """What a "what does the study say about …" question asks about: its words, the clause's
+    language, and the words after the clause (empty when none of the topic follows it)."""
+
+    words: list[str]
+    lang: str
+    after_clause: set[str]
+
+
 class Vocabulary:
     """The words of the sources (dossier and catalogue), to notice names the sources never use."""
 
@@ -162,24 +172,23 @@ class Vocabulary:
         die Studie zu Haushaltsrecht?", "What does the roadmap say about open data?")? Then the
         answer is what it says there, however few passages use the word."""
         said = self._what_sources_say_about(question, topic)
-        return said is not None and all(self._common(w, said[1], 1) for w in said[0])
+        return said is not None and all(self._common(w, said.lang, 1) for w in said.words)
 
     def asked_what_sources_say_unused(self, question: str, topic: list[str], terms: list[str]) -> bool:
         """Does the question ask what the study says about words none of which it uses ("Was sagt
         die Roadmap zu Fußball?")? Naming the study or the roadmap does not put a topic in scope; a
         glossary term named after the clause does ("… zum Thema Fehlerkultur?")."""
         said = self._what_sources_say_about(question, topic)
-        if said is None or not said[2]:
+        if said is None or not said.after_clause:
             return False
-        after = set(tokens(fold_text(question)[_WHAT_SOURCES_SAY.search(fold_text(question)).end():]))
-        if any(set(tokens(fold_text(term))) <= after for term in terms):
+        if any(set(tokens(fold_text(term))) <= said.after_clause for term in terms):
             return False
-        return not any(self._common(w, said[1], 1) for w in said[0])
+        return not any(self._common(w, said.lang, 1) for w in said.words)
 
     @staticmethod
-    def _what_sources_say_about(question: str, topic: list[str]) -> tuple[list[str], str, bool] | None:
-        """For a "what does the study say about …" question: the words it asks about, the language of
-        the clause, and whether they follow the clause (else: the whole topic); None for other questions."""
+    def _what_sources_say_about(question: str, topic: list[str]) -> "_AskedAbout | None":
+        """For a "what does the study say about …" question: the words it asks about (those after
+        the clause, else the whole topic); None for other questions."""
         folded = fold_text(question)
         match = _WHAT_SOURCES_SAY.search(folded)
         if not topic or match is None:
@@ -188,7 +197,7 @@ class Vocabulary:
         # study say about failure?"); an English word counts through the term glossary ("failure")
         after = set(tokens(folded[match.end():]))
         asked = [w for w in topic if w in after]
-        return asked or topic, "en" if match.group(0).startswith("what") else "de", bool(asked)
+        return _AskedAbout(asked or topic, "en" if match.group(0).startswith("what") else "de", after if asked else set())
 
     def unknown_names(self, question: str) -> list[str]:
         """Capitalised words (not the first) that the sources never use, ordinary noun forms aside."""

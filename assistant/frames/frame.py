@@ -518,8 +518,6 @@ def asks_what_to_mind(question: str) -> bool:
     return asks_how_to(question) or bool(_WHAT_MATTERS.search(fold_text(question)))
 
 
-# "Was hat das mit X zu tun?", "Wie hängt das mit X zusammen?", "How does that relate to X?" (not
-# "Welcher davon hat mit Geld zu tun?", which asks for one of a list)
 # What a kind of catalogue entry is modelled on or where it comes from (folded text).
 ASKS_ORIGIN = re.compile(
     r"\bwor(an|auf) (orientier|basier|beruh|stutz|grund)\w*|\bwonach (richt|orientier)\w*|\bwo\b.{0,60}\bher(kommen|kommt|stammen|stammt)?\b\W*$|\bwoher\b"
@@ -527,6 +525,8 @@ ASKS_ORIGIN = re.compile(
 )
 _KINDS_WITH_AN_ORIGIN = frozenset({"phases", "drivers", "criteria", "mechanisms"})
 
+# "Was hat das mit X zu tun?", "Wie hängt das mit X zusammen?", "How does that relate to X?" (not
+# "Welcher davon hat mit Geld zu tun?", which asks for one of a list)
 _RELATES = re.compile(
     r"^(und |and |aber |but |also )?((was|wie|what|how)\b.{0,80}(\bzu tun\b|\bzusammen(hang|hangt|hangen)?\b|\b(have|has) to do with\b|"
     r"\brelated?s? to\b|\bconnected (to|with)\b)|inwiefern\b|inwieweit\b)"
