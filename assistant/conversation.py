@@ -17,7 +17,7 @@ from assistant.corpus import Catalogue
 from assistant.domain import DEVELOPMENT_PHASES, SLOT_OF_KIND, Operation
 from assistant.frames import Frame, Target, fold_text, is_follow_up, points_back
 from assistant.frames.frame import ASKS_FINDINGS, FOLLOW_UP_MAX_WORDS_NAMELESS, TELL_MORE, bare_which, ordinal_reference
-from assistant.frames.lexicon import capitalised_words, content_stems, tokens, without_placeholder
+from assistant.frames.lexicon import capitalised_words, content_stems, criteria_naming, tokens, without_placeholder
 from assistant.schema import Answer
 
 
@@ -221,7 +221,7 @@ def _same_criterion_in_new_phase(frame: Frame, merged: Frame, previous: Frame, c
         return merged
     before = [e for e in (catalogue.get(c) for c in previous.criteria) if e is not None]
     matter = {s for e in before for s in content_stems(e.name or "")} - _GENERIC_STEMS
-    same = [c.id for c in catalogue.criteria if merged.phases[0] in c.phases and c.id not in previous.criteria and matter & set(content_stems(c.name or ""))]
+    same = criteria_naming(catalogue, merged.phases[0], matter, besides=previous.criteria)
     if not same:
         return merged
     return merged.model_copy(update={"criteria": same, "inherited": [*merged.inherited, "criteria"]})

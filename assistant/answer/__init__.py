@@ -32,7 +32,7 @@ from assistant.frames.casing import Truecaser
 from assistant.frames.operations import cued as operation_cued
 from assistant.frames.spelling import SpellingRepair
 from assistant.frames.frame import ordinal_reference
-from assistant.frames.lexicon import own_names, stem
+from assistant.frames.lexicon import stem
 from assistant.index import OPERATION_OWNER, OpenIndex
 from assistant.language import detect_language
 from assistant.schema import Answer, CriterionRef, Passage
@@ -186,8 +186,7 @@ class AnswerEngine:
             return refusal_answer(question, lang)
         if self.settings.answer_parts_of and (parts := parts_line(ctx, draft)) is not None:
             draft.add(parts)  # what the catalogue counts as part of it
-        own = own_names(question) if self.settings.own_names_known else set()
-        unknown = [w for w in self.vocabulary.unknown_names(question) if looks_like_name(w) and w not in own]
+        unknown = [w for w in self.vocabulary.foreign_names(question) if looks_like_name(w)]
         if unknown and frame.operation in (Operation.EXPLAIN, Operation.DEFINE, Operation.EXAMPLE):
             # "Was sagt die McKinsey-Studie …?": say first that the sources know nothing of it
             names = ", ".join(f"„{n}“" for n in unknown)

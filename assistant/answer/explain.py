@@ -14,7 +14,7 @@ from assistant.answer.extract import Scored, extract, quotable_chunk, render, se
 from assistant.answer.findings import asked_key_finding, key_finding_lead, key_finding_sections, top_key_finding
 from assistant.answer.stored import positions
 from assistant.frames.frame import ASKS_FINDINGS, ASKS_ORIGIN, TRANSITION, WHICH_PHASE, asks_how_to, moves_on
-from assistant.frames.lexicon import WHEN_NOUNS, capitalised_words, content_stems, fold_text, stem, tokens
+from assistant.frames.lexicon import WHEN_NOUNS, capitalised_words, criteria_naming, fold_text, stem, tokens
 from assistant.retrieval.query import german_for
 from assistant.schema import Passage
 
@@ -152,8 +152,7 @@ def _phase_topic_criterion(ctx: AnswerContext) -> str | None:
 def topic_criterion(ctx: AnswerContext, phase: str, topic_words: list[str]) -> str | None:
     """The criterion of `phase` whose name holds one of the topic words; of several, the one that
     matches the question best."""
-    topic = {stem(t) for t in topic_words}
-    hits = [c.id for c in ctx.catalogue.criteria if phase in c.phases and topic & set(content_stems(c.name))]
+    hits = criteria_naming(ctx.catalogue, phase, {stem(t) for t in topic_words})
     if len(hits) <= 1:
         return hits[0] if hits else None
     score = dict(criterion_scores(ctx.index, ctx.vector))

@@ -225,15 +225,20 @@ class Vocabulary:
                 out.append(word)
         return out
 
+    def foreign_names(self, question: str) -> list[str]:
+        """`unknown_names` without the asker's own project ("unsere Parkplatz-App", "our CityBot"),
+        when `own_names_known`: names of something the sources do not know."""
+        unknown = self.unknown_names(question)
+        if not self.own_names_known:
+            return unknown
+        own = own_names(question)
+        return [w for w in unknown if w not in own]
+
     def raises_bar(self, question: str, lang: str, share: float) -> bool:
         """Does the question name something the sources never use? In English any unknown
         capitalised word is a name; in German one that looks like a name, or unknown words making
         up at least `share` of its capitalised words (see settings.refuse_unknown_share)."""
-        unknown = self.unknown_names(question)
-        if self.own_names_known:
-            # "unsere Parkplatz-App", "our CityBot": the asker's own project, not something foreign
-            own = own_names(question)
-            unknown = [w for w in unknown if w not in own]
+        unknown = self.foreign_names(question)
         if not unknown:
             return False
         if lang != "de" or share <= 0 or any(looks_like_name(w) for w in unknown):

@@ -166,6 +166,12 @@ def content_stems(text: str) -> list[str]:
     return [stem(t) for t in tokens(text) if t not in STOPWORDS and len(t) > 1]
 
 
+def criteria_naming(catalogue: Catalogue, phase: str, stems: set[str], besides: list[str] = ()) -> list[str]:
+    """The criteria of `phase` (other than `besides`) whose name holds one of the word stems: "the
+    criterion of P4 about Finanzierung" (answer/explain.py, conversation.py)."""
+    return [c.id for c in catalogue.criteria if phase in c.phases and c.id not in besides and stems & set(content_stems(c.name or ""))]
+
+
 @dataclass(frozen=True)
 class Link:
     """One entity the question names, with the token positions of the words that named it."""
