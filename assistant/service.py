@@ -21,12 +21,12 @@ from functools import partial
 from assistant.answer import AnswerEngine, detect_language, is_manipulation, refusal_answer
 from assistant.conversation import Conversation
 from assistant.corpus import Catalogue
-from assistant.frames import Frame
+from assistant.frames import Frame, about_the_earlier_topic
 from assistant.domain import SOURCES, phase_or_none
 from assistant.embedding import Embedder, shared_embedder
 from assistant.errors import BUILD_INDEX_FORCE, STATUS, AssistantUnavailable, IndexUnavailable, InvalidQuestion, ModelMissingError
 from assistant.index import open_index, read_manifest, validate_index
-from assistant.retrieval import Filters, HybridRetriever
+from assistant.retrieval import Filters, HybridRetriever, blend
 from assistant.schema import Answer, Chunk, Citation, Manifest, Passage, Status, Timings
 from assistant.settings import Settings, get_settings
 
@@ -217,6 +217,11 @@ class AssistantService:
         search = partial(self._search, retriever, top_k=max(k, engine.pool_size), filters=filters)
         try:
             passages = search(query)
+            if frame.follow_up and frame.own_topic and self.settings.follow_up_own_words_weight > 0 and not about_the_earlier_topic(text):
+                # a follow-up with words of its own ("und wie halten wir die Geldgeber bei Laune?"):
+                # what those words find on their own counts beside the search with the earlier turn
+                # (not when they only qualify it: "Was heißt das für kleine Kommunen?")
+                passages = blend(passages, search(extractive.spelled_out(text)), self.settings.follow_up_own_words_weight)
         except Exception as exc:  # e.g. the Chroma server went away after start-up
             return self._search_failed(cleaned.text, question_id, exc)
         t1 = time.perf_counter()
@@ -416,3 +421,4 @@ class AssistantService:
 
     def refusal(self, question: str) -> Answer:
         return refusal_answer(question, detect_language(question), self.catalogue)
+

@@ -359,6 +359,11 @@ class Settings(BaseSettings):
     # after the example Modul F, "Von wann bis wann lief die Entwicklung?" is about its development,
     # not a question about the study's dates. Stop 34, probe 15.
     follow_up_by_last_answer: bool = True
+    # A follow-up with words of its own ("und wie halten wir die Geldgeber bei Laune?") is searched
+    # twice, with the earlier turn and on its own words alone; `retrieval.fusion.blend` adds the
+    # second score with this weight (0 = off). The earlier question's words had often outweighed the
+    # follow-up's own. Stop 37, 801 turns of dev and probes 9-22: 0.5 → +3, 1.0 → +7, 2.0 → +1.
+    follow_up_own_words_weight: float = Field(default=1.0, ge=0.0)
     refused_reread_as_follow_up: bool = True
     reread_follow_up_max_words: int = Field(default=14, ge=1)
     # "In welcher Phase geht es um die Übertragung auf andere Kommunen?": one phase described in

@@ -858,3 +858,14 @@ def test_asking_since_when_about_an_example_quotes_its_years_first(service):
     answer = service.ask("Und seit wann können es mehr Nutzende verwenden?", conversation=chat)
     first = body(answer).split("[")[0]
     assert re.search(r"\b20\d\d\b", first), answer.answer
+
+
+def test_a_follow_up_with_words_of_its_own_is_searched_by_them_too(service):
+    # The earlier question's words ("Betreibermodelle") outweighed the follow-up's own in one joint
+    # search; its own words find the criterion on sharing costs between municipalities (K09).
+    chat = Conversation()
+    service.ask("Welche Betreibermodelle gibt es?", conversation=chat)
+    second = service.ask("und wie teilen wir die Kosten mit den anderen Kommunen auf?", conversation=chat)
+    assert not second.abstained
+    assert "Kosten- und Ressourcenregeln" in body(second.answer)
+    assert "K09" in [c.id for c in second.criteria]

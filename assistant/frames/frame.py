@@ -685,6 +685,12 @@ def points_back(question: str) -> bool:
     )
 
 
+def about_the_earlier_topic(question: str) -> bool:
+    """Is a stand-alone "das"/"es" what the question is about ("Was heißt das für kleine Kommunen?",
+    "Woran hakt das in der Praxis?")? Then its other words only qualify the earlier topic."""
+    return bool(_PRONOUN.search(_EXPLETIVE.sub(" ", question)))
+
+
 _ORDINALS = {
     "erste": 1, "first": 1, "zweite": 2, "second": 2, "dritte": 3, "third": 3, "vierte": 4, "fourth": 4,
     "funfte": 5, "fifth": 5, "letzte": -1, "last": -1,

@@ -98,6 +98,21 @@ def score_fusion(evidence: Evidence, index: OpenIndex, embedder: Embedder, cfg: 
     return best_first(scored, index)
 
 
+def blend(joint: list[Passage], own: list[Passage], weight: float) -> list[Passage]:
+    """Two searches for one follow-up as one list: a passage's score is its fused score for the
+    follow-up with the earlier turn (`joint`) plus `weight` × its score for the follow-up's own words
+    (`own`). A passage one search did not return counts with that search's lowest score. As long as
+    `joint`."""
+    def scores(found: list[Passage]) -> tuple[dict[str, float], float]:
+        return {p.chunk.id: p.score for p in found}, min((p.score for p in found), default=0.0)
+
+    (in_joint, joint_floor), (in_own, own_floor) = scores(joint), scores(own)
+    by_id = {p.chunk.id: p for p in own} | {p.chunk.id: p for p in joint}
+    score = {cid: in_joint.get(cid, joint_floor) + weight * in_own.get(cid, own_floor) for cid in by_id}
+    best = sorted(by_id, key=lambda cid: -score[cid])[: len(joint)]
+    return [by_id[cid].model_copy(update={"score": score[cid]}) for cid in best]
+
+
 def _rrf(evidence: Evidence, index: OpenIndex, embedder: Embedder, cfg: Settings) -> list[Passage]:
     return rank_fusion(evidence.rankings, index, k=cfg.rrf_k)
 
