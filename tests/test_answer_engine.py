@@ -1545,3 +1545,18 @@ def test_who_is_recorded_as_stakeholder_of_the_criteria_lists_the_stakeholders(s
     assert answer.frame.target == "stakeholders" and groups and all(g in answer.answer for g in groups), answer.answer
     criteria = service.ask("Bei welchen Kriterien ist im Katalog der Workstream „technisch“ eingetragen?")
     assert criteria.frame.target == "criteria", criteria.frame
+
+
+@pytest.mark.parametrize(
+    "question, refused",
+    [
+        # English meets the German passages across languages; with two words of the study
+        # ("staff", "service") the lower English bar answers it
+        ("Is there an example of several small towns operating a service jointly without extra staff?", False),
+        # only the study's title word "city" is known: the full bar, refused
+        ("What is blockchain and should our city use it?", True),
+    ],
+)
+def test_english_questions_with_words_of_the_study_meet_a_lower_bar(service, question, refused):
+    answer = service.ask(question)
+    assert answer.abstained is refused, answer.answer

@@ -136,6 +136,18 @@ class Vocabulary:
             words = list(topic)
         return bool(words) and all(self._common(w, lang, min_passages) for w in words)
 
+    def study_words(self, topic: list[str], lang: str, min_passages: int, max_share: float) -> int:
+        """How many topic words are words of the study: each (an English one also through the term
+        glossary) in at least `min_passages` source passages, but not in more than `max_share` of
+        them, as "city" or "smart" are, which every question about a smart city uses."""
+        n = max(1, len(self._folded_texts))
+
+        def passages(word: str) -> int:
+            forms = [stem(word)] + ([stem(fold_text(g)) for g in german_for(word)] if lang == "en" else [])
+            return max(self.passages_with[f] for f in forms)
+
+        return sum(1 for w in topic if min_passages <= passages(w) <= max_share * n)
+
     def _common(self, word: str, lang: str, min_passages: int) -> bool:
         """The word (an English one through the study's term glossary: "costs" → "Kosten") occurs in
         at least `min_passages` source passages."""
@@ -454,6 +466,10 @@ def sources_silent(
         # every word it asks about is common in the sources: held to the bar of a question that
         # names something of the study
         threshold = min(threshold, settings.refuse_below_linked)
+    if frame.lang == "en" and settings.refuse_below_english is not None and vocabulary is not None and vocabulary.study_words(
+        frame.asked_topic, "en", settings.study_word_min_passages, settings.study_word_max_share
+    ) >= settings.refuse_english_min_study_words:
+        threshold = min(threshold, settings.refuse_below_english)  # an English question meets German passages: see settings
     if own_words:
         threshold = min(threshold, settings.refuse_below_own_follow_up)  # judged by its own words: see settings
     if vocabulary is not None and vocabulary.raises_bar(question, frame.lang, settings.refuse_unknown_share):
