@@ -257,6 +257,21 @@ def test_a_covered_everyday_question_is_not_refused_and_an_uncovered_one_is(serv
     assert service.ask("Wie viele Einwohner hat Kaiserslautern?").abstained
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        # "nächstes Jahr" says when, not what about: "Jahr" (in two passages) no longer makes the
+        # question look unsupported
+        "Unsere Förderung endet nächstes Jahr. Wie finanzieren wir die App danach?",
+        # nor does the made-up name of the asker's own project ("Baustellenradar")
+        "Unser Baustellenradar fällt Ende des Jahres aus der Förderung. Wie finanzieren wir den Betrieb danach?",
+    ],
+)
+def test_time_words_and_the_own_project_name_do_not_get_a_covered_question_refused(service, question):
+    answer = service.ask(question)
+    assert not answer.abstained, answer.answer
+
+
 def test_a_follow_up_ending_in_es_asks_about_the_earlier_topic(service):
     """"Unter welcher Lizenz steht es?" after the Masterportal: its licence, from the catalogue."""
     gp01 = next(g for g in CATALOGUE["good_practices"] if g["id"] == "GP01")

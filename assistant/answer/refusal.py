@@ -131,7 +131,12 @@ class Vocabulary:
         (capitalised, not the first word: verbs are inflected and split, "binde … ein"); in English
         its topic words."""
         if lang == "de":
-            words = [fold_text(w) for w in capitalised_words(question, hyphenated=False) if not w.isupper()]
+            # time nouns ("nächstes Jahr", "im Sommer") narrow no topic; nor does the unknown name
+            # of the asker's own project ("unsere Mängelmelder-App": "Mängelmelder")
+            # (unless nothing else is left: "am Anfang" may be what it asks about)
+            own = {fold_text(part) for name in own_names(question) for part in name.split("-")} if self.own_names_known else set()
+            nouns = [fold_text(w) for w in capitalised_words(question, hyphenated=False) if not w.isupper()]
+            words = [w for w in nouns if w not in WHEN_NOUNS and not (w in own and not self.passages_with[stem(w)])] or nouns
         else:
             words = list(topic)
         return bool(words) and all(self._common(w, lang, min_passages) for w in words)
