@@ -1463,6 +1463,15 @@ def test_the_askers_own_project_name_is_no_foreign_name(service):
     assert all(c["id"] in body(answer) for c in in_phase("P4"))
 
 
+def test_where_the_asker_works_is_no_foreign_name(service):
+    # "im Smart-City-Büro" describes the asker; the answer says what the roadmap is, without a
+    # preface that the sources know nothing of "Smart-City-Büro"
+    answer = service.ask("Ich bin neu im Smart-City-Büro. Was ist diese Roadmap überhaupt?")
+    assert not answer.abstained
+    assert "Büro" not in answer.answer
+    assert "Leitfaden" in body(answer), answer.answer
+
+
 def test_criteria_of_a_funding_mechanism_are_those_the_catalogue_links(service):
     mechanism = next(m for m in CATALOGUE["mechanisms"] if m["name"] == "Förderung von Kompetenzentwicklung")
     linked = mechanism["criteria_with_category"]

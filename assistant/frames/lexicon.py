@@ -129,10 +129,23 @@ _OWN = re.compile(r"\b(unser|unsere|unserer|unseren|unserem|unseres|our|my|mein|
 _DESCRIBED_SOLUTION = re.compile(r"\b[\w]+-(App|Apps|Plattform|Plattformen|Portal|Portale|Projekt|Projekte|Tool|Tools|Dashboard|Lösung|Dienst|Service|Bot)\b")
 
 
+# "Ich bin neu im Smart-City-Büro", "ich arbeite in der Stabsstelle Digitales", "I'm new in the
+# digital unit": where the asker works describes the asker, not what the question asks about
+_WORKPLACE = re.compile(
+    r"\b(ich bin|ich arbeite|ich leite|wir sind|i am|i'm|i work|i lead|we are|we're)\b[^.?!]{0,25}?"
+    r"\b(im|in der|in dem|beim|bei der|am|an der|in the|at the|in our|at our)\s+([\w-]+)",
+    re.IGNORECASE,
+)
+
+
 def own_names(question: str) -> set[str]:
-    """The words right after a possessive, and described solutions ("die Mängelmelder-App"): what
-    the asker calls their own project."""
-    return {m.group(2) for m in _OWN.finditer(question)} | {m.group(0) for m in _DESCRIBED_SOLUTION.finditer(question)}
+    """The words right after a possessive, described solutions ("die Mängelmelder-App") and the
+    asker's workplace ("Ich bin neu im Smart-City-Büro"): what the asker calls their own."""
+    return (
+        {m.group(2) for m in _OWN.finditer(question)}
+        | {m.group(0) for m in _DESCRIBED_SOLUTION.finditer(question)}
+        | {m.group(3) for m in _WORKPLACE.finditer(question)}
+    )
 
 
 # Nouns that only say when ("nächsten Monat", "Ende des Jahres", "im Herbst"): they narrow no topic
