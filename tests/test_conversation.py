@@ -869,3 +869,32 @@ def test_a_follow_up_with_words_of_its_own_is_searched_by_them_too(service):
     assert not second.abstained
     assert "Kosten- und Ressourcenregeln" in body(second.answer)
     assert "K09" in [c.id for c in second.criteria]
+
+
+@pytest.mark.parametrize(
+    "first, follow_up, phase",
+    [
+        ("What are the phases of the roadmap?", "and which one is about taking it to other towns?", "P5"),
+        ("Welche Phasen gibt es?", "welche davon ist für die Erprobung mit echten Nutzern?", "P3"),
+    ],
+)
+def test_which_one_after_the_phases_picks_the_phase_it_describes(service, first, follow_up, phase):
+    chat = Conversation()
+    service.ask(first, conversation=chat)
+    answer = service.ask(follow_up, conversation=chat)
+    assert not answer.abstained
+    assert answer.phases == [phase], answer.answer
+    assert f"{phase} –" in body(answer)[:200], answer.answer  # opens with that phase's catalogue lead
+
+
+def test_an_ordinal_after_the_phases_lists_that_phases_milestones(service):
+    import yaml
+
+    phases = yaml.safe_load((ROOT / "corpus" / "catalogue" / "criteria.yaml").read_text(encoding="utf-8"))["phases"]
+    milestones_p2 = next(p["milestones"] for p in phases if p["id"] == "P2")
+    assert milestones_p2  # read from the catalogue
+    chat = Conversation()
+    service.ask("Welche Phasen gibt es?", conversation=chat)
+    answer = service.ask("Welche Meilensteine hat die zweite?", conversation=chat)
+    assert all(k in body(answer) for k in milestones_p2), answer.answer
+    assert "P2" in answer.phases

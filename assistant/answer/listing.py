@@ -250,6 +250,8 @@ def _phases_list(ctx: AnswerContext) -> Draft:
         entry = catalogue.get(pid)
         if entry is not None:
             items.append(f"- {catalogue.phase_label(pid)}: {entry.summary} [{draft.cite(ctx.catalogue_passage(pid))}]")
+            if pid in DEVELOPMENT_PHASES:
+                draft.listed.append((entry.kind, pid))  # "and which one is about …?" picks from these
     draft.add("\n".join(items))
     return draft
 
@@ -624,7 +626,8 @@ def list_items(ctx: AnswerContext) -> Draft | None:
             return draft
     if target == Target.CRITERIA:
         return _focus_single(ctx, _criteria_list(ctx, count_only=False))
-    if target == Target.PHASES and ctx.settings.list_which_phase and WHICH_PHASE.search(fold_text(ctx.question)) and ctx.frame.asked_topic:
+    picks_phase = picks and target == Target.PHASES  # "and which one is about rolling it out?" after the phases
+    if target == Target.PHASES and ctx.settings.list_which_phase and (WHICH_PHASE.search(fold_text(ctx.question)) or picks_phase) and ctx.frame.asked_topic:
         return _which_phase(ctx)
     if target == Target.PHASES and len(ctx.frame.phases) == 1 and (_ONE_PHASE.search(ctx.question) or _asks_neighbour(ctx)):
         from assistant.answer.explain import phase_overview

@@ -149,7 +149,7 @@ class Frame(BaseModel):
             # "Und was hat das mit Skaleneffekten zu tun?" after a list, "Und was hat CI/CD damit zu
             # tun?" after an example: how the two relate, not the list or the example again
             operation = Operation.EXPLAIN
-        picks = self.picks_one and (self.topic or self.terms) and len(previous.listed) > 1 and previous.target in ENTRY_SLOT_OF_TARGET
+        picks = self.picks_one and (self.topic or self.terms) and len(previous.listed) > 1 and (previous.target in ENTRY_SLOT_OF_TARGET or previous.target == Target.PHASES)
         if picks and not self.cued and self.target in (None, previous.target):
             # "Welcher davon dreht sich ums Geld?" after a list: the entry of that list it describes
             operation = Operation.LIST
@@ -548,6 +548,8 @@ _COUNTED = re.compile(r"\b(\d+|zwei|drei|vier|funf|sechs|sieben|acht|neun|zehn|t
 # entry of a list shown before; "Welche davon …?" narrows the list instead)
 _PICKS_ONE = re.compile(
     r"\b(welche[rsm]|welches)\b.{0,15}\b(davon|von (denen|diesen|ihnen)|der (genannten|aufgezahlten|aufgefuhrten))\b"
+    # "welche davon ist …" (feminine singular: the verb says one)
+    r"|\bwelche (davon|von (denen|diesen|ihnen)) (ist|hat|passt|betrifft|beschreibt|dreht sich|geht)\b"
     r"|\bwhich one\b|\bwhich of (them|these|those)( \w+)? (is|has|does|fits|deals|covers|concerns)\b"
 )
 _BOTH = re.compile(r"(kriterien|criteria) (und|and) (meilenstein|milestone)|(meilensteine|milestones) (und|and) (kriterien|criteria)")
