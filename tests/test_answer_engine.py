@@ -1584,3 +1584,13 @@ def test_who_is_recorded_as_stakeholder_of_the_criteria_lists_the_stakeholders(s
 def test_english_questions_with_words_of_the_study_meet_a_lower_bar(service, question, refused):
     answer = service.ask(question)
     assert answer.abstained is refused, answer.answer
+
+
+def test_which_things_the_study_names_for_a_phase_is_explained_not_defined(service):
+    # "Geldquellen" is no kind of catalogue entry: what the sources say about it in P4, not the
+    # definition of the phase's term
+    answer = service.ask("Welche Geldquellen nennt die Roadmap für die Verstetigung?")
+    assert not answer.abstained
+    text = body(answer)
+    assert not text.startswith("Verfestigung / vertikale Skalierung bezeichnet"), answer.answer
+    assert "EU-Mittel" in text, answer.answer

@@ -166,6 +166,10 @@ CUES: tuple[Cue, ...] = (
          r"\bfocus|\bmatter|\bhappen|\bimportant|what about|worauf (muss|sollte|mussen|sollten)", 0.55, "phase"),
     _cue(Operation.EXPLAIN, r"^(wie|warum|weshalb|wieso|wann|(ab|bis|seit) wann|wozu|woran|was (sollte|sollten|muss|mussen|kann|konnen|tun|"
          r"empfiehlt|sagt|bringt|heisst das|bedeutet das|folgt)|how|why|when|what should|what does the (study|roadmap) say|what follows)\b", 0.25),
+    # "Welche Finanzierungsquellen nennt die Roadmap für die Verstetigung?": what the sources say
+    # about something that is no kind of catalogue entry (a kind's list cue outweighs this one)
+    _cue(Operation.EXPLAIN, r"^welche[nrs]? [\w-]+( [\w-]+){0,2} (nennt|nennen|beschreibt|beschreiben|sieht|sehen|kennt|schlagt|schlagen) (die|das|der) (studie|roadmap|dossier|autor\w*|leitfaden)\b|"
+         r"^which [\w-]+( [\w-]+){0,2} does the (study|roadmap|dossier) (name|mention|list|describe|suggest)\b", 0.5),
     # asking for advice ("Was empfiehlt die Studie …?", "What does the study recommend …?")
     _cue(Operation.EXPLAIN, r"\b(empfiehlt|empfehlen|empfehlung\w*|rat|raten|ratschlag\w*|recommend\w*|advi[sc]e\w*|suggest\w*)\b", 0.5),
 )
