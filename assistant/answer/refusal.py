@@ -337,6 +337,12 @@ FACT_KINDS: tuple[FactKind, ...] = (
         _pattern(r"€|\beuro\b|\beur\b|\d\s?(mio|millionen|tsd|tausend)\b"),
     ),
     FactKind(
+        "rate",  # a rate or share in per cent ("Wie hoch ist die Förderquote …?", "Welcher Hebesatz …?")
+        re.compile(r"\b(wie hoch|welche[rnms]?|was|how high|what|which)\b[^?.!,;]{0,40}\b(\w*quote|(forder|hebe|zins|prozent|steuer|beitrags)satz\w*|anteil|rate|percentage|share)\b|"
+                   r"\bwie ?viel prozent\b|\bhow many per ?cent\b"),
+        _pattern(r"%|\bprozent\b|\bper ?cent\b"),
+    ),
+    FactKind(
         "population",
         # asked for ("Wie viele Einwohner hat …?", "Einwohnerzahl", "population"), not the asker's own
         # size given as context ("Wir sind ne kleine Gemeinde mit 8000 Einwohnern. Lohnt sich …?")

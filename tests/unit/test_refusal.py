@@ -78,6 +78,21 @@ def test_a_price_word_asks_for_a_price_only_after_a_question_word():
     assert unstated_fact("Wie bewerten die Fachleute die Preise kommunaler Datenverarbeiter?", []) is None
 
 
+def test_a_rate_is_asked_for_only_by_its_own_words_and_stated_only_in_per_cent():
+    from assistant.answer.refusal import unstated_fact
+    from assistant.schema import Chunk, Passage
+
+    def passage(text):
+        return Passage(chunk=Chunk(id="d", text=text, source="dossier", kind="passage", title="t"), score=1.0)
+
+    about_funding = [passage("Fördermittel von Bund und Ländern helfen beim Aufbau.")]
+    assert unstated_fact("Wie hoch ist die Förderquote für Smart-City-Projekte in Bayern?", about_funding) == "rate"
+    assert unstated_fact("What share of cities use open source?", about_funding) == "rate"
+    assert unstated_fact("Wie hoch ist die Förderquote?", [passage("Gefördert werden 65 % der Kosten.")]) is None
+    # "Ansatz", "Einsatz" are no rates
+    assert unstated_fact("Welchen Ansatz empfiehlt die Studie für die Verstetigung?", about_funding) is None
+
+
 def test_who_holds_an_office_is_stated_only_by_a_passage_naming_office_and_place():
     from assistant.answer.refusal import unstated_fact
     from assistant.schema import Chunk, Passage
