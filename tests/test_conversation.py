@@ -476,10 +476,14 @@ def test_narrowing_to_milestones_keeps_every_milestone(service):
         ("Was passiert in der Ideenfindungsphase?", "Und in der nächsten Phase?", "P2"),
         ("What matters in the pilot phase?", "And the next phase?", "P4"),
         ("Was ist in der Pilotphase wichtig?", "Und in der Phase davor?", "P2"),
+        # after the list of phases, "which one …" picks the phase its words describe
+        ("What are the phases of the roadmap?", "and which one is about taking it to other towns?", "P5"),
+        ("Welche Phasen gibt es?", "welche davon ist für die Erprobung mit echten Nutzern?", "P3"),
     ],
 )
-def test_the_next_or_previous_phase_moves_one_step(service, first, follow_up, phase):
-    """'Und in der nächsten Phase?' is 'Und in P2?' after P1: the neighbouring phase's overview."""
+def test_a_phase_follow_up_lands_on_the_phase_it_means(service, first, follow_up, phase):
+    """'Und in der nächsten Phase?' is 'Und in P2?' after P1: the neighbouring phase's overview;
+    'welche davon ist …?' after the phases is the phase described."""
     conversation = Conversation()
     service.ask(first, conversation=conversation)
     answer = service.ask(follow_up, conversation=conversation)
@@ -869,22 +873,6 @@ def test_a_follow_up_with_words_of_its_own_is_searched_by_them_too(service):
     assert not second.abstained
     assert "Kosten- und Ressourcenregeln" in body(second.answer)
     assert "K09" in [c.id for c in second.criteria]
-
-
-@pytest.mark.parametrize(
-    "first, follow_up, phase",
-    [
-        ("What are the phases of the roadmap?", "and which one is about taking it to other towns?", "P5"),
-        ("Welche Phasen gibt es?", "welche davon ist für die Erprobung mit echten Nutzern?", "P3"),
-    ],
-)
-def test_which_one_after_the_phases_picks_the_phase_it_describes(service, first, follow_up, phase):
-    chat = Conversation()
-    service.ask(first, conversation=chat)
-    answer = service.ask(follow_up, conversation=chat)
-    assert not answer.abstained
-    assert answer.phases == [phase], answer.answer
-    assert f"{phase} –" in body(answer)[:200], answer.answer  # opens with that phase's catalogue lead
 
 
 def test_an_ordinal_after_the_phases_lists_that_phases_milestones(service):
