@@ -179,9 +179,9 @@ def _focus_on(merged: Frame, listed_id: str, catalogue: Catalogue) -> Frame:
     update = {s: [] for s in SLOT_OF_KIND.values() if s in merged.inherited}
     update[slot] = [entry_id]
     update["inherited"] = [s for s in merged.inherited if s not in update]
-    if slot == "phases" and merged.target is not None and merged.target.value in ("criteria", "good_practices"):
-        pass  # "What's the milestone in the second one?" after the phases: that phase's list
-    elif merged.operation in (Operation.LIST, Operation.COUNT) and merged.target is not None and merged.target.value != slot:
+    # "What's the milestone in the second one?" after the phases: that phase's list, not the phase explained
+    lists_of_the_phase = slot == "phases" and merged.target is not None and merged.target.value in ("criteria", "good_practices")
+    if merged.operation in (Operation.LIST, Operation.COUNT) and merged.target is not None and merged.target.value != slot and not lists_of_the_phase:
         update["operation"] = Operation.EXPLAIN  # "Which phase does the second one belong to?": that entry's phase
     if merged.operation in (Operation.LIST, Operation.COUNT) and merged.target is not None and merged.target.value == slot:
         # "the third option — is there a case …?": the list it was picked from is not asked again
