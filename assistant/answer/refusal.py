@@ -142,25 +142,21 @@ class Vocabulary:
         return bool(words) and all(self._common(w, lang, min_passages) for w in words)
 
     def study_words(self, topic: list[str], lang: str, min_passages: int, max_share: float) -> int:
-        """How many topic words are words of the study: each (an English one also through the term
-        glossary) in at least `min_passages` source passages, but not in more than `max_share` of
-        them, as "city" or "smart" are, which every question about a smart city uses."""
-        n = max(1, len(self._folded_texts))
-
-        def passages(word: str) -> int:
-            forms = [stem(word)] + ([stem(fold_text(g)) for g in german_for(word)] if lang == "en" else [])
-            return max(self.passages_with[f] for f in forms)
-
-        return sum(1 for w in topic if min_passages <= passages(w) <= max_share * n)
+        """How many topic words are words of the study: each in at least `min_passages` source
+        passages (`_passages_with`), but not in more than `max_share` of them, as "city" or "smart"
+        are, which every question about a smart city uses."""
+        most = max_share * max(1, len(self._folded_texts))
+        return sum(1 for w in topic if min_passages <= self._passages_with(w, lang) <= most)
 
     def _common(self, word: str, lang: str, min_passages: int) -> bool:
-        """The word (an English one through the study's term glossary: "costs" → "Kosten") occurs in
-        at least `min_passages` source passages."""
-        if self.passages_with[stem(word)] >= min_passages:
-            return True
-        if lang != "en":
-            return False
-        return any(self.passages_with[stem(fold_text(g))] >= min_passages for g in german_for(word))
+        """The word occurs in at least `min_passages` source passages (`_passages_with`)."""
+        return self._passages_with(word, lang) >= min_passages
+
+    def _passages_with(self, word: str, lang: str) -> int:
+        """In how many source passages the word occurs; an English one also through the study's term
+        glossary ("costs" → "Kosten"), counting its best-used German form."""
+        forms = [stem(word)] + ([stem(fold_text(g)) for g in german_for(word)] if lang == "en" else [])
+        return max(self.passages_with[f] for f in forms)
 
     def asks_about_rare_source_word(self, question: str, defines: bool, min_letters: int, max_passages: int) -> bool:
         """Does the question ask what a long word means that only a few source passages use: the

@@ -679,7 +679,7 @@ def points_back(question: str) -> bool:
     folded = fold_text(unreferenced)
     return bool(
         _POINTER.search(folded)
-        or _PRONOUN.search(unreferenced)
+        or about_the_earlier_topic(question)
         or _PERSONAL.search(unreferenced)
         or _TRAILING_PRONOUN.search(folded)
         or _THERE.search(fold_text(question).strip())
